@@ -1,0 +1,131 @@
+"""The health-chain ruleset written by hand in plain Python: the speed an expert would get.
+
+This is what rulesets/health.rules means, coded directly for the baskets the
+benchmark sends (no coupons, no redemption): the clearance 6折 (exclusive), the
+protein-powder member price, the A-class 9.5折 for gold and above, 满300减30 on
+A-class goods, member day and birthday double points, tier rates, no points on
+gift cards. It returns the same facts as the engine (each line's discounts with
+the rules behind them, net and points; payable; points earned) and
+:func:`same_result` checks that, so the ratio compares equal work.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta, timezone
+
+from engine.model import Evaluation, Request
+
+__all__ = ["HEALTH_RULESET", "evaluate_by_hand", "same_result"]
+
+HEALTH_RULESET = "health.rules"
+
+_SHANGHAI = timezone(timedelta(hours=8))  # no DST in China, so a fixed offset is exact
+_TIER_RANK = {"normal": 0, "silver": 1, "gold": 2, "diamond": 3}
+# per_yuan 1 x tier rate / 100, as (numerator, denominator)
+_TIER_POINTS = {"normal": (1, 100), "silver": (6, 500), "gold": (3, 200), "diamond": (3, 100)}
+_A300_FROM, _A300_TO = date(2026, 1, 1), date(2026, 12, 31)
+
+
+def evaluate_by_hand(request: Request) -> tuple[list[tuple[str, list[tuple[str, int]], int, int]], int, int]:
+    """(lines as (id, [(rule, fen)...], net, points), payable, points earned)."""
+    local = request.at.astimezone(_SHANGHAI)
+    today = local.date()
+    member = request.member
+    rank = _TIER_RANK[member.tier] if member is not None else -1
+    lines = request.lines
+    n = len(lines)
+    remaining = [0] * n
+    locked = [False] * n
+    taken: list[list[tuple[str, int]]] = [[] for _ in range(n)]
+
+    for i, line in enumerate(lines):
+        q = line.quantity
+        left = (line.unit_price * q * 2 + 1000) // 2000  # round half up, non-negative
+        if "临期" in line.tags:
+            off = (left * 4 + 5) // 10  # 6折 is 40% off, half up
+            left -= off
+            taken[i].append(("clearance", off))
+            locked[i] = True
+            remaining[i] = left
+            continue
+        if line.sku == "TCBJ-DBF-450" and rank >= 0:
+            target = (16800 * q * 2 + 1000) // 2000
+            if target < left:
+                taken[i].append(("protein_member_price", left - target))
+                left = target
+        if line.category == "A类" and rank >= 2:
+            off = (left * 2 + 20) // 40  # 5% half up
+            if off:
+                left -= off
+                taken[i].append(("a_class", off))
+        remaining[i] = left
+
+    if _A300_FROM <= today <= _A300_TO:
+        eligible = [i for i in range(n) if not locked[i] and remaining[i] > 0 and lines[i].category == "A类"]
+        subtotal = sum(remaining[i] for i in eligible)
+        if subtotal >= 30000:
+            _spread(3000, eligible, remaining, taken, "a_class_300_30")
+
+    points = 0
+    shares = [0] * n
+    if member is not None:
+        num, den = _TIER_POINTS[member.tier]
+        if local.day == 15:
+            num *= 2
+        b = member.birthday
+        if b is not None and _is_birthday(b, today):
+            num *= 2
+        earning = [i for i in range(n) if lines[i].category != "礼品卡"]
+        total = sum(remaining[i] for i in earning)
+        points = total * num // den
+        fractions = [0] * n
+        given = 0
+        for i in earning:
+            shares[i], fractions[i] = divmod(remaining[i] * num, den)
+            given += shares[i]
+        if points > given:
+            order = sorted(range(n), key=lambda k: (-fractions[k], -remaining[k], k))
+            for k in order[: points - given]:
+                shares[k] += 1
+    out = [(lines[i].id, taken[i], remaining[i], shares[i]) for i in range(n)]
+    return out, sum(remaining), points
+
+
+def _is_birthday(b: date, today: date) -> bool:
+    if b.month == 2 and b.day == 29:
+        leap = today.year % 4 == 0 and (today.year % 100 != 0 or today.year % 400 == 0)
+        if not leap:
+            return today.month == 2 and today.day == 28
+    return b.month == today.month and b.day == today.day
+
+
+def _spread(
+    amount: int, idx: list[int], remaining: list[int], taken: list[list[tuple[str, int]]], rule: str
+) -> None:
+    weights = [remaining[i] for i in idx]
+    total = sum(weights)
+    shares = []
+    rems = []
+    for w in weights:
+        q, r = divmod(amount * w, total)
+        shares.append(q)
+        rems.append(r)
+    left = amount - sum(shares)
+    if left:
+        for k in sorted(range(len(idx)), key=lambda k: (-rems[k], -weights[k], k))[:left]:
+            shares[k] += 1
+    for i, s in zip(idx, shares, strict=True):
+        if s:
+            remaining[i] -= s
+            taken[i].append((rule, s))
+
+
+def same_result(engine: Evaluation, by_hand: tuple) -> None:  # type: ignore[type-arg]
+    """Raise AssertionError unless the engine and the hand-written code agree on every fact."""
+    lines, payable, points = by_hand
+    assert engine.payable == payable, (engine.payable, payable)
+    assert engine.points.earned == points, (engine.points.earned, points)
+    for outcome, (line_id, taken, net, share) in zip(engine.lines, lines, strict=True):
+        assert outcome.line_id == line_id
+        assert [(d.source, d.fen) for d in outcome.discounts] == taken, (outcome, taken)
+        assert outcome.net == net and outcome.points == share, (outcome, net, share)

@@ -1,0 +1,379 @@
+"""Run a compiled ruleset over one validated request, stage by stage.
+
+Order (PRODUCT.md): item rules -> basket rules (满减) -> coupons -> points
+redemption -> points earned. Each stage reads and updates the lines' remaining
+amounts and locks in a :class:`~engine.context.Context`; every fen taken is
+recorded against the line and the rule that took it.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+from engine import rules as ir
+from engine.apportion import split_by_remainder
+from engine.compiled import CompiledRule, CompiledRuleset, Step
+from engine.context import Context
+from engine.index import line_keys
+from engine.model import (
+    NO_REDEMPTION,
+    Bonus,
+    CouponOutcome,
+    Discount,
+    Evaluation,
+    LineOutcome,
+    Multiplier,
+    PointsOutcome,
+    Redemption,
+    Request,
+)
+from engine.money import line_amount
+
+__all__ = ["evaluate"]
+
+_ONE = Fraction(1)
+
+
+def evaluate(compiled: CompiledRuleset, request: Request, amounts: list[int] | None = None) -> Evaluation:
+    """Price ``request`` (already validated) with ``compiled``; deterministic and side-effect free.
+
+    ``amounts`` are the line amounts when the caller has them (validation computes them).
+    """
+    lines = request.lines
+    if amounts is None:
+        amounts = [line_amount(line.unit_price, line.quantity) for line in lines]
+    member = request.member
+    tier_rank = compiled.tier_ranks.get(member.tier) if member is not None else None
+    ctx = Context(request, compiled.zone, amounts, tier_rank)
+    taken: list[list[Discount]] = [[] for _ in lines]
+
+    keys = [line_keys(line) for line in lines] if compiled.indexed else []
+    _item_stage(compiled, ctx, taken, keys)
+    _basket_stage(compiled, ctx, taken, keys)
+    coupons = _coupon_stage(compiled, ctx, taken, request) if request.coupons else ()
+    redemption = _redeem(compiled, ctx, taken, request.redeem_points) if request.redeem_points else None
+    points, shares, earns = _points(compiled, ctx, keys)
+
+    outcomes = []
+    remaining = ctx.remaining
+    for i, line in enumerate(lines):
+        net = remaining[i]
+        outcomes.append(
+            LineOutcome(line.id, amounts[i], tuple(taken[i]), amounts[i] - net, net, shares[i], earns[i])
+        )
+    subtotal = sum(amounts)
+    payable = sum(remaining)
+    return Evaluation(
+        compiled.name,
+        compiled.version,
+        tuple(outcomes),
+        subtotal,
+        subtotal - payable,
+        payable,
+        points,
+        coupons,
+        redemption or NO_REDEMPTION,
+    )
+
+
+# --------------------------------------------------------------------------- candidates
+
+
+def _candidates(index: dict, always: tuple[int, ...], keys: list[tuple]) -> dict[int, list[int] | None]:
+    """Step position -> the lines that may match it (None: every line), in stage order."""
+    if not index:
+        return dict.fromkeys(always)
+    found: dict[int, list[int] | None] = dict.fromkeys(always)
+    for i, line_keys_ in enumerate(keys):
+        for key in line_keys_:
+            for position in index.get(key, ()):
+                lines = found.get(position)
+                if lines is None:
+                    if position in found:  # an 'always' step: every line already
+                        continue
+                    found[position] = [i]
+                elif lines[-1] != i:
+                    lines.append(i)
+    return dict(sorted(found.items()))
+
+
+# --------------------------------------------------------------------------- item rules
+
+
+def _item_stage(compiled: CompiledRuleset, ctx: Context, taken: list[list[Discount]], keys: list) -> None:
+    remaining, locked = ctx.remaining, ctx.locked
+    every_line = range(ctx.line_count)
+    for position, lines in _candidates(compiled.item_index, compiled.item_always, keys).items():
+        step = compiled.item_steps[position]
+        members = [m for m in step.members if m.live(ctx, -1)]
+        if not members:
+            continue
+        # Price every line first and write afterwards: a condition such as subtotal()
+        # is measured just before the rule, for all of its lines alike.
+        applied = []
+        if len(members) == 1 and members[0].line_filter is not None:
+            # One rule whose line test was generated: no per-line call for the test.
+            m = members[0]
+            effect = m.item_effect
+            for i in ctx.select(m.line_filter, m.on_line):
+                left = remaining[i]
+                if locked[i] or left <= 0:
+                    continue
+                d = effect(ctx, i, left)  # type: ignore[misc]
+                if d > left:
+                    d = left
+                if d > 0:
+                    applied.append((i, d, m))
+            lines = ()
+        for i in every_line if lines is None else lines:
+            left = remaining[i]
+            if locked[i] or left <= 0:
+                continue
+            best, winner = 0, None
+            for m in members:
+                if m.on_line(ctx, i):
+                    d = m.item_effect(ctx, i, left)  # type: ignore[misc]
+                    if d > left:
+                        d = left
+                    if d > best:
+                        best, winner = d, m
+            if winner is not None:
+                applied.append((i, best, winner))
+        for i, best, winner in applied:
+            remaining[i] -= best
+            taken[i].append(Discount(winner.id, "rule", best))
+            if winner.rule.exclusive:
+                locked[i] = True
+
+
+# --------------------------------------------------------------------------- basket rules
+
+
+def _basket_stage(compiled: CompiledRuleset, ctx: Context, taken: list[list[Discount]], keys: list) -> None:
+    if not compiled.basket_steps:
+        return
+    for position in _candidates(compiled.basket_index, compiled.basket_always, keys):
+        step: Step = compiled.basket_steps[position]
+        best, winner, eligible = 0, None, []
+        for m in step.members:
+            if not m.live(ctx, -1):
+                continue
+            lines = _eligible(ctx, m)
+            amount = _basket_amount(m.rule.effect, sum(ctx.remaining[i] for i in lines))
+            if amount > best:
+                best, winner, eligible = amount, m, lines
+        if winner is not None:
+            _spread(ctx, taken, eligible, best, winner.id, "rule", winner.rule.exclusive)
+
+
+def _eligible(ctx: Context, m: CompiledRule) -> list[int]:
+    remaining, locked = ctx.remaining, ctx.locked
+    return [i for i in ctx.select(m.line_filter, m.over) if not locked[i] and remaining[i] > 0]
+
+
+def _basket_amount(effect: ir.Effect, subtotal: int) -> int:
+    """Fen a basket effect takes from lines whose remaining amounts sum to ``subtotal``."""
+    if isinstance(effect, ir.BasketOff):
+        amount = effect.amount
+    elif isinstance(effect, ir.BasketSteps):
+        amount = 0
+        for threshold, off in effect.steps:
+            if subtotal >= threshold and off > amount:
+                amount = off
+    elif isinstance(effect, ir.BasketEvery):
+        times = subtotal // effect.every
+        if effect.limit is not None and times > effect.limit:
+            times = effect.limit
+        amount = effect.amount * times
+    else:  # pragma: no cover - the checker keeps other effects out of this stage
+        raise TypeError(f"not a basket effect: {type(effect).__name__}")
+    return min(amount, subtotal)
+
+
+def _spread(
+    ctx: Context,
+    taken: list[list[Discount]],
+    lines: list[int],
+    amount: int,
+    source: str,
+    kind: str,
+    exclusive: bool = False,
+) -> None:
+    """Apportion ``amount`` over ``lines`` by their remaining amounts and record each share."""
+    remaining = ctx.remaining
+    # The weights are the remaining amounts, which are also the caps: largest remainder
+    # can then never push a share past its line (see engine.apportion.apportion), so
+    # the overflow pass is not needed here.
+    shares = split_by_remainder(amount, [remaining[i] for i in lines])
+    for i, share in zip(lines, shares, strict=True):
+        if share:
+            remaining[i] -= share
+            taken[i].append(Discount(source, kind, share))  # type: ignore[arg-type]
+            if exclusive:
+                ctx.locked[i] = True
+
+
+# --------------------------------------------------------------------------- coupons
+
+
+def _coupon_stage(
+    compiled: CompiledRuleset, ctx: Context, taken: list[list[Discount]], request: Request
+) -> tuple[CouponOutcome, ...]:
+    """Coupons in declaration order; unknown codes are reported after the known ones."""
+    order = compiled.coupon_order
+    first: dict[str, int] = {}
+    repeats: list[str] = []
+    unknown: list[CouponOutcome] = []
+    for code in request.coupons:
+        if code not in order:
+            unknown.append(CouponOutcome(code, False, "unknown"))
+        elif code in first:
+            repeats.append(code)
+        else:
+            first[code] = order[code]
+    results: list[CouponOutcome] = []
+    for code in sorted(first, key=first.__getitem__):
+        results.append(_apply_coupon(compiled, ctx, taken, code))
+        results.extend(CouponOutcome(code, False, "duplicate") for r in repeats if r == code)
+    results.extend(unknown)
+    return tuple(results)
+
+
+def _apply_coupon(
+    compiled: CompiledRuleset, ctx: Context, taken: list[list[Discount]], code: str
+) -> CouponOutcome:
+    c = compiled.coupons[code]
+    coupon = c.coupon
+    if not c.live(ctx):
+        return CouponOutcome(code, False, "not_valid_now")
+    if coupon.members_only and ctx.member is None:
+        return CouponOutcome(code, False, "members_only")
+    remaining, locked = ctx.remaining, ctx.locked
+    lines = [i for i in ctx.select(c.applies_filter, c.applies) if not locked[i] and remaining[i] > 0]
+    eligible = sum(remaining[i] for i in lines)
+    if eligible == 0:
+        return CouponOutcome(code, False, "no_eligible_amount")
+    if eligible < coupon.min_spend:
+        return CouponOutcome(code, False, "min_spend")
+    amount = min(coupon.value, eligible)
+    _spread(ctx, taken, lines, amount, f"coupon:{code}", "coupon")
+    return CouponOutcome(code, True, "accepted", amount)
+
+
+# --------------------------------------------------------------------------- points
+
+
+def _redeem(compiled: CompiledRuleset, ctx: Context, taken: list[list[Discount]], asked: int) -> Redemption:
+    """Spend points at the ruleset's rate, capped at a share of the eligible remaining amount."""
+    settings = compiled.settings
+    rate = settings.redeem_points_per_yuan
+    assert rate is not None  # validate_request refuses redemption without a rate
+    remaining, locked = ctx.remaining, ctx.locked
+    lines = [i for i in range(ctx.line_count) if not locked[i] and remaining[i] > 0]
+    eligible = sum(remaining[i] for i in lines)
+    share = settings.redeem_cap
+    cap = eligible * share.numerator // share.denominator
+    used = min(asked, cap * rate // 100)
+    value = used * 100 // rate
+    if value:
+        _spread(ctx, taken, lines, value, "points", "points")
+    return Redemption(used, value)
+
+
+def _points(
+    compiled: CompiledRuleset, ctx: Context, keys: list
+) -> tuple[PointsOutcome, list[int], list[bool]]:
+    """Points earned on the final nets, with each line's share; guests earn none."""
+    n = ctx.line_count
+    member = ctx.member
+    if member is None:
+        return PointsOutcome(0, 0, 0, _ONE, _ONE), [0] * n, [False] * n
+    earns = [True] * n
+    if compiled.no_points is not None:
+        for i in ctx.select(compiled.no_points_filter, compiled.no_points):
+            earns[i] = False
+    net = ctx.remaining
+    multipliers: list[Multiplier] = []
+    bonuses: list[tuple[CompiledRule, int]] = []
+    if compiled.points_steps:
+        for position in _candidates(compiled.points_index, compiled.points_always, keys):
+            _points_step(compiled.points_steps[position], ctx, multipliers, bonuses)
+
+    num, den, tier_rate = compiled.tier_points.get(member.tier, compiled.default_points)
+    factor = _combine(compiled.settings.multipliers, multipliers)
+    num, den = num * factor.numerator, den * factor.denominator
+
+    # Each line's exact share floored, then a point each to the largest fractions
+    # (ties: larger net, earlier line) until the shares sum to the rounded total.
+    shares = [0] * n
+    fractions = [0] * n
+    earning = [i for i in range(n) if earns[i] and net[i]]
+    eligible_fen = given = 0
+    for i in earning:
+        paid = net[i]
+        eligible_fen += paid
+        shares[i], fractions[i] = q_r = divmod(paid * num, den)
+        given += q_r[0]
+    base = _round_points(compiled.settings.points_rounding, eligible_fen * num, den)
+    if base > given:
+        for k in sorted(earning, key=lambda k: (-fractions[k], -net[k], k))[: base - given]:
+            shares[k] += 1
+
+    granted: list[Bonus] = []
+    for rule, points in bonuses:
+        lines = [i for i in ctx.select(rule.line_filter, rule.over) if earns[i] and net[i] > 0]
+        if not lines:
+            continue
+        for i, part in zip(lines, split_by_remainder(points, [net[i] for i in lines]), strict=True):
+            shares[i] += part
+        granted.append(Bonus(rule.id, points))
+    earned = base + sum(b.points for b in granted)
+    outcome = PointsOutcome(earned, base, eligible_fen, tier_rate, factor, tuple(multipliers), tuple(granted))
+    return outcome, shares, earns
+
+
+def _points_step(
+    step: Step, ctx: Context, multipliers: list[Multiplier], bonuses: list[tuple[CompiledRule, int]]
+) -> None:
+    """A points rule (or best-of group: the largest factor or bonus wins, ties to the first)."""
+    best: CompiledRule | None = None
+    best_value: Fraction | int = 0
+    for m in step.members:
+        if not m.live(ctx, -1):
+            continue
+        effect = m.rule.effect
+        value = effect.factor if isinstance(effect, ir.PointsMultiplier) else effect.points  # type: ignore[union-attr]
+        if best is None or value > best_value:
+            best, best_value = m, value
+    if best is None:
+        return
+    if isinstance(best.rule.effect, ir.PointsMultiplier):
+        multipliers.append(Multiplier(best.id, best.rule.effect.factor))
+    else:
+        bonuses.append((best, best.rule.effect.points))  # type: ignore[union-attr]
+
+
+def _combine(mode: str, multipliers: list[Multiplier]) -> Fraction:
+    """Combine active multipliers: multiply (default), max, or add (x2 and x2 add to x3)."""
+    if not multipliers:
+        return _ONE
+    if len(multipliers) == 1:
+        return multipliers[0].factor
+    factors = [m.factor for m in multipliers]
+    if mode == "max":
+        return max(factors)
+    if mode == "add":
+        return 1 + sum((f - 1 for f in factors), Fraction(0))
+    numerator = denominator = 1
+    for f in factors:  # integer products, one normalisation: Fraction arithmetic is slow
+        numerator *= f.numerator
+        denominator *= f.denominator
+    return Fraction(numerator, denominator)
+
+
+def _round_points(mode: str, numerator: int, denominator: int) -> int:
+    if mode == "floor":
+        return numerator // denominator
+    if mode == "ceil":
+        return -(-numerator // denominator)
+    return (2 * numerator + denominator) // (2 * denominator)  # half up, numerator >= 0

@@ -1,0 +1,304 @@
+"""Invoice lines for one sale: goods lines with their discount lines, split exactly into amount and tax.
+
+Chinese VAT lets a discount lower the taxable amount only when it is printed on the
+same invoice as a negative amount (国税发〔1993〕154号), so every discounted basket
+line becomes a 被折扣行 (kind 2) followed by exactly one 折扣行 (kind 1) that carries
+all of its discounts: item rules and its shares of 满减, coupons and points. The
+rules and their evidence are in shared/VAT-DISCOUNT-LINES.md; §11 lists the
+invariants that :mod:`engine.invoice_check` asserts on every invoice we hand out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+from enum import IntEnum
+
+from engine.errors import InvalidRequest
+from engine.model import Evaluation, Request, TaxRate
+from engine.tax import EXEMPTIONS, TaxFlags, check_rate, split_inclusive, tax_flags, unit_price_excl
+
+__all__ = [
+    "TAX_CODE_DIGITS",
+    "Invoice",
+    "InvoiceError",
+    "InvoiceLine",
+    "LineKind",
+    "RateTotals",
+    "Totals",
+    "build_invoice",
+    "full_return_lines",
+]
+
+TAX_CODE_DIGITS = 19
+"""Length of a 商品和服务税收分类编码."""
+
+
+class LineKind(IntEnum):
+    """发票行性质 as the 税控 interfaces number it; ``shudian`` gives the 数电 / 乐企 code."""
+
+    NORMAL = 0  # 正常行
+    DISCOUNT = 1  # 折扣行
+    DISCOUNTED = 2  # 被折扣行
+
+    @property
+    def shudian(self) -> str:
+        """The 数电 ``fphxz`` code: "00", "01" or "02"."""
+        return f"{self.value:02d}"
+
+    @property
+    def label(self) -> str:
+        return ("正常行", "折扣行", "被折扣行")[self.value]
+
+
+class InvoiceError(ValueError):
+    """The evaluation does not belong to the request (a bug upstream, never the customer's input)."""
+
+
+@dataclass(frozen=True, slots=True)
+class InvoiceLine:
+    """One printed line. Money is fen; ``gross`` (H) is ``amount`` (je) + ``tax`` (se).
+
+    A discount line has the goods line's name, code, rate and flags and no spec,
+    unit, quantity or unit price; ``line_id`` names the basket line both belong to.
+    """
+
+    no: int  # 1-based 明细序号
+    kind: LineKind
+    line_id: str
+    name: str
+    tax_code: str
+    rate: TaxRate
+    flags: TaxFlags
+    spec: str
+    unit: str
+    quantity: int | None  # thousandths of a unit; None on a discount line
+    unit_price_excl: Decimal | None  # yuan, exactly 8 places; None on a discount line
+    amount: int  # je: excluding tax
+    tax: int  # se
+    gross: int  # H: including tax
+
+
+@dataclass(frozen=True, slots=True)
+class Totals:
+    """合计金额 (amount, HJJE), 合计税额 (tax, HJSE) and 价税合计 (gross, JSHJ), in fen."""
+
+    amount: int = 0
+    tax: int = 0
+    gross: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class RateTotals:
+    """The totals of the lines at one rate (and exemption), as finance books them."""
+
+    rate: TaxRate
+    amount: int
+    tax: int
+    gross: int
+
+
+@dataclass(frozen=True, slots=True)
+class Invoice:
+    """The invoice for one evaluation, or none: ``refused`` then says why and ``lines`` is empty."""
+
+    ruleset: str
+    version: str
+    lines: tuple[InvoiceLine, ...]
+    totals: Totals
+    by_rate: tuple[RateTotals, ...]
+    refused: str = ""
+
+    @property
+    def issued(self) -> bool:
+        return not self.refused
+
+    @property
+    def hjje(self) -> int:
+        return self.totals.amount
+
+    @property
+    def hjse(self) -> int:
+        return self.totals.tax
+
+    @property
+    def jshj(self) -> int:
+        return self.totals.gross
+
+    def rate_totals(self) -> dict[TaxRate, RateTotals]:
+        """The per-rate totals keyed by rate."""
+        return {t.rate: t for t in self.by_rate}
+
+
+NETS_TO_ZERO = (
+    "no invoice: the basket nets to 0.00 after discounts, and a blue VAT invoice must total "
+    "more than 0.00 (价税合计 > 0)"
+)
+
+
+def build_invoice(request: Request, evaluation: Evaluation) -> Invoice:
+    """The invoice lines of ``evaluation`` in receipt order, with header and per-rate totals.
+
+    Raises :class:`~engine.errors.InvalidRequest` naming ``lines[i].tax_code`` or
+    ``lines[i].tax`` when a line cannot be invoiced, and :class:`InvoiceError` when
+    the evaluation's lines are not the request's. A basket that nets to zero gets an
+    :class:`Invoice` with no lines and ``refused`` set.
+    """
+    _check_invoiceable(request)
+    _check_matches(request, evaluation)
+    if evaluation.payable <= 0:
+        return Invoice(evaluation.ruleset, evaluation.version, (), Totals(), (), NETS_TO_ZERO)
+    lines: list[InvoiceLine] = []
+    for line, outcome in zip(request.lines, evaluation.lines, strict=True):
+        flags = tax_flags(line.tax)
+        amount, tax = split_inclusive(outcome.amount, line.tax.rate)
+        kind = LineKind.DISCOUNTED if outcome.discount else LineKind.NORMAL
+        goods = InvoiceLine(
+            no=len(lines) + 1,
+            kind=kind,
+            line_id=line.id,
+            name=line.name,
+            tax_code=line.tax_code,
+            rate=line.tax,
+            flags=flags,
+            spec=line.spec,
+            unit=line.unit,
+            quantity=line.quantity,
+            unit_price_excl=unit_price_excl(amount, line.quantity),
+            amount=amount,
+            tax=tax,
+            gross=outcome.amount,
+        )
+        lines.append(goods)
+        if kind is LineKind.NORMAL:
+            continue
+        if outcome.discount == outcome.amount:
+            # 100% off: copy the goods line's split so the pair nets to exactly zero (INV-13)
+            d_amount, d_tax = -goods.amount, -goods.tax
+        else:
+            d_amount, d_tax = split_inclusive(-outcome.discount, line.tax.rate)
+        lines.append(
+            InvoiceLine(
+                no=len(lines) + 1,
+                kind=LineKind.DISCOUNT,
+                line_id=line.id,
+                name=line.name,
+                tax_code=line.tax_code,
+                rate=line.tax,
+                flags=flags,
+                spec="",
+                unit="",
+                quantity=None,
+                unit_price_excl=None,
+                amount=d_amount,
+                tax=d_tax,
+                gross=-outcome.discount,
+            )
+        )
+    return Invoice(
+        ruleset=evaluation.ruleset,
+        version=evaluation.version,
+        lines=tuple(lines),
+        totals=_sum(lines),
+        by_rate=_by_rate(lines),
+    )
+
+
+def full_return_lines(invoice: Invoice) -> tuple[InvoiceLine, ...]:
+    """Red-letter lines returning a whole sale: one normal line per goods line, its net negated (INV-28).
+
+    Each (2, 1) pair merges into one kind-0 line with ``je = -(je2 + je1)``,
+    ``se = -(se2 + se1)`` and a negative quantity; lines that netted to zero are left
+    out. Partial returns apportion the discount and belong to the returns module.
+    """
+    out: list[InvoiceLine] = []
+    lines = invoice.lines
+    for i, line in enumerate(lines):
+        if line.kind is LineKind.DISCOUNT:
+            continue
+        amount, tax = line.amount, line.tax
+        if line.kind is LineKind.DISCOUNTED and i + 1 < len(lines):
+            amount, tax = amount + lines[i + 1].amount, tax + lines[i + 1].tax
+        if amount + tax == 0 or line.quantity is None:
+            continue
+        out.append(
+            InvoiceLine(
+                no=len(out) + 1,
+                kind=LineKind.NORMAL,
+                line_id=line.line_id,
+                name=line.name,
+                tax_code=line.tax_code,
+                rate=line.rate,
+                flags=line.flags,
+                spec=line.spec,
+                unit=line.unit,
+                quantity=-line.quantity,
+                unit_price_excl=unit_price_excl(amount, line.quantity),
+                amount=-amount,
+                tax=-tax,
+                gross=-(amount + tax),
+            )
+        )
+    return tuple(out)
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _check_invoiceable(request: Request) -> None:
+    """Refuse lines no invoice can carry; the evaluation itself does not need these fields."""
+    for i, line in enumerate(request.lines):
+        code = line.tax_code
+        if not (len(code) == TAX_CODE_DIGITS and code.isascii() and code.isdigit()):
+            got = f"got {code!r}" if code else "it has none"
+            raise InvalidRequest(
+                f"lines[{i}].tax_code",
+                f"line {line.id!r} ({line.name}) needs a {TAX_CODE_DIGITS}-digit tax classification "
+                f"code (商品和服务税收分类编码) to be invoiced; {got}",
+            )
+        if not isinstance(line.tax, TaxRate):
+            raise InvalidRequest(f"lines[{i}].tax", f"line {line.id!r} ({line.name}) has no tax rate")
+        try:
+            check_rate(line.tax)
+        except ValueError as exc:
+            raise InvalidRequest(f"lines[{i}].tax", f"line {line.id!r} ({line.name}): {exc}") from None
+        if not line.name.strip():
+            raise InvalidRequest(f"lines[{i}].name", f"line {line.id!r} needs a name to be invoiced")
+        if line.quantity <= 0:
+            raise InvalidRequest(
+                f"lines[{i}].quantity", f"line {line.id!r} ({line.name}) needs a positive quantity"
+            )
+
+
+def _check_matches(request: Request, evaluation: Evaluation) -> None:
+    if len(request.lines) != len(evaluation.lines):
+        raise InvoiceError(
+            f"the evaluation has {len(evaluation.lines)} line(s) but the request has {len(request.lines)}"
+        )
+    for i, (line, outcome) in enumerate(zip(request.lines, evaluation.lines, strict=True)):
+        if line.id != outcome.line_id:
+            raise InvoiceError(
+                f"evaluation line {i} is {outcome.line_id!r} but request line {i} is {line.id!r}"
+            )
+
+
+def _sum(lines: Iterable[InvoiceLine]) -> Totals:
+    amount = tax = 0
+    for line in lines:
+        amount += line.amount
+        tax += line.tax
+    return Totals(amount, tax, amount + tax)
+
+
+def _by_rate(lines: list[InvoiceLine]) -> tuple[RateTotals, ...]:
+    """Totals per rate, highest rate first, then taxed, 零税率, 免税, 不征税."""
+    groups: dict[TaxRate, list[InvoiceLine]] = {}
+    for line in lines:
+        groups.setdefault(line.rate, []).append(line)
+    order = sorted(groups, key=lambda r: (-r.rate, EXEMPTIONS.index(r.exemption)))
+    out = []
+    for rate in order:
+        t = _sum(groups[rate])
+        out.append(RateTotals(rate, t.amount, t.tax, t.gross))
+    return tuple(out)

@@ -1,0 +1,204 @@
+"""The values the engine takes and gives: a basket request in, an evaluation out.
+
+All frozen and exact: money in fen, quantities in thousandths, rates as
+``Fraction``. Constructing a request does not validate it against a ruleset;
+:func:`engine.validate.validate_request` does that and names the bad field.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from fractions import Fraction
+from typing import Literal as Lit
+from typing import NamedTuple
+
+__all__ = [
+    "COUPON_REASONS",
+    "Bonus",
+    "CouponOutcome",
+    "Discount",
+    "Evaluation",
+    "Line",
+    "LineOutcome",
+    "Member",
+    "Multiplier",
+    "PointsOutcome",
+    "Redemption",
+    "Request",
+    "TaxRate",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class TaxRate:
+    """A VAT rate as finance knows it: an exact rate plus, at 0%, which kind of zero.
+
+    ``exemption`` is "" for a taxed rate, else one of ``exempt`` (免税),
+    ``non_taxable`` (不征税) or ``zero_rated`` (普通零税率); the invoice repeats it.
+    """
+
+    rate: Fraction
+    exemption: str = ""
+
+    KNOWN = ("13%", "9%", "6%", "5%", "3%", "1.5%", "1%", "0%", "exempt", "non_taxable", "zero_rated")
+
+    @classmethod
+    def parse(cls, text: str) -> TaxRate:
+        """Read "13%", "9%", "0%", "exempt"...; ``ValueError`` names the rates we know."""
+        key = text.strip().lower()
+        if key in ("exempt", "免税"):
+            return cls(Fraction(0), "exempt")
+        if key in ("non_taxable", "不征税"):
+            return cls(Fraction(0), "non_taxable")
+        if key in ("zero_rated", "0%"):
+            return cls(Fraction(0), "zero_rated")
+        if key in cls.KNOWN:
+            return cls(Fraction(key[:-1]) / 100, "")
+        known = ", ".join(cls.KNOWN)
+        raise ValueError(f"unknown tax rate {text!r}; use one of {known}")
+
+    def __str__(self) -> str:
+        if self.exemption and self.exemption != "zero_rated":
+            return self.exemption
+        pct = self.rate * 100
+        return f"{Decimal(pct.numerator) / Decimal(pct.denominator)}%"
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    """One basket line as the till sends it."""
+
+    id: str
+    name: str
+    unit_price: int  # fen, tax inclusive
+    quantity: int  # thousandths of a unit
+    tax: TaxRate
+    sku: str = ""
+    category: str = ""
+    brand: str = ""
+    tags: frozenset[str] = frozenset()
+    tax_code: str = ""  # 19-digit 商品和服务税收分类编码
+    unit: str = ""
+    spec: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    """The member at the till (inline attributes; the ledger fills them by id later)."""
+
+    tier: str
+    id: str = ""
+    birthday: date | None = None
+    tags: frozenset[str] = frozenset()
+    segment: str = ""
+    join_date: date | None = None
+    points_balance: int | None = None  # when known, redemption may not exceed it
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """A basket to price. ``at`` must carry its UTC offset; the engine reads it in the ruleset's zone."""
+
+    lines: tuple[Line, ...]
+    at: datetime
+    member: Member | None = None
+    coupons: tuple[str, ...] = ()
+    redeem_points: int = 0
+    store: str = ""
+    channel: str = ""
+
+
+# --------------------------------------------------------------------------- results
+#
+# Results built once per line or per discount are NamedTuples: immutable like the
+# frozen dataclasses above, but three times cheaper to build, and an evaluation
+# builds dozens of them on the till's clock.
+
+
+class Discount(NamedTuple):
+    """``fen`` taken from a line by ``source``: a rule id, ``coupon:<id>`` or ``points``."""
+
+    source: str
+    kind: Lit["rule", "coupon", "points"]
+    fen: int
+
+
+class LineOutcome(NamedTuple):
+    """One line priced: gross amount, the discounts in the order applied, net and points share."""
+
+    line_id: str
+    amount: int
+    discounts: tuple[Discount, ...]
+    discount: int
+    net: int
+    points: int
+    earns_points: bool
+
+
+COUPON_REASONS = (
+    "accepted",
+    "unknown",
+    "duplicate",
+    "not_valid_now",
+    "members_only",
+    "min_spend",
+    "no_eligible_amount",
+)
+
+
+class CouponOutcome(NamedTuple):
+    """A coupon code the till sent: accepted with the fen it took, or rejected with a reason."""
+
+    code: str
+    accepted: bool
+    reason: str  # one of COUPON_REASONS
+    discount: int = 0
+
+
+class Multiplier(NamedTuple):
+    rule: str
+    factor: Fraction
+
+
+class Bonus(NamedTuple):
+    rule: str
+    points: int
+
+
+class PointsOutcome(NamedTuple):
+    """Points earned and why: base (tier x multipliers) plus unmultiplied bonuses."""
+
+    earned: int
+    base: int
+    eligible_fen: int
+    tier_rate: Fraction
+    factor: Fraction  # the multipliers combined by the ruleset's setting (1 when none)
+    multipliers: tuple[Multiplier, ...] = ()
+    bonuses: tuple[Bonus, ...] = ()
+
+
+class Redemption(NamedTuple):
+    """Points spent at checkout and the fen they paid."""
+
+    points: int
+    value: int
+
+
+NO_REDEMPTION = Redemption(0, 0)
+
+
+@dataclass(frozen=True, slots=True)
+class Evaluation:
+    """The full answer for one request: deterministic for a request and ruleset version."""
+
+    ruleset: str
+    version: str
+    lines: tuple[LineOutcome, ...]
+    subtotal: int
+    discount: int
+    payable: int
+    points: PointsOutcome
+    coupons: tuple[CouponOutcome, ...] = ()
+    redemption: Redemption = NO_REDEMPTION

@@ -1,0 +1,137 @@
+"""VAT arithmetic for invoice lines: exact price-tax separation, unit prices and rate flags.
+
+Retail prices are tax inclusive, so every invoice line starts from a tax-inclusive
+amount H (fen) and splits it as ``se = round-half-up(H x r / (1 + r))``, ``je = H - se``
+(VAT-DISCOUNT-LINES.md §6). Everything is integer or ``Fraction`` arithmetic, rounded
+only by :func:`engine.money.round_half_up`, so the split is odd-symmetric: the tax of
+``-H`` is exactly minus the tax of ``H``, which keeps discount lines consistent with
+their goods lines.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from fractions import Fraction
+
+from engine.model import TaxRate
+from engine.money import round_half_up
+
+__all__ = [
+    "EXEMPTIONS",
+    "KNOWN_RATES",
+    "PRICE_PLACES",
+    "TaxFlags",
+    "check_rate",
+    "rate_label",
+    "split_inclusive",
+    "tax_exclusive",
+    "tax_flags",
+    "tax_inclusive",
+    "unit_price_excl",
+]
+
+KNOWN_RATES: tuple[Fraction, ...] = tuple(
+    Fraction(p) / 100 for p in ("13", "9", "6", "5", "3", "1.5", "1", "0")
+)
+"""The rates a device or the 数电 platform accepts (general and small-scale taxpayers, §8)."""
+
+EXEMPTIONS: tuple[str, ...] = ("", "zero_rated", "exempt", "non_taxable")
+"""``TaxRate.exemption`` values, in the order invoices list them."""
+
+PRICE_PLACES = 8
+"""Decimals of the tax-exclusive unit price: the 金税盘 limit, which 数电 (13) also accepts."""
+
+_PRICE_SCALE = 10**PRICE_PLACES
+
+
+@dataclass(frozen=True, slots=True)
+class TaxFlags:
+    """The flags a 0% line carries, repeated verbatim on its discount line (§3 S5, §8).
+
+    ``zero_rate`` is the 税控 零税率标识 ("" taxed, "1" 免税, "2" 不征税, "3" 普通零税率);
+    ``preferential`` the 优惠政策标识 ("1" when a preferential policy applies, else "0");
+    ``special`` the 增值税特殊管理 text; ``yhzcbs`` the 数电 code ("03" 免税, "04" 不征税).
+    """
+
+    zero_rate: str = ""
+    preferential: str = "0"
+    special: str = ""
+    yhzcbs: str = ""
+
+
+_FLAGS = {
+    "": TaxFlags(),
+    "zero_rated": TaxFlags(zero_rate="3"),
+    "exempt": TaxFlags(zero_rate="1", preferential="1", special="免税", yhzcbs="03"),
+    "non_taxable": TaxFlags(zero_rate="2", preferential="1", special="不征税", yhzcbs="04"),
+}
+
+_LABELS = {"exempt": "免税", "non_taxable": "不征税"}
+
+
+def check_rate(rate: TaxRate) -> None:
+    """Refuse a rate no invoice channel accepts, or an exemption on a taxed rate.
+
+    ``ValueError`` names the rates we know, so the caller can point at the field.
+    """
+    if not isinstance(rate.rate, Fraction) or rate.rate not in KNOWN_RATES:
+        known = ", ".join(TaxRate.KNOWN)
+        raise ValueError(f"unknown tax rate {rate.rate!s}; use one of {known}")
+    if rate.exemption not in EXEMPTIONS:
+        raise ValueError(
+            f"unknown exemption {rate.exemption!r}; use one of exempt, non_taxable, zero_rated or none"
+        )
+    if rate.exemption and rate.rate != 0:
+        raise ValueError(f"exemption {rate.exemption!r} needs a 0% rate, not {rate_label(rate)}")
+
+
+def tax_flags(rate: TaxRate) -> TaxFlags:
+    """The 零税率标识 / 优惠政策标识 set for ``rate``; a bare 0% reads as 普通零税率."""
+    if rate.rate == 0 and not rate.exemption:
+        return _FLAGS["zero_rated"]
+    return _FLAGS[rate.exemption]
+
+
+def rate_label(rate: TaxRate) -> str:
+    """How finance reads a rate: "13%", "1.5%", "0%", "免税", "不征税"."""
+    if rate.exemption in _LABELS:
+        return _LABELS[rate.exemption]
+    pct = rate.rate * 100
+    if pct.denominator == 1:
+        return f"{pct.numerator}%"
+    return f"{Decimal(pct.numerator) / Decimal(pct.denominator)}%"
+
+
+def tax_inclusive(gross: int, rate: Fraction) -> int:
+    """Tax in fen inside a tax-inclusive amount: round-half-up(gross x r / (1 + r)).
+
+    With r = p/q the factor r/(1+r) is p/(q+p), so this is one exact integer division.
+    """
+    p, q = rate.numerator, rate.denominator
+    return round_half_up(gross * p, q + p)
+
+
+def split_inclusive(gross: int, rate: Fraction) -> tuple[int, int]:
+    """Split a tax-inclusive amount into (amount excluding tax, tax), both fen, summing to ``gross``."""
+    tax = tax_inclusive(gross, rate)
+    return gross - tax, tax
+
+
+def tax_exclusive(amount: int, rate: Fraction) -> int:
+    """Tax in fen on a tax-exclusive amount: round-half-up(amount x r) (the §12 vectors)."""
+    return round_half_up(amount * rate.numerator, rate.denominator)
+
+
+def unit_price_excl(amount: int, quantity: int) -> Decimal:
+    """Tax-exclusive unit price in yuan to exactly 8 places, half up: ``amount`` fen per ``quantity``.
+
+    Derived from the line amount, never the other way round (§7), so
+    ``|price x quantity - amount|`` stays within a cent for any till quantity.
+    """
+    if quantity <= 0:
+        raise ValueError(f"a unit price needs a positive quantity, not {quantity}")
+    # yuan = fen / 100, units = thousandths / 1000: price = fen * 10 / thousandths yuan
+    scaled = round_half_up(amount * 10 * _PRICE_SCALE, quantity)
+    digits = tuple(int(d) for d in str(abs(scaled)))
+    return Decimal((1 if scaled < 0 else 0, digits, -PRICE_PLACES))  # exact, whatever the context

@@ -1,0 +1,103 @@
+"""Refuse bad requests before any rule runs, naming the field and what is wrong.
+
+The till is a program: a clear ``lines[2].quantity: must be positive (got 0)``
+is what its developer needs, and a wrong answer is never acceptable.
+"""
+
+from __future__ import annotations
+
+from typing import NoReturn
+
+from engine.errors import InvalidRequest, did_you_mean
+from engine.model import Line, Request
+from engine.money import format_fen, format_qty, line_amount
+from engine.rules import Ruleset
+
+__all__ = ["validate_request"]
+
+MAX_LINES = 1000  # with a discount line each, an invoice stays within the 2,000-line channel limit
+MAX_FEN = 10**12  # ten billion yuan per line, well inside the invoice's 12-digit amounts
+MAX_QTY = 10**9  # a million units (thousandths)
+
+
+def validate_request(ruleset: Ruleset, request: Request) -> list[int]:
+    """Raise :class:`InvalidRequest` for the first thing wrong with ``request``.
+
+    Returns the line amounts it had to compute anyway, so evaluation does not redo them.
+    """
+    if not request.lines:
+        raise InvalidRequest("lines", "a basket needs at least one line")
+    if len(request.lines) > MAX_LINES:
+        raise InvalidRequest("lines", f"at most {MAX_LINES} lines per basket (got {len(request.lines)})")
+    amounts = []
+    for k, line in enumerate(request.lines):
+        price, quantity = line.unit_price, line.quantity
+        amount = line_amount(price, quantity) if price >= 0 and quantity > 0 else 0
+        if amount <= 0 or amount > MAX_FEN or quantity > MAX_QTY:
+            _refuse_line(k, line)
+        amounts.append(amount)
+    ids = {line.id for line in request.lines}
+    if len(ids) != len(request.lines) or "" in ids:
+        _refuse_ids(request)
+    if request.at.tzinfo is None or request.at.utcoffset() is None:
+        raise InvalidRequest("time", "must carry a UTC offset, e.g. 2026-11-15T10:00:00+08:00")
+    member = request.member
+    tiers = [t.id for t in ruleset.tiers]
+    if member is not None and tiers and member.tier not in tiers:
+        hint = did_you_mean(member.tier, tiers)
+        known = ", ".join(tiers)
+        raise InvalidRequest(
+            "member.tier",
+            f"unknown tier {member.tier!r}; ruleset {ruleset.name!r} has {known}"
+            + (f" ({hint})" if hint else ""),
+        )
+    _validate_redemption(ruleset, request)
+    return amounts
+
+
+def _refuse_line(k: int, line: Line) -> NoReturn:
+    """Say exactly what is wrong with a line the fast check refused."""
+    where = f"lines[{k}]"
+    price, quantity = line.unit_price, line.quantity
+    if price < 0:
+        raise InvalidRequest(f"{where}.unit_price", f"must not be negative (got {format_fen(price)})")
+    if quantity <= 0:
+        raise InvalidRequest(f"{where}.quantity", f"must be positive (got {format_qty(quantity)})")
+    if quantity > MAX_QTY:
+        raise InvalidRequest(f"{where}.quantity", f"{format_qty(quantity)} units is not a quantity")
+    amount = line_amount(price, quantity)
+    if amount > MAX_FEN:
+        raise InvalidRequest(
+            where, f"amount {format_fen(amount)} yuan is beyond any sale; check price and quantity"
+        )
+    raise InvalidRequest(
+        where,
+        f"amount rounds to 0.00 ({format_fen(price)} x {format_qty(quantity)}); "
+        "send free goods as a discount, not as a zero line",
+    )
+
+
+def _refuse_ids(request: Request) -> NoReturn:
+    seen: set[str] = set()
+    for k, line in enumerate(request.lines):
+        if not line.id:
+            raise InvalidRequest(f"lines[{k}].id", "must not be empty")
+        if line.id in seen:
+            raise InvalidRequest(f"lines[{k}].id", f"duplicate line id {line.id!r}")
+        seen.add(line.id)
+    raise AssertionError("unreachable: ids were found unique and non-empty")
+
+
+def _validate_redemption(ruleset: Ruleset, request: Request) -> None:
+    asked = request.redeem_points
+    if asked < 0:
+        raise InvalidRequest("redeem_points", f"must not be negative (got {asked})")
+    if asked == 0:
+        return
+    if request.member is None:
+        raise InvalidRequest("redeem_points", "only members can redeem points; this basket has no member")
+    if ruleset.settings.redeem_points_per_yuan is None:
+        raise InvalidRequest("redeem_points", f"ruleset {ruleset.name!r} does not allow points at checkout")
+    balance = request.member.points_balance
+    if balance is not None and asked > balance:
+        raise InvalidRequest("redeem_points", f"asks for {asked} points but the member has {balance}")

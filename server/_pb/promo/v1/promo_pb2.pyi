@@ -1,0 +1,307 @@
+from google.protobuf.internal import containers as _containers
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class EvaluateRequest(_message.Message):
+    __slots__ = ("ruleset", "transaction_id", "lines", "member", "coupon_codes", "redeem_points", "store", "channel", "time", "explain", "ruleset_version")
+    RULESET_FIELD_NUMBER: _ClassVar[int]
+    TRANSACTION_ID_FIELD_NUMBER: _ClassVar[int]
+    LINES_FIELD_NUMBER: _ClassVar[int]
+    MEMBER_FIELD_NUMBER: _ClassVar[int]
+    COUPON_CODES_FIELD_NUMBER: _ClassVar[int]
+    REDEEM_POINTS_FIELD_NUMBER: _ClassVar[int]
+    STORE_FIELD_NUMBER: _ClassVar[int]
+    CHANNEL_FIELD_NUMBER: _ClassVar[int]
+    TIME_FIELD_NUMBER: _ClassVar[int]
+    EXPLAIN_FIELD_NUMBER: _ClassVar[int]
+    RULESET_VERSION_FIELD_NUMBER: _ClassVar[int]
+    ruleset: str
+    transaction_id: str
+    lines: _containers.RepeatedCompositeFieldContainer[Line]
+    member: Member
+    coupon_codes: _containers.RepeatedScalarFieldContainer[str]
+    redeem_points: int
+    store: str
+    channel: str
+    time: str
+    explain: bool
+    ruleset_version: str
+    def __init__(self, ruleset: _Optional[str] = ..., transaction_id: _Optional[str] = ..., lines: _Optional[_Iterable[_Union[Line, _Mapping]]] = ..., member: _Optional[_Union[Member, _Mapping]] = ..., coupon_codes: _Optional[_Iterable[str]] = ..., redeem_points: _Optional[int] = ..., store: _Optional[str] = ..., channel: _Optional[str] = ..., time: _Optional[str] = ..., explain: _Optional[bool] = ..., ruleset_version: _Optional[str] = ...) -> None: ...
+
+class Line(_message.Message):
+    __slots__ = ("id", "sku", "name", "category", "brand", "tags", "unit_price_fen", "quantity_milli", "tax_rate", "tax_code", "unit", "spec")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    SKU_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    CATEGORY_FIELD_NUMBER: _ClassVar[int]
+    BRAND_FIELD_NUMBER: _ClassVar[int]
+    TAGS_FIELD_NUMBER: _ClassVar[int]
+    UNIT_PRICE_FEN_FIELD_NUMBER: _ClassVar[int]
+    QUANTITY_MILLI_FIELD_NUMBER: _ClassVar[int]
+    TAX_RATE_FIELD_NUMBER: _ClassVar[int]
+    TAX_CODE_FIELD_NUMBER: _ClassVar[int]
+    UNIT_FIELD_NUMBER: _ClassVar[int]
+    SPEC_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    sku: str
+    name: str
+    category: str
+    brand: str
+    tags: _containers.RepeatedScalarFieldContainer[str]
+    unit_price_fen: int
+    quantity_milli: int
+    tax_rate: str
+    tax_code: str
+    unit: str
+    spec: str
+    def __init__(self, id: _Optional[str] = ..., sku: _Optional[str] = ..., name: _Optional[str] = ..., category: _Optional[str] = ..., brand: _Optional[str] = ..., tags: _Optional[_Iterable[str]] = ..., unit_price_fen: _Optional[int] = ..., quantity_milli: _Optional[int] = ..., tax_rate: _Optional[str] = ..., tax_code: _Optional[str] = ..., unit: _Optional[str] = ..., spec: _Optional[str] = ...) -> None: ...
+
+class Member(_message.Message):
+    __slots__ = ("id", "tier", "birthday", "tags", "segment", "join_date", "points_balance")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    TIER_FIELD_NUMBER: _ClassVar[int]
+    BIRTHDAY_FIELD_NUMBER: _ClassVar[int]
+    TAGS_FIELD_NUMBER: _ClassVar[int]
+    SEGMENT_FIELD_NUMBER: _ClassVar[int]
+    JOIN_DATE_FIELD_NUMBER: _ClassVar[int]
+    POINTS_BALANCE_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    tier: str
+    birthday: str
+    tags: _containers.RepeatedScalarFieldContainer[str]
+    segment: str
+    join_date: str
+    points_balance: int
+    def __init__(self, id: _Optional[str] = ..., tier: _Optional[str] = ..., birthday: _Optional[str] = ..., tags: _Optional[_Iterable[str]] = ..., segment: _Optional[str] = ..., join_date: _Optional[str] = ..., points_balance: _Optional[int] = ...) -> None: ...
+
+class EvaluateReply(_message.Message):
+    __slots__ = ("ruleset", "transaction_id", "lines", "subtotal_fen", "discount_fen", "payable_fen", "points", "coupons", "redemption", "invoice")
+    RULESET_FIELD_NUMBER: _ClassVar[int]
+    TRANSACTION_ID_FIELD_NUMBER: _ClassVar[int]
+    LINES_FIELD_NUMBER: _ClassVar[int]
+    SUBTOTAL_FEN_FIELD_NUMBER: _ClassVar[int]
+    DISCOUNT_FEN_FIELD_NUMBER: _ClassVar[int]
+    PAYABLE_FEN_FIELD_NUMBER: _ClassVar[int]
+    POINTS_FIELD_NUMBER: _ClassVar[int]
+    COUPONS_FIELD_NUMBER: _ClassVar[int]
+    REDEMPTION_FIELD_NUMBER: _ClassVar[int]
+    INVOICE_FIELD_NUMBER: _ClassVar[int]
+    ruleset: RulesetVersion
+    transaction_id: str
+    lines: _containers.RepeatedCompositeFieldContainer[LineResult]
+    subtotal_fen: int
+    discount_fen: int
+    payable_fen: int
+    points: PointsResult
+    coupons: _containers.RepeatedCompositeFieldContainer[CouponResult]
+    redemption: Redemption
+    invoice: Invoice
+    def __init__(self, ruleset: _Optional[_Union[RulesetVersion, _Mapping]] = ..., transaction_id: _Optional[str] = ..., lines: _Optional[_Iterable[_Union[LineResult, _Mapping]]] = ..., subtotal_fen: _Optional[int] = ..., discount_fen: _Optional[int] = ..., payable_fen: _Optional[int] = ..., points: _Optional[_Union[PointsResult, _Mapping]] = ..., coupons: _Optional[_Iterable[_Union[CouponResult, _Mapping]]] = ..., redemption: _Optional[_Union[Redemption, _Mapping]] = ..., invoice: _Optional[_Union[Invoice, _Mapping]] = ...) -> None: ...
+
+class RulesetVersion(_message.Message):
+    __slots__ = ("name", "version", "digest")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    DIGEST_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    version: str
+    digest: str
+    def __init__(self, name: _Optional[str] = ..., version: _Optional[str] = ..., digest: _Optional[str] = ...) -> None: ...
+
+class LineResult(_message.Message):
+    __slots__ = ("line_id", "amount_fen", "discounts", "discount_fen", "net_fen", "points", "earns_points")
+    LINE_ID_FIELD_NUMBER: _ClassVar[int]
+    AMOUNT_FEN_FIELD_NUMBER: _ClassVar[int]
+    DISCOUNTS_FIELD_NUMBER: _ClassVar[int]
+    DISCOUNT_FEN_FIELD_NUMBER: _ClassVar[int]
+    NET_FEN_FIELD_NUMBER: _ClassVar[int]
+    POINTS_FIELD_NUMBER: _ClassVar[int]
+    EARNS_POINTS_FIELD_NUMBER: _ClassVar[int]
+    line_id: str
+    amount_fen: int
+    discounts: _containers.RepeatedCompositeFieldContainer[Discount]
+    discount_fen: int
+    net_fen: int
+    points: int
+    earns_points: bool
+    def __init__(self, line_id: _Optional[str] = ..., amount_fen: _Optional[int] = ..., discounts: _Optional[_Iterable[_Union[Discount, _Mapping]]] = ..., discount_fen: _Optional[int] = ..., net_fen: _Optional[int] = ..., points: _Optional[int] = ..., earns_points: _Optional[bool] = ...) -> None: ...
+
+class Discount(_message.Message):
+    __slots__ = ("source", "kind", "fen")
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    FEN_FIELD_NUMBER: _ClassVar[int]
+    source: str
+    kind: str
+    fen: int
+    def __init__(self, source: _Optional[str] = ..., kind: _Optional[str] = ..., fen: _Optional[int] = ...) -> None: ...
+
+class PointsResult(_message.Message):
+    __slots__ = ("earned", "base", "eligible_fen", "tier_rate", "factor", "multipliers", "bonuses")
+    EARNED_FIELD_NUMBER: _ClassVar[int]
+    BASE_FIELD_NUMBER: _ClassVar[int]
+    ELIGIBLE_FEN_FIELD_NUMBER: _ClassVar[int]
+    TIER_RATE_FIELD_NUMBER: _ClassVar[int]
+    FACTOR_FIELD_NUMBER: _ClassVar[int]
+    MULTIPLIERS_FIELD_NUMBER: _ClassVar[int]
+    BONUSES_FIELD_NUMBER: _ClassVar[int]
+    earned: int
+    base: int
+    eligible_fen: int
+    tier_rate: str
+    factor: str
+    multipliers: _containers.RepeatedCompositeFieldContainer[Multiplier]
+    bonuses: _containers.RepeatedCompositeFieldContainer[Bonus]
+    def __init__(self, earned: _Optional[int] = ..., base: _Optional[int] = ..., eligible_fen: _Optional[int] = ..., tier_rate: _Optional[str] = ..., factor: _Optional[str] = ..., multipliers: _Optional[_Iterable[_Union[Multiplier, _Mapping]]] = ..., bonuses: _Optional[_Iterable[_Union[Bonus, _Mapping]]] = ...) -> None: ...
+
+class Multiplier(_message.Message):
+    __slots__ = ("rule", "factor")
+    RULE_FIELD_NUMBER: _ClassVar[int]
+    FACTOR_FIELD_NUMBER: _ClassVar[int]
+    rule: str
+    factor: str
+    def __init__(self, rule: _Optional[str] = ..., factor: _Optional[str] = ...) -> None: ...
+
+class Bonus(_message.Message):
+    __slots__ = ("rule", "points")
+    RULE_FIELD_NUMBER: _ClassVar[int]
+    POINTS_FIELD_NUMBER: _ClassVar[int]
+    rule: str
+    points: int
+    def __init__(self, rule: _Optional[str] = ..., points: _Optional[int] = ...) -> None: ...
+
+class CouponResult(_message.Message):
+    __slots__ = ("code", "accepted", "reason", "discount_fen")
+    CODE_FIELD_NUMBER: _ClassVar[int]
+    ACCEPTED_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    DISCOUNT_FEN_FIELD_NUMBER: _ClassVar[int]
+    code: str
+    accepted: bool
+    reason: str
+    discount_fen: int
+    def __init__(self, code: _Optional[str] = ..., accepted: _Optional[bool] = ..., reason: _Optional[str] = ..., discount_fen: _Optional[int] = ...) -> None: ...
+
+class Redemption(_message.Message):
+    __slots__ = ("points", "value_fen")
+    POINTS_FIELD_NUMBER: _ClassVar[int]
+    VALUE_FEN_FIELD_NUMBER: _ClassVar[int]
+    points: int
+    value_fen: int
+    def __init__(self, points: _Optional[int] = ..., value_fen: _Optional[int] = ...) -> None: ...
+
+class Invoice(_message.Message):
+    __slots__ = ("lines", "totals", "rate_totals", "refused_reason")
+    LINES_FIELD_NUMBER: _ClassVar[int]
+    TOTALS_FIELD_NUMBER: _ClassVar[int]
+    RATE_TOTALS_FIELD_NUMBER: _ClassVar[int]
+    REFUSED_REASON_FIELD_NUMBER: _ClassVar[int]
+    lines: _containers.RepeatedCompositeFieldContainer[InvoiceLine]
+    totals: InvoiceTotals
+    rate_totals: _containers.RepeatedCompositeFieldContainer[RateTotals]
+    refused_reason: str
+    def __init__(self, lines: _Optional[_Iterable[_Union[InvoiceLine, _Mapping]]] = ..., totals: _Optional[_Union[InvoiceTotals, _Mapping]] = ..., rate_totals: _Optional[_Iterable[_Union[RateTotals, _Mapping]]] = ..., refused_reason: _Optional[str] = ...) -> None: ...
+
+class InvoiceLine(_message.Message):
+    __slots__ = ("no", "kind", "line_id", "name", "tax_code", "tax_rate", "flags", "spec", "unit", "quantity_milli", "unit_price_excl", "amount_fen", "tax_fen", "gross_fen")
+    NO_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    LINE_ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    TAX_CODE_FIELD_NUMBER: _ClassVar[int]
+    TAX_RATE_FIELD_NUMBER: _ClassVar[int]
+    FLAGS_FIELD_NUMBER: _ClassVar[int]
+    SPEC_FIELD_NUMBER: _ClassVar[int]
+    UNIT_FIELD_NUMBER: _ClassVar[int]
+    QUANTITY_MILLI_FIELD_NUMBER: _ClassVar[int]
+    UNIT_PRICE_EXCL_FIELD_NUMBER: _ClassVar[int]
+    AMOUNT_FEN_FIELD_NUMBER: _ClassVar[int]
+    TAX_FEN_FIELD_NUMBER: _ClassVar[int]
+    GROSS_FEN_FIELD_NUMBER: _ClassVar[int]
+    no: int
+    kind: int
+    line_id: str
+    name: str
+    tax_code: str
+    tax_rate: str
+    flags: TaxFlags
+    spec: str
+    unit: str
+    quantity_milli: int
+    unit_price_excl: str
+    amount_fen: int
+    tax_fen: int
+    gross_fen: int
+    def __init__(self, no: _Optional[int] = ..., kind: _Optional[int] = ..., line_id: _Optional[str] = ..., name: _Optional[str] = ..., tax_code: _Optional[str] = ..., tax_rate: _Optional[str] = ..., flags: _Optional[_Union[TaxFlags, _Mapping]] = ..., spec: _Optional[str] = ..., unit: _Optional[str] = ..., quantity_milli: _Optional[int] = ..., unit_price_excl: _Optional[str] = ..., amount_fen: _Optional[int] = ..., tax_fen: _Optional[int] = ..., gross_fen: _Optional[int] = ...) -> None: ...
+
+class TaxFlags(_message.Message):
+    __slots__ = ("zero_rate", "preferential", "special", "yhzcbs")
+    ZERO_RATE_FIELD_NUMBER: _ClassVar[int]
+    PREFERENTIAL_FIELD_NUMBER: _ClassVar[int]
+    SPECIAL_FIELD_NUMBER: _ClassVar[int]
+    YHZCBS_FIELD_NUMBER: _ClassVar[int]
+    zero_rate: str
+    preferential: str
+    special: str
+    yhzcbs: str
+    def __init__(self, zero_rate: _Optional[str] = ..., preferential: _Optional[str] = ..., special: _Optional[str] = ..., yhzcbs: _Optional[str] = ...) -> None: ...
+
+class InvoiceTotals(_message.Message):
+    __slots__ = ("amount_fen", "tax_fen", "gross_fen")
+    AMOUNT_FEN_FIELD_NUMBER: _ClassVar[int]
+    TAX_FEN_FIELD_NUMBER: _ClassVar[int]
+    GROSS_FEN_FIELD_NUMBER: _ClassVar[int]
+    amount_fen: int
+    tax_fen: int
+    gross_fen: int
+    def __init__(self, amount_fen: _Optional[int] = ..., tax_fen: _Optional[int] = ..., gross_fen: _Optional[int] = ...) -> None: ...
+
+class RateTotals(_message.Message):
+    __slots__ = ("tax_rate", "amount_fen", "tax_fen", "gross_fen")
+    TAX_RATE_FIELD_NUMBER: _ClassVar[int]
+    AMOUNT_FEN_FIELD_NUMBER: _ClassVar[int]
+    TAX_FEN_FIELD_NUMBER: _ClassVar[int]
+    GROSS_FEN_FIELD_NUMBER: _ClassVar[int]
+    tax_rate: str
+    amount_fen: int
+    tax_fen: int
+    gross_fen: int
+    def __init__(self, tax_rate: _Optional[str] = ..., amount_fen: _Optional[int] = ..., tax_fen: _Optional[int] = ..., gross_fen: _Optional[int] = ...) -> None: ...
+
+class ListRulesetsRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ListRulesetsReply(_message.Message):
+    __slots__ = ("files",)
+    FILES_FIELD_NUMBER: _ClassVar[int]
+    files: _containers.RepeatedCompositeFieldContainer[RulesetFile]
+    def __init__(self, files: _Optional[_Iterable[_Union[RulesetFile, _Mapping]]] = ...) -> None: ...
+
+class RulesetFile(_message.Message):
+    __slots__ = ("path", "serving", "loaded_at", "last_error", "error_at", "file_digest", "recent_versions")
+    PATH_FIELD_NUMBER: _ClassVar[int]
+    SERVING_FIELD_NUMBER: _ClassVar[int]
+    LOADED_AT_FIELD_NUMBER: _ClassVar[int]
+    LAST_ERROR_FIELD_NUMBER: _ClassVar[int]
+    ERROR_AT_FIELD_NUMBER: _ClassVar[int]
+    FILE_DIGEST_FIELD_NUMBER: _ClassVar[int]
+    RECENT_VERSIONS_FIELD_NUMBER: _ClassVar[int]
+    path: str
+    serving: RulesetVersion
+    loaded_at: str
+    last_error: str
+    error_at: str
+    file_digest: str
+    recent_versions: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, path: _Optional[str] = ..., serving: _Optional[_Union[RulesetVersion, _Mapping]] = ..., loaded_at: _Optional[str] = ..., last_error: _Optional[str] = ..., error_at: _Optional[str] = ..., file_digest: _Optional[str] = ..., recent_versions: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class PingReply(_message.Message):
+    __slots__ = ("ruleset",)
+    RULESET_FIELD_NUMBER: _ClassVar[int]
+    ruleset: RulesetVersion
+    def __init__(self, ruleset: _Optional[_Union[RulesetVersion, _Mapping]] = ...) -> None: ...

@@ -1,0 +1,45 @@
+"""Structured JSON logs: one line per event, machine-readable, nothing personal in clear.
+
+Stores ship these lines to a collector; a line per RPC carries the method, status,
+latency in microseconds, ruleset version, basket size, a masked member id and the
+request id, so a complaint from a till can be found and replayed.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Any, TextIO
+
+import structlog
+
+__all__ = ["configure_logging", "get_logger", "mask_member"]
+
+
+def configure_logging(stream: TextIO | None = None, level: int = logging.INFO) -> None:
+    """JSON lines with an ISO UTC timestamp and the level, to ``stream`` (stderr by default)."""
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            structlog.processors.format_exc_info,
+            structlog.processors.JSONRenderer(ensure_ascii=False, sort_keys=True),
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(level),
+        logger_factory=structlog.PrintLoggerFactory(stream or sys.stderr),
+        cache_logger_on_first_use=False,
+    )
+
+
+def get_logger(**bound: Any) -> Any:
+    return structlog.get_logger("promo").bind(**bound)
+
+
+def mask_member(member_id: str) -> str:
+    """Keep enough of a member id to correlate log lines, not enough to identify anyone."""
+    if not member_id:
+        return ""
+    if len(member_id) <= 4:
+        return "*" * len(member_id)
+    return f"{member_id[:2]}{'*' * (len(member_id) - 4)}{member_id[-2:]}"
