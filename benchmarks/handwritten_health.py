@@ -4,18 +4,20 @@ This is what rulesets/health.rules means, coded directly for the baskets the
 benchmark sends (no coupons, no redemption): the clearance 6折 (exclusive), the
 protein-powder member price, the A-class 9.5折 for gold and above, 满300减30 on
 A-class goods, member day and birthday double points, tier rates, no points on
-gift cards. It returns the same facts as the engine (each line's discounts with
-the rules behind them, net and points; payable; points earned) and
-:func:`same_result` checks that, so the ratio compares equal work.
+gift cards. It returns the same :class:`~engine.model.Evaluation` the engine
+returns (each line's discounts with the rules behind them, net and points; the
+points explanation; payable), and the benchmark checks the two are equal before
+timing, so the ratio compares equal work.
 """
 
 from __future__ import annotations
 
 from datetime import date, timedelta, timezone
+from fractions import Fraction
 
-from engine.model import Evaluation, Request
+from engine.model import Discount, Evaluation, LineOutcome, Multiplier, PointsOutcome, Request
 
-__all__ = ["HEALTH_RULESET", "evaluate_by_hand", "same_result"]
+__all__ = ["HEALTH_RULESET", "evaluate_by_hand"]
 
 HEALTH_RULESET = "health.rules"
 
@@ -23,41 +25,44 @@ _SHANGHAI = timezone(timedelta(hours=8))  # no DST in China, so a fixed offset i
 _TIER_RANK = {"normal": 0, "silver": 1, "gold": 2, "diamond": 3}
 # per_yuan 1 x tier rate / 100, as (numerator, denominator)
 _TIER_POINTS = {"normal": (1, 100), "silver": (6, 500), "gold": (3, 200), "diamond": (3, 100)}
+_TIER_RATE = {"normal": Fraction(1), "silver": Fraction(6, 5), "gold": Fraction(3, 2), "diamond": Fraction(3)}
+_ONE, _TWO = Fraction(1), Fraction(2)
 _A300_FROM, _A300_TO = date(2026, 1, 1), date(2026, 12, 31)
 
 
-def evaluate_by_hand(request: Request) -> tuple[list[tuple[str, list[tuple[str, int]], int, int]], int, int]:
-    """(lines as (id, [(rule, fen)...], net, points), payable, points earned)."""
+def evaluate_by_hand(request: Request, version: str) -> Evaluation:
+    """The health-chain evaluation of ``request``, labelled with the ruleset ``version``."""
     local = request.at.astimezone(_SHANGHAI)
     today = local.date()
     member = request.member
     rank = _TIER_RANK[member.tier] if member is not None else -1
     lines = request.lines
     n = len(lines)
+    amounts = [0] * n
     remaining = [0] * n
     locked = [False] * n
-    taken: list[list[tuple[str, int]]] = [[] for _ in range(n)]
+    taken: list[list[Discount]] = [[] for _ in range(n)]
 
     for i, line in enumerate(lines):
         q = line.quantity
-        left = (line.unit_price * q * 2 + 1000) // 2000  # round half up, non-negative
+        left = amounts[i] = (line.unit_price * q * 2 + 1000) // 2000  # round half up, non-negative
         if "临期" in line.tags:
             off = (left * 4 + 5) // 10  # 6折 is 40% off, half up
             left -= off
-            taken[i].append(("clearance", off))
+            taken[i].append(Discount("clearance", "rule", off))
             locked[i] = True
             remaining[i] = left
             continue
         if line.sku == "TCBJ-DBF-450" and rank >= 0:
             target = (16800 * q * 2 + 1000) // 2000
             if target < left:
-                taken[i].append(("protein_member_price", left - target))
+                taken[i].append(Discount("protein_member_price", "rule", left - target))
                 left = target
         if line.category == "A类" and rank >= 2:
             off = (left * 2 + 20) // 40  # 5% half up
             if off:
                 left -= off
-                taken[i].append(("a_class", off))
+                taken[i].append(Discount("a_class", "rule", off))
         remaining[i] = left
 
     if _A300_FROM <= today <= _A300_TO:
@@ -66,29 +71,49 @@ def evaluate_by_hand(request: Request) -> tuple[list[tuple[str, list[tuple[str, 
         if subtotal >= 30000:
             _spread(3000, eligible, remaining, taken, "a_class_300_30")
 
-    points = 0
     shares = [0] * n
-    if member is not None:
+    earns = [False] * n
+    if member is None:
+        points = PointsOutcome(0, 0, 0, _ONE, _ONE)
+    else:
         num, den = _TIER_POINTS[member.tier]
+        multipliers = []
         if local.day == 15:
             num *= 2
+            multipliers.append(Multiplier("member_day", _TWO))
         b = member.birthday
         if b is not None and _is_birthday(b, today):
             num *= 2
-        earning = [i for i in range(n) if lines[i].category != "礼品卡"]
+            multipliers.append(Multiplier("birthday", _TWO))
+        earns = [line.category != "礼品卡" for line in lines]
+        earning = [i for i in range(n) if earns[i] and remaining[i]]
         total = sum(remaining[i] for i in earning)
-        points = total * num // den
+        base = total * num // den
         fractions = [0] * n
         given = 0
         for i in earning:
             shares[i], fractions[i] = divmod(remaining[i] * num, den)
             given += shares[i]
-        if points > given:
-            order = sorted(range(n), key=lambda k: (-fractions[k], -remaining[k], k))
-            for k in order[: points - given]:
+        if base > given:
+            for k in sorted(earning, key=lambda k: (-fractions[k], -remaining[k], k))[: base - given]:
                 shares[k] += 1
-    out = [(lines[i].id, taken[i], remaining[i], shares[i]) for i in range(n)]
-    return out, sum(remaining), points
+        factor = _TWO ** len(multipliers) if multipliers else _ONE
+        points = PointsOutcome(base, base, total, _TIER_RATE[member.tier], factor, tuple(multipliers), ())
+    outcomes = tuple(
+        LineOutcome(
+            lines[i].id,
+            amounts[i],
+            tuple(taken[i]),
+            amounts[i] - remaining[i],
+            remaining[i],
+            shares[i],
+            earns[i],
+        )
+        for i in range(n)
+    )
+    subtotal = sum(amounts)
+    payable = sum(remaining)
+    return Evaluation("ruyi-health", version, outcomes, subtotal, subtotal - payable, payable, points)
 
 
 def _is_birthday(b: date, today: date) -> bool:
@@ -117,15 +142,4 @@ def _spread(
     for i, s in zip(idx, shares, strict=True):
         if s:
             remaining[i] -= s
-            taken[i].append((rule, s))
-
-
-def same_result(engine: Evaluation, by_hand: tuple) -> None:  # type: ignore[type-arg]
-    """Raise AssertionError unless the engine and the hand-written code agree on every fact."""
-    lines, payable, points = by_hand
-    assert engine.payable == payable, (engine.payable, payable)
-    assert engine.points.earned == points, (engine.points.earned, points)
-    for outcome, (line_id, taken, net, share) in zip(engine.lines, lines, strict=True):
-        assert outcome.line_id == line_id
-        assert [(d.source, d.fen) for d in outcome.discounts] == taken, (outcome, taken)
-        assert outcome.net == net and outcome.points == share, (outcome, net, share)
+            taken[i].append(Discount(rule, "rule", s))

@@ -64,7 +64,7 @@ def split_by_remainder(total: int, weights: Sequence[int], denominator: int | No
         given += q
     leftover = total - given
     if leftover:
-        order = sorted(range(len(weights)), key=lambda k: (-remainders[k], -weights[k], k))
-        for k in order[:leftover]:
+        order = sorted([(-remainders[k], -weights[k], k) for k in range(len(weights))])
+        for _, _, k in order[:leftover]:
             shares[k] += 1
     return shares

@@ -177,6 +177,13 @@ class _Checker:
             if rule.group is None:
                 continue
             leader = leaders.setdefault(rule.group, rule)
+            if rule.stage == leader.stage == "points" and type(rule.effect) is not type(leader.effect):
+                self.fail(
+                    f"rule '{rule.id}' and rule '{leader.id}' share group \"{rule.group}\" "
+                    "but one multiplies points and the other adds a bonus",
+                    rule.span,
+                    "a best-of group compares like with like: give this rule its own group",
+                )
             if rule.stage != leader.stage:
                 self.fail(
                     f"rule '{rule.id}' is {_a(rule.stage)} rule but group \"{rule.group}\" "
@@ -229,8 +236,16 @@ class _Checker:
     def steps(self, e: BasketSteps) -> None:
         if not e.steps:
             self.fail("a ladder needs at least one step", e.span)
-        previous = 0
+        previous = previous_amount = 0
         for threshold, amount in e.steps:
+            if amount <= previous_amount and amount > 0:
+                self.fail(
+                    f"the step at {format_fen(threshold)} takes {format_fen(amount)} off, "
+                    f"no more than the step before it",
+                    e.span,
+                    "a higher threshold should give a larger discount",
+                )
+            previous_amount = max(previous_amount, amount)
             if threshold <= previous:
                 self.fail(
                     f"step {format_fen(threshold)} must be above the step before it",

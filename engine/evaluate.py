@@ -54,19 +54,25 @@ def evaluate(compiled: CompiledRuleset, request: Request, amounts: list[int] | N
     redemption = _redeem(compiled, ctx, taken, request.redeem_points) if request.redeem_points else None
     points, shares, earns = _points(compiled, ctx, keys)
 
-    outcomes = []
     remaining = ctx.remaining
-    for i, line in enumerate(lines):
-        net = remaining[i]
-        outcomes.append(
-            LineOutcome(line.id, amounts[i], tuple(taken[i]), amounts[i] - net, net, shares[i], earns[i])
+    outcomes = tuple(
+        map(
+            LineOutcome,
+            [line.id for line in lines],
+            amounts,
+            map(tuple, taken),
+            map(int.__sub__, amounts, remaining),
+            remaining,
+            shares,
+            earns,
         )
+    )
     subtotal = sum(amounts)
     payable = sum(remaining)
     return Evaluation(
         compiled.name,
         compiled.version,
-        tuple(outcomes),
+        outcomes,
         subtotal,
         subtotal - payable,
         payable,
@@ -82,7 +88,7 @@ def evaluate(compiled: CompiledRuleset, request: Request, amounts: list[int] | N
 def _candidates(index: dict, always: tuple[int, ...], keys: list[tuple]) -> dict[int, list[int] | None]:
     """Step position -> the lines that may match it (None: every line), in stage order."""
     if not index:
-        return dict.fromkeys(always)
+        return dict.fromkeys(always)  # a small stage: every step, every line
     found: dict[int, list[int] | None] = dict.fromkeys(always)
     for i, line_keys_ in enumerate(keys):
         for key in line_keys_:
@@ -176,10 +182,10 @@ def _basket_amount(effect: ir.Effect, subtotal: int) -> int:
     if isinstance(effect, ir.BasketOff):
         amount = effect.amount
     elif isinstance(effect, ir.BasketSteps):
-        amount = 0
+        amount, reached = 0, -1  # the largest step whose threshold is met applies, once
         for threshold, off in effect.steps:
-            if subtotal >= threshold and off > amount:
-                amount = off
+            if reached < threshold <= subtotal:
+                amount, reached = off, threshold
     elif isinstance(effect, ir.BasketEvery):
         times = subtotal // effect.every
         if effect.limit is not None and times > effect.limit:
@@ -201,16 +207,20 @@ def _spread(
 ) -> None:
     """Apportion ``amount`` over ``lines`` by their remaining amounts and record each share."""
     remaining = ctx.remaining
-    # The weights are the remaining amounts, which are also the caps: largest remainder
-    # can then never push a share past its line (see engine.apportion.apportion), so
-    # the overflow pass is not needed here.
-    shares = split_by_remainder(amount, [remaining[i] for i in lines])
+    if len(lines) == 1:
+        shares = [amount]
+    else:
+        # The weights are the remaining amounts, which are also the caps: largest
+        # remainder can then never push a share past its line (engine.apportion.apportion),
+        # so the overflow pass is not needed here.
+        shares = split_by_remainder(amount, [remaining[i] for i in lines])
+    locked = ctx.locked
     for i, share in zip(lines, shares, strict=True):
         if share:
             remaining[i] -= share
             taken[i].append(Discount(source, kind, share))  # type: ignore[arg-type]
             if exclusive:
-                ctx.locked[i] = True
+                locked[i] = True
 
 
 # --------------------------------------------------------------------------- coupons
@@ -316,7 +326,7 @@ def _points(
         given += q_r[0]
     base = _round_points(compiled.settings.points_rounding, eligible_fen * num, den)
     if base > given:
-        for k in sorted(earning, key=lambda k: (-fractions[k], -net[k], k))[: base - given]:
+        for _, _, k in sorted([(-fractions[k], -net[k], k) for k in earning])[: base - given]:
             shares[k] += 1
 
     granted: list[Bonus] = []

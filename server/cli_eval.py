@@ -15,6 +15,7 @@ from typing import Any
 
 from engine.errors import InvalidRequest
 from engine.invoice import Invoice, Totals, build_invoice
+from engine.invoice_check import ensure_invoice
 from engine.model import Evaluation, Request
 from server._pb.promo.v1 import promo_pb2 as pb
 from server.cli_base import EXIT_FAILED, EXIT_OK, Failure, arg, command, compile_path, read_text
@@ -65,7 +66,7 @@ def run_invoice(args: argparse.Namespace) -> int:
 
     _, _, request, evaluation = evaluate_files(args.ruleset, args.request)
     try:
-        invoice = build_invoice(request, evaluation)
+        invoice = ensure_invoice(build_invoice(request, evaluation), request, evaluation)
     except InvalidRequest as exc:
         raise Failure(_request_error(args.request, wire_error(exc))) from None
     if invoice.refused and args.format != "json":
@@ -108,9 +109,11 @@ def invoice_or_refusal(request: Request, evaluation: Evaluation) -> Invoice:
     """The invoice, or an invoice with no lines whose ``refused`` says why (a line without a tax code...).
 
     Pricing does not need invoice data, so a reply still prices a basket that cannot be invoiced.
+    The invariant checker runs on every invoice handed out: a violation raises
+    :class:`~engine.invoice_check.InvoiceInvariantError` (an internal error), never a wrong invoice.
     """
     try:
-        return build_invoice(request, evaluation)
+        return ensure_invoice(build_invoice(request, evaluation), request, evaluation)
     except InvalidRequest as exc:
         exc = wire_error(exc)
         return Invoice(

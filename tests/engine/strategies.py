@@ -256,7 +256,7 @@ def _effect(draw: st.DrawFn, stage: str, tiers: tuple[str, ...]):
         # a real ladder: a higher threshold gives a larger amount (the checker refuses other ladders)
         steps = st.tuples(
             st.lists(st.integers(1, 30000), min_size=1, max_size=3, unique=True),
-            st.lists(fen, min_size=3, max_size=3),
+            st.lists(fen, min_size=3, max_size=3, unique=True),  # the checker wants rising amounts
         ).map(lambda ta: list(zip(sorted(ta[0]), sorted(ta[1]), strict=False)))
         return draw(
             st.one_of(

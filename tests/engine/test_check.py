@@ -379,3 +379,34 @@ class TestExamples:
             "e", datetime(2020, 1, 1), (ir.ExampleLine("x", 100, 1000),), ir.Expectation(payable=100)
         )
         assert check_ruleset(_ruleset(examples=(example,))) == []
+
+
+class TestLeadReview:
+    """Checks added when the compiled engine met the reference interpreter."""
+
+    def test_ladder_amounts_must_rise(self) -> None:
+        """A ladder whose higher step gives less is refused: 'the largest step met' would look like a bug."""
+        from engine.check import check_ruleset
+        from engine.rules import BasketSteps, Rule, Ruleset, Settings
+
+        rs = Ruleset("t", Settings(), rules=(Rule("l", "l", BasketSteps(((10000, 3000), (20000, 2000)))),))
+        messages = [e.message for e in check_ruleset(rs)]
+        assert any("no more than the step before it" in m for m in messages), messages
+
+    def test_points_group_mixing_multiplier_and_bonus(self) -> None:
+        """A best-of group cannot compare a multiplier with a bonus."""
+        from fractions import Fraction
+
+        from engine.check import check_ruleset
+        from engine.rules import BonusPoints, PointsMultiplier, Rule, Ruleset, Settings
+
+        rs = Ruleset(
+            "t",
+            Settings(),
+            rules=(
+                Rule("m", "m", PointsMultiplier(Fraction(2)), group="g"),
+                Rule("b", "b", BonusPoints(50), group="g", order=1),
+            ),
+        )
+        messages = [e.message for e in check_ruleset(rs)]
+        assert any("multiplies points and the other adds a bonus" in m for m in messages), messages

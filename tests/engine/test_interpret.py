@@ -346,6 +346,11 @@ class TestApportion:
         steps = BasketSteps(((10000, 1000), (20000, 3000), (30000, 5000)))
         assert interpret(ruleset(rule("s", steps)), request(line("A", 25000))).discount == 3000
 
+    def test_steps_pick_by_threshold_not_by_amount(self):
+        """A ladder 100->30, 200->20 on 250.00 takes the 200 step (20.00): the largest threshold met."""
+        steps = BasketSteps(((10000, 3000), (20000, 2000)))
+        assert interpret(ruleset(rule("s", steps)), request(line("A", 25000))).discount == 2000
+
     def test_every_repeats_up_to_its_limit(self):
         """每满100减20 on 350.00 is 3 x 20 = 60; with max 2 times it is 40."""
         assert (

@@ -22,7 +22,7 @@ class TestRoundHalfUp:
         """The sign of the quotient, not of the numerator, decides the direction."""
         assert round_half_up(65, -10) == -7
 
-    @given(st.integers(-10**12, 10**12), st.integers(1, 10**6))
+    @given(st.integers(-(10**12), 10**12), st.integers(1, 10**6))
     def test_within_half_of_the_exact_value(self, n: int, d: int) -> None:
         """The result is never more than half a unit from n/d."""
         r = round_half_up(n, d)
