@@ -19,7 +19,7 @@ from engine.closures import ALWAYS, Predicate, compile_predicate, field_getter
 from engine.context import Context
 from engine.index import Key, keys_of, split_conjuncts
 from engine.linefilter import LineFilter, compile_line_filter
-from engine.model import Evaluation, Request
+from engine.model import Evaluation, Multiplier, Request
 from engine.money import QTY_SCALE, line_amount, round_half_up
 
 __all__ = ["CompiledCoupon", "CompiledRule", "CompiledRuleset", "compile_ruleset", "ruleset_digest"]
@@ -40,6 +40,10 @@ class CompiledRule:
     over: Predicate  # which lines a basket discount or bonus spreads over
     keys: frozenset[Key] | None
     line_filter: LineFilter | None = None  # generated form of on_line (item) or over (basket, bonus)
+    exclusive: bool = False
+    basket_amount: Callable[[int], int] | None = None  # fen off, given the eligible subtotal
+    multiplier: Multiplier | None = None  # the explanation entry of a multiplier rule, built once
+    bonus: int = 0  # the points of a bonus rule
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +52,7 @@ class Step:
 
     members: tuple[CompiledRule, ...]
     keys: frozenset[Key] | None
+    single: CompiledRule | None  # the member when the step is one rule, not a group
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,9 +109,6 @@ class CompiledRuleset:
 
     def evaluate(self, request: Request) -> Evaluation:
         """Validate ``request`` and price it; raises :class:`~engine.errors.InvalidRequest`."""
-        from engine.evaluate import evaluate
-        from engine.validate import validate_request
-
         return evaluate(self, request, validate_request(self.ruleset, request))
 
     def __repr__(self) -> str:
@@ -145,7 +147,7 @@ def _steps(rules: list[ir.Rule], ranks: dict[str, int]) -> tuple[Step, ...]:
         keys: frozenset[Key] | None = frozenset()
         for m in members:
             keys = None if keys is None or m.keys is None else keys | m.keys
-        out.append(Step(tuple(members), keys))
+        out.append(Step(tuple(members), keys, members[0] if len(members) == 1 else None))
     return tuple(out)
 
 
@@ -154,7 +156,7 @@ INDEX_FROM = 12
 than looking the lines up. Above it, each line meets only the rules filed under its keys."""
 
 
-def _index(steps: tuple[Step, ...]) -> tuple[dict[Key, tuple[int, ...]], tuple[int, ...]]:
+def _index(steps: tuple[Step, ...]) -> tuple[dict[Key, tuple[int, ...]], dict[int, None]]:
     """File each step under its keys; steps without keys are met by every basket."""
     index: dict[Key, list[int]] = {}
     always = []
@@ -164,7 +166,7 @@ def _index(steps: tuple[Step, ...]) -> tuple[dict[Key, tuple[int, ...]], tuple[i
         else:
             for key in step.keys:
                 index.setdefault(key, []).append(position)
-    return {k: tuple(v) for k, v in index.items()}, tuple(always)
+    return {k: tuple(v) for k, v in index.items()}, dict.fromkeys(always)
 
 
 def _compile_rule(rule: ir.Rule, ranks: dict[str, int]) -> CompiledRule:
@@ -200,7 +202,49 @@ def _compile_rule(rule: ir.Rule, ranks: dict[str, int]) -> CompiledRule:
         live = lambda ctx, i: validity(ctx)  # noqa: E731
     else:
         live = lambda ctx, i: validity(ctx) and gate(ctx, i)  # noqa: E731
-    return CompiledRule(rule.id, rule, live, on_line, item_effect, over, keys, line_filter)
+    effect = rule.effect
+    return CompiledRule(
+        rule.id,
+        rule,
+        live,
+        on_line,
+        item_effect,
+        over,
+        keys,
+        line_filter,
+        rule.exclusive,
+        _basket_amount(effect) if rule.stage == "basket" else None,
+        Multiplier(rule.id, effect.factor) if isinstance(effect, ir.PointsMultiplier) else None,
+        effect.points if isinstance(effect, ir.BonusPoints) else 0,
+    )
+
+
+def _basket_amount(effect: ir.Effect) -> Callable[[int], int]:
+    """Fen a basket effect takes from lines whose remaining amounts sum to ``subtotal``."""
+    if isinstance(effect, ir.BasketOff):
+        amount = effect.amount
+        return lambda subtotal: min(amount, subtotal)
+    if isinstance(effect, ir.BasketSteps):
+        steps = sorted(effect.steps, reverse=True)  # the largest step whose threshold is met applies, once
+
+        def ladder(subtotal: int) -> int:
+            for threshold, off in steps:
+                if threshold <= subtotal:
+                    return min(off, subtotal)
+            return 0
+
+        return ladder
+    if isinstance(effect, ir.BasketEvery):
+        every, off, limit = effect.every, effect.amount, effect.limit
+
+        def each_full(subtotal: int) -> int:
+            times = subtotal // every
+            if limit is not None and times > limit:
+                times = limit
+            return min(off * times, subtotal)
+
+        return each_full
+    raise TypeError(f"not a basket effect: {type(effect).__name__}")
 
 
 def _all(parts: list[ir.Expr], ranks: dict[str, int]) -> Predicate:
@@ -273,3 +317,9 @@ def _validity(v: ir.Validity) -> Callable[[Context], bool] | None:
         return checks[0]
     every = tuple(checks)
     return lambda ctx: all(c(ctx) for c in every)
+
+
+# The evaluator needs this module's classes and this module calls the evaluator; the
+# import sits here, after the classes exist, so neither side imports inside a hot call.
+from engine.evaluate import evaluate  # noqa: E402
+from engine.validate import validate_request  # noqa: E402

@@ -43,7 +43,7 @@ class Context:
         local: datetime = request.at.astimezone(zone)
         self.local = local
         self.date: date = local.date()
-        self.time: time = local.time().replace(tzinfo=None)
+        self.time: time = local.time()  # naive: time() drops the zone, timetz() would keep it
         self.weekday = local.weekday()
         self.day = local.day
         self.month = local.month

@@ -9,10 +9,9 @@ recorded against the line and the rule that took it.
 from __future__ import annotations
 
 from fractions import Fraction
+from typing import TYPE_CHECKING
 
-from engine import rules as ir
 from engine.apportion import split_by_remainder
-from engine.compiled import CompiledRule, CompiledRuleset, Step
 from engine.context import Context
 from engine.index import line_keys
 from engine.model import (
@@ -28,6 +27,9 @@ from engine.model import (
     Request,
 )
 from engine.money import line_amount
+
+if TYPE_CHECKING:  # engine.compiled imports this module to run what it compiles
+    from engine.compiled import CompiledRule, CompiledRuleset, Step
 
 __all__ = ["evaluate"]
 
@@ -85,11 +87,15 @@ def evaluate(compiled: CompiledRuleset, request: Request, amounts: list[int] | N
 # --------------------------------------------------------------------------- candidates
 
 
-def _candidates(index: dict, always: tuple[int, ...], keys: list[tuple]) -> dict[int, list[int] | None]:
-    """Step position -> the lines that may match it (None: every line), in stage order."""
+def _candidates(index: dict, always: dict[int, None], keys: list[tuple]) -> dict[int, list[int] | None]:
+    """Step position -> the lines that may match it (None: every line), in stage order.
+
+    ``always`` maps the steps every basket meets to None; it is returned as is (never
+    modified) when the stage has no index.
+    """
     if not index:
-        return dict.fromkeys(always)  # a small stage: every step, every line
-    found: dict[int, list[int] | None] = dict.fromkeys(always)
+        return always
+    found: dict[int, list[int] | None] = dict(always)
     for i, line_keys_ in enumerate(keys):
         for key in line_keys_:
             for position in index.get(key, ()):
@@ -108,48 +114,59 @@ def _candidates(index: dict, always: tuple[int, ...], keys: list[tuple]) -> dict
 
 def _item_stage(compiled: CompiledRuleset, ctx: Context, taken: list[list[Discount]], keys: list) -> None:
     remaining, locked = ctx.remaining, ctx.locked
-    every_line = range(ctx.line_count)
     for position, lines in _candidates(compiled.item_index, compiled.item_always, keys).items():
         step = compiled.item_steps[position]
-        members = [m for m in step.members if m.live(ctx, -1)]
-        if not members:
-            continue
-        # Price every line first and write afterwards: a condition such as subtotal()
-        # is measured just before the rule, for all of its lines alike.
-        applied = []
-        if len(members) == 1 and members[0].line_filter is not None:
-            # One rule whose line test was generated: no per-line call for the test.
-            m = members[0]
+        m = step.single
+        if m is not None and m.line_filter is not None:
+            # One rule whose line test was generated and reads nothing that changes:
+            # test all lines in one call and write each discount straight away.
+            if not m.live(ctx, -1):
+                continue
             effect = m.item_effect
             for i in ctx.select(m.line_filter, m.on_line):
                 left = remaining[i]
                 if locked[i] or left <= 0:
                     continue
                 d = effect(ctx, i, left)  # type: ignore[misc]
-                if d > left:
-                    d = left
                 if d > 0:
-                    applied.append((i, d, m))
-            lines = ()
-        for i in every_line if lines is None else lines:
-            left = remaining[i]
-            if locked[i] or left <= 0:
-                continue
-            best, winner = 0, None
-            for m in members:
-                if m.on_line(ctx, i):
-                    d = m.item_effect(ctx, i, left)  # type: ignore[misc]
                     if d > left:
                         d = left
-                    if d > best:
-                        best, winner = d, m
-            if winner is not None:
-                applied.append((i, best, winner))
-        for i, best, winner in applied:
-            remaining[i] -= best
-            taken[i].append(Discount(winner.id, "rule", best))
-            if winner.rule.exclusive:
-                locked[i] = True
+                    remaining[i] = left - d
+                    taken[i].append(Discount(m.id, "rule", d))
+                    if m.exclusive:
+                        locked[i] = True
+        else:
+            _item_step(step, ctx, taken, range(ctx.line_count) if lines is None else lines)
+
+
+def _item_step(step: Step, ctx: Context, taken: list[list[Discount]], lines: range | list[int]) -> None:
+    """A best-of group, or a rule whose line test needs the state: per-line calls."""
+    members = [m for m in step.members if m.live(ctx, -1)]
+    if not members:
+        return
+    remaining, locked = ctx.remaining, ctx.locked
+    # Price every line first and write afterwards: a condition such as subtotal()
+    # is measured just before the rule, for all of its lines alike.
+    applied = []
+    for i in lines:
+        left = remaining[i]
+        if locked[i] or left <= 0:
+            continue
+        best, winner = 0, None
+        for m in members:
+            if m.on_line(ctx, i):
+                d = m.item_effect(ctx, i, left)  # type: ignore[misc]
+                if d > left:
+                    d = left
+                if d > best:
+                    best, winner = d, m
+        if winner is not None:
+            applied.append((i, best, winner))
+    for i, best, winner in applied:
+        remaining[i] -= best
+        taken[i].append(Discount(winner.id, "rule", best))
+        if winner.exclusive:
+            locked[i] = True
 
 
 # --------------------------------------------------------------------------- basket rules
@@ -165,35 +182,16 @@ def _basket_stage(compiled: CompiledRuleset, ctx: Context, taken: list[list[Disc
             if not m.live(ctx, -1):
                 continue
             lines = _eligible(ctx, m)
-            amount = _basket_amount(m.rule.effect, sum(ctx.remaining[i] for i in lines))
+            amount = m.basket_amount(sum(ctx.remaining[i] for i in lines))  # type: ignore[misc]
             if amount > best:
                 best, winner, eligible = amount, m, lines
         if winner is not None:
-            _spread(ctx, taken, eligible, best, winner.id, "rule", winner.rule.exclusive)
+            _spread(ctx, taken, eligible, best, winner.id, "rule", winner.exclusive)
 
 
 def _eligible(ctx: Context, m: CompiledRule) -> list[int]:
     remaining, locked = ctx.remaining, ctx.locked
     return [i for i in ctx.select(m.line_filter, m.over) if not locked[i] and remaining[i] > 0]
-
-
-def _basket_amount(effect: ir.Effect, subtotal: int) -> int:
-    """Fen a basket effect takes from lines whose remaining amounts sum to ``subtotal``."""
-    if isinstance(effect, ir.BasketOff):
-        amount = effect.amount
-    elif isinstance(effect, ir.BasketSteps):
-        amount, reached = 0, -1  # the largest step whose threshold is met applies, once
-        for threshold, off in effect.steps:
-            if reached < threshold <= subtotal:
-                amount, reached = off, threshold
-    elif isinstance(effect, ir.BasketEvery):
-        times = subtotal // effect.every
-        if effect.limit is not None and times > effect.limit:
-            times = effect.limit
-        amount = effect.amount * times
-    else:  # pragma: no cover - the checker keeps other effects out of this stage
-        raise TypeError(f"not a basket effect: {type(effect).__name__}")
-    return min(amount, subtotal)
 
 
 def _spread(
@@ -346,21 +344,23 @@ def _points_step(
     step: Step, ctx: Context, multipliers: list[Multiplier], bonuses: list[tuple[CompiledRule, int]]
 ) -> None:
     """A points rule (or best-of group: the largest factor or bonus wins, ties to the first)."""
-    best: CompiledRule | None = None
-    best_value: Fraction | int = 0
-    for m in step.members:
-        if not m.live(ctx, -1):
-            continue
-        effect = m.rule.effect
-        value = effect.factor if isinstance(effect, ir.PointsMultiplier) else effect.points  # type: ignore[union-attr]
-        if best is None or value > best_value:
-            best, best_value = m, value
-    if best is None:
-        return
-    if isinstance(best.rule.effect, ir.PointsMultiplier):
-        multipliers.append(Multiplier(best.id, best.rule.effect.factor))
+    best: CompiledRule | None = step.single
+    if best is not None:
+        if not best.live(ctx, -1):
+            return
     else:
-        bonuses.append((best, best.rule.effect.points))  # type: ignore[union-attr]
+        best_value: Fraction | int = 0
+        for m in step.members:
+            if m.live(ctx, -1):
+                value = m.multiplier.factor if m.multiplier is not None else m.bonus
+                if best is None or value > best_value:
+                    best, best_value = m, value
+        if best is None:
+            return
+    if best.multiplier is not None:
+        multipliers.append(best.multiplier)
+    else:
+        bonuses.append((best, best.bonus))
 
 
 def _combine(mode: str, multipliers: list[Multiplier]) -> Fraction:

@@ -47,6 +47,13 @@ class TaxRate:
     @classmethod
     def parse(cls, text: str) -> TaxRate:
         """Read "13%", "9%", "0%", "exempt"...; ``ValueError`` names the rates we know."""
+        known = _PARSED.get(text)
+        if known is None:
+            known = _PARSED[text] = cls._parse(text)  # a handful of spellings: parse each once
+        return known
+
+    @classmethod
+    def _parse(cls, text: str) -> TaxRate:
         key = text.strip().lower()
         if key in ("exempt", "免税"):
             return cls(Fraction(0), "exempt")
@@ -64,6 +71,10 @@ class TaxRate:
             return self.exemption
         pct = self.rate * 100
         return f"{Decimal(pct.numerator) / Decimal(pct.denominator)}%"
+
+
+_PARSED: dict[str, TaxRate] = {}
+"""Every tax-rate spelling seen so far; bounded by the few that parse (bad ones raise)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,4 @@
-"""The ``promo`` command line: check, fmt, eval and invoice (serve and client come later).
+"""The ``promo`` command line: check, fmt, eval, invoice, serve and client.
 
 Each subcommand lives in a ``server.cli_*`` module as one function registered with
 :func:`server.cli_base.command`; this module only builds the parser and turns every
@@ -19,7 +19,7 @@ from server.cli_base import COMMANDS, EXIT_FAILED, EXIT_INTERNAL, EXIT_USAGE, Fa
 __all__ = ["build_parser", "main"]
 
 # Importing a command module registers its subcommands, in this order in --help.
-COMMAND_MODULES = ("server.cli_rules", "server.cli_eval")
+COMMAND_MODULES = ("server.cli_rules", "server.cli_eval", "server.cli_serve", "server.cli_client")
 
 
 def _load_commands() -> None:
@@ -61,6 +61,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_FAILED
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `promo eval ... | head`: the reader left, which is not our error
+        # Point stdout at devnull so the interpreter's final flush does not fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except Exception as exc:
         if os.environ.get("PROMO_DEBUG") == "1":
             raise

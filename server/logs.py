@@ -8,6 +8,7 @@ request id, so a complaint from a till can be found and replayed.
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from typing import Any, TextIO
 
@@ -17,19 +18,28 @@ __all__ = ["configure_logging", "get_logger", "mask_member"]
 
 
 def configure_logging(stream: TextIO | None = None, level: int = logging.INFO) -> None:
-    """JSON lines with an ISO UTC timestamp and the level, to ``stream`` (stderr by default)."""
+    """JSON lines with an ISO UTC timestamp, the level and the pid, to ``stream`` (stderr by default)."""
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
             structlog.processors.add_log_level,
+            _add_pid,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             structlog.processors.format_exc_info,
             structlog.processors.JSONRenderer(ensure_ascii=False, sort_keys=True),
         ],
         wrapper_class=structlog.make_filtering_bound_logger(level),
-        logger_factory=structlog.PrintLoggerFactory(stream or sys.stderr),
+        # WriteLogger writes a line and its newline in one call: print() makes two, and the
+        # worker processes of `promo serve --workers N` would interleave them on a shared stderr.
+        logger_factory=structlog.WriteLoggerFactory(stream or sys.stderr),
         cache_logger_on_first_use=False,
     )
+
+
+def _add_pid(logger: Any, method: str, event: dict[str, Any]) -> dict[str, Any]:
+    """The process id: with ``promo serve --workers N`` several processes write to one stream."""
+    event.setdefault("pid", os.getpid())
+    return event
 
 
 def get_logger(**bound: Any) -> Any:

@@ -3,9 +3,10 @@
 A changed file is compiled aside and swapped in with one reference assignment,
 so an in-flight evaluation keeps the version it started with and no reader ever
 takes a lock. A file that fails to check is refused: the last good version keeps
-serving and the errors are kept for ``ListRulesets`` and the log. Recent versions
-stay reachable by (name, version) so a sale can be committed with the version
-the customer was quoted.
+serving and the errors are kept for ``ListRulesets`` and the log. "Fails to
+check" means what ``promo check`` means: a parse or semantic error, or an embedded
+example whose expectation does not hold. Recent versions stay reachable by
+(name, version) so a sale can be committed with the version the customer was quoted.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ from cachetools import LRUCache
 
 import dsl
 from engine.compiled import CompiledRuleset, compile_ruleset
-from engine.errors import RuleErrors
+from engine.errors import RuleError, RuleErrors
+from engine.examples import run_examples
 
 __all__ = ["FileState", "RulesetRegistry", "UnknownRuleset"]
 
@@ -62,9 +64,14 @@ class RulesetRegistry:
         self.folder = Path(folder)
         self._files: dict[str, FileState] = {}
         self._by_name: dict[str, CompiledRuleset] = {}
-        self._versions: LRUCache[tuple[str, str], CompiledRuleset] = LRUCache(maxsize=keep_versions)
+        # (name, version) -> (compiled, loaded at). An LRUCache reorders itself on every read, so
+        # even readers take _versions_lock; it is never held during a compile.
+        self._versions: LRUCache[tuple[str, str], tuple[CompiledRuleset, datetime]] = LRUCache(
+            maxsize=keep_versions
+        )
+        self._versions_lock = threading.Lock()
         self._lock = threading.Lock()  # writers only; readers use the current dict reference
-        self._on_event = on_event or (lambda event, state: None)
+        self._listeners: list[Listener] = [on_event] if on_event else []
         self._stop = threading.Event()
         self._watcher: threading.Thread | None = None
 
@@ -77,27 +84,49 @@ class RulesetRegistry:
             if current is None:
                 raise UnknownRuleset(name, None, tuple(sorted(self._by_name)))
             return current
-        old = self._versions.get((name, version))
+        with self._versions_lock:
+            old = self._versions.get((name, version))
         if old is None:
             raise UnknownRuleset(name, version, tuple(sorted(self._by_name)))
-        return old
+        return old[0]
+
+    def recent_versions(self, name: str) -> tuple[str, ...]:
+        """The versions of ``name`` still kept for :meth:`get`, most recently loaded first."""
+        with self._versions_lock:
+            kept = [(at, key[1]) for key, (_, at) in self._versions.items() if key[0] == name]
+        return tuple(version for _, version in sorted(kept, reverse=True))
 
     def names(self) -> tuple[str, ...]:
         return tuple(sorted(self._by_name))
 
     def files(self) -> tuple[FileState, ...]:
         """Every file seen, good or refused, in path order."""
-        return tuple(self._files[p] for p in sorted(self._files))
+        files = self._files.copy()  # one C-level copy: a reload may be changing the dict meanwhile
+        return tuple(files[p] for p in sorted(files))
 
     @property
     def ready(self) -> bool:
         """At least one ruleset is serving."""
         return bool(self._by_name)
 
+    def subscribe(self, listener: Listener) -> None:
+        """Call ``listener(event, state)`` after every load, refusal and removal (under the writer lock)."""
+        self._listeners.append(listener)
+
+    def _emit(self, event: str, state: FileState) -> None:
+        for listener in tuple(self._listeners):
+            listener(event, state)
+
     # ------------------------------------------------------------------ loading
 
     def refresh(self) -> list[FileState]:
-        """Load new and changed files, drop deleted ones; returns the states that changed."""
+        """Load new and changed files, drop deleted ones; returns the states that changed.
+
+        A missing folder raises FileNotFoundError rather than reading as "every file was
+        deleted": an unmounted share must not take every ruleset out of service.
+        """
+        if not self.folder.is_dir():
+            raise FileNotFoundError(f"ruleset folder {self.folder} does not exist")
         with self._lock:
             changed = []
             present = {str(p): p for p in sorted(self.folder.glob("*.rules"))}
@@ -108,7 +137,7 @@ class RulesetRegistry:
             for key in [k for k in self._files if k not in present]:
                 gone = self._files.pop(key)
                 self._publish()
-                self._on_event("ruleset_removed", gone)
+                self._emit("ruleset_removed", gone)
                 changed.append(gone)
             return changed
 
@@ -127,8 +156,13 @@ class RulesetRegistry:
             return self._refuse(key, digest, f"{path}: not UTF-8 text (byte {exc.start})")
         try:
             compiled = compile_ruleset(dsl.load(text, str(path)))
-        except RuleErrors as exc:
+            failures = run_examples(compiled)
+        except (RuleErrors, RuleError) as exc:
             return self._refuse(key, digest, str(exc))
+        except Exception as exc:  # a compiler bug: refuse the file (once), never stop the other files
+            return self._refuse(key, digest, f"{path}: internal error while compiling: {exc!r}")
+        if failures:
+            return self._refuse(key, digest, str(RuleErrors(failures)))
         clash = next(
             (s.path for k, s in self._files.items() if k != key and s.name == compiled.name and s.compiled),
             None,
@@ -140,9 +174,10 @@ class RulesetRegistry:
         now = datetime.now(UTC)
         state = FileState(key, compiled.name, compiled, digest, now)
         self._files[key] = state
-        self._versions[(compiled.name, compiled.version)] = compiled
+        with self._versions_lock:
+            self._versions[(compiled.name, compiled.version)] = (compiled, now)
         self._publish()
-        self._on_event("ruleset_loaded", state)
+        self._emit("ruleset_loaded", state)
         return state
 
     def _refuse(self, key: str, digest: str, error: str) -> FileState:
@@ -154,7 +189,7 @@ class RulesetRegistry:
         else:
             state = FileState(key, previous.name, previous.compiled, digest, previous.loaded_at, error, now)
         self._files[key] = state
-        self._on_event("ruleset_refused", state)
+        self._emit("ruleset_refused", state)
         return state
 
     def _publish(self) -> None:
@@ -175,7 +210,7 @@ class RulesetRegistry:
                 try:
                     self.refresh()
                 except Exception as exc:  # keep serving; the next poll tries again
-                    self._on_event(
+                    self._emit(
                         "ruleset_watch_failed", FileState(str(self.folder), None, None, "", None, str(exc))
                     )
 

@@ -1,0 +1,328 @@
+"""gRPC benchmark: Evaluate next to the no-op Ping, and a ruleset reload under load.
+
+    python benchmarks/bench_grpc.py [--calls N] [--seconds S] [--rounds R] [--quick]
+
+Starts ``promo serve`` (one worker) as a subprocess on a free loopback port, then
+drives it from this process with the sync gRPC client, 1 and 8 calls in flight
+(one thread per call in flight, one shared channel). Ping decodes the very same
+10-line request and finds its ruleset but does not price it, so the ratios
+Evaluate / Ping say what pricing costs on top of the framework's own cost, measured
+in one run on one machine (the two alternate in slices, so a busy neighbour slows
+both alike). Then a 1,000-rule ruleset is rewritten three times while 8 calls stay
+in flight against it, and every failed call is counted (it must be 0).
+Numbers only: no pass/fail here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import grpc  # noqa: E402
+
+from benchmarks.generate import generated_request, generated_ruleset  # noqa: E402
+from server._pb.promo.v1 import promo_pb2 as pb  # noqa: E402
+from server._pb.promo.v1 import promo_pb2_grpc as pb_grpc  # noqa: E402
+from server.convert import request_from_json  # noqa: E402
+
+TIMEOUT_S = 10.0  # per call: generous, so a slow reload shows as latency, never as a failure
+TAX_CODE = "1030399000000000000"
+GENERATED = "generated-1000"
+
+
+@dataclass(frozen=True, slots=True)
+class Cell:
+    """One measured cell: latencies in ns of the successful calls, failures, and wall time."""
+
+    name: str
+    in_flight: int
+    latencies: list[int]
+    failures: int
+    seconds: float
+    versions: frozenset[str] = frozenset()
+
+    @property
+    def throughput(self) -> float:
+        return len(self.latencies) / self.seconds if self.seconds else 0.0
+
+    def percentile(self, p: int) -> float:
+        ordered = sorted(self.latencies)
+        if not ordered:
+            return float("nan")
+        return ordered[min(len(ordered) - 1, len(ordered) * p // 100)] / 1000
+
+
+# --------------------------------------------------------------------------- requests
+
+
+def health_basket(n_lines: int) -> pb.EvaluateRequest:
+    """A gold member's basket of ``n_lines`` real lines, cycled from the bundled sample request."""
+    msg = request_from_json((ROOT / "rulesets" / "requests" / "health-gold.json").read_text(encoding="utf-8"))
+    pool = list(msg.lines)
+    del msg.lines[:]
+    for k in range(n_lines):
+        line = msg.lines.add()
+        line.CopyFrom(pool[k % len(pool)])
+        line.id = str(k + 1)
+    return msg
+
+
+def generated_basket(n_lines: int) -> pb.EvaluateRequest:
+    """The benchmarks' generated 10-line basket for the generated 1,000-rule ruleset, on the wire."""
+    request = generated_request(1000, n_lines)
+    msg = pb.EvaluateRequest(ruleset=GENERATED, time=request.at.isoformat(), member=pb.Member(tier="gold"))
+    for line in request.lines:
+        msg.lines.add(
+            id=line.id,
+            name=line.name,
+            sku=line.sku,
+            category=line.category,
+            unit_price_fen=line.unit_price,
+            quantity_milli=line.quantity,
+            tax_rate=str(line.tax),
+            tax_code=TAX_CODE,
+        )
+    return msg
+
+
+# --------------------------------------------------------------------------- the server
+
+
+class Server:
+    """``promo serve`` in a subprocess, its JSON log in a file, stopped with SIGTERM."""
+
+    def __init__(self, rulesets: Path, log_path: Path) -> None:
+        self.log_path = log_path
+        self._log = log_path.open("w", encoding="utf-8")
+        command = [sys.executable, "-m", "server.cli", "serve", "--rulesets", str(rulesets)]
+        command += ["--host", "127.0.0.1", "--port", "0", "--workers", "1"]
+        self.process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=self._log)
+        self.port = self._wait_for_port()
+        self.target = f"127.0.0.1:{self.port}"
+
+    def _wait_for_port(self, limit: float = 60.0) -> int:
+        deadline = time.monotonic() + limit
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise SystemExit(f"promo serve exited with {self.process.returncode}; see {self.log_path}")
+            for line in self.log_path.read_text(encoding="utf-8").splitlines():
+                if '"serving"' in line:
+                    return int(json.loads(line)["port"])
+            time.sleep(0.1)
+        raise SystemExit(f"promo serve did not start within {limit:.0f} s; see {self.log_path}")
+
+    def stop(self) -> int:
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            return self.process.wait(timeout=30)
+        finally:
+            self._log.close()
+
+
+# --------------------------------------------------------------------------- load
+
+
+def drive(
+    call: Callable[[], object], name: str, in_flight: int, calls: int, seconds: float, warmup: int = 100
+) -> Cell:
+    """``calls`` calls (or as many as fit in ``seconds``) from ``in_flight`` threads, each blocking."""
+    for _ in range(warmup):
+        call()
+    per_thread = [[] for _ in range(in_flight)]
+    failures = [0] * in_flight
+    versions: list[set[str]] = [set() for _ in range(in_flight)]
+    quota = -(-calls // in_flight)
+    stop_at = time.monotonic() + seconds
+    start = threading.Barrier(in_flight + 1)
+
+    def worker(k: int) -> None:
+        start.wait()
+        clock = time.perf_counter_ns
+        for _ in range(quota):
+            t0 = clock()
+            try:
+                reply = call()
+            except grpc.RpcError:
+                failures[k] += 1
+            else:
+                per_thread[k].append(clock() - t0)
+                version = getattr(getattr(reply, "ruleset", None), "version", "")
+                if version:
+                    versions[k].add(version)
+            if time.monotonic() > stop_at:
+                break
+
+    threads = [threading.Thread(target=worker, args=(k,), daemon=True) for k in range(in_flight)]
+    for t in threads:
+        t.start()
+    start.wait()
+    t0 = time.perf_counter()
+    for t in threads:
+        t.join()
+    elapsed = time.perf_counter() - t0
+    return Cell(
+        name,
+        in_flight,
+        [x for xs in per_thread for x in xs],
+        sum(failures),
+        elapsed,
+        frozenset().union(*versions),
+    )
+
+
+def bench_framework(stub: pb_grpc.PromotionsStub, calls: int, seconds: float, rounds: int) -> list[Cell]:
+    """Ping and Evaluate alternate in ``rounds`` slices per cell, so a busy neighbour slows both alike."""
+    request = health_basket(10)
+    ping = lambda: stub.Ping(request, timeout=TIMEOUT_S)  # noqa: E731
+    evaluate = lambda: stub.Evaluate(request, timeout=TIMEOUT_S)  # noqa: E731
+    cells = []
+    for in_flight in (1, 8):
+        slices: dict[str, list[Cell]] = {"Ping": [], "Evaluate": []}
+        for _ in range(rounds):
+            for name, call in (("Ping", ping), ("Evaluate", evaluate)):
+                slices[name].append(drive(call, name, in_flight, calls // rounds, seconds / rounds))
+        cells += [_merge(parts) for parts in slices.values()]
+    return cells
+
+
+def _merge(parts: list[Cell]) -> Cell:
+    first = parts[0]
+    return Cell(
+        first.name,
+        first.in_flight,
+        [x for p in parts for x in p.latencies],
+        sum(p.failures for p in parts),
+        sum(p.seconds for p in parts),
+    )
+
+
+def bench_reload(stub: pb_grpc.PromotionsStub, rules_file: Path, seconds: float) -> tuple[Cell, int]:
+    """8 calls in flight on the 1,000-rule ruleset while its file is rewritten 3 times."""
+    request = generated_basket(10)
+    texts = [generated_ruleset(1000, seed=s) for s in (8, 9, 7)]
+    rewrites = 0
+    done = threading.Event()
+
+    def rewrite() -> None:
+        nonlocal rewrites
+        for text in texts:
+            if done.wait(seconds / 4):
+                return
+            rules_file.write_text(text, encoding="utf-8")  # in place: the watcher may see it half written
+            rewrites += 1
+
+    writer = threading.Thread(target=rewrite, daemon=True)
+    writer.start()
+    cell = drive(
+        lambda: stub.Evaluate(request, timeout=TIMEOUT_S), "Evaluate during reload", 8, 10**9, seconds
+    )
+    done.set()
+    writer.join()
+    return cell, rewrites
+
+
+# --------------------------------------------------------------------------- report
+
+
+def report(cells: list[Cell]) -> None:
+    print(
+        f"  {'rpc':<10} {'in flight':>9} {'calls':>7} {'failed':>6} "
+        f"{'p50 us':>9} {'p99 us':>9} {'calls/s':>9}"
+    )
+    for c in cells:
+        print(
+            f"  {c.name:<10} {c.in_flight:>9} {len(c.latencies):>7} {c.failures:>6} "
+            f"{c.percentile(50):>9.0f} {c.percentile(99):>9.0f} {c.throughput:>9.0f}"
+        )
+    by = {(c.name, c.in_flight): c for c in cells}
+    for n in (1, 8):
+        ping, evaluate = by[("Ping", n)], by[("Evaluate", n)]
+        print(
+            f"  {n} in flight: throughput Evaluate/Ping {evaluate.throughput / ping.throughput:.2f}"
+            f"   p99 Evaluate/Ping {evaluate.percentile(99) / ping.percentile(99):.2f}"
+            f"   p50 Evaluate/Ping {evaluate.percentile(50) / ping.percentile(50):.2f}"
+        )
+    print("  targets: throughput Evaluate/Ping at 8 in flight >= 0.85; p99 Evaluate/Ping <= 1.25")
+
+
+def count_log_events(log_path: Path, event: str) -> int:
+    return sum(1 for line in log_path.read_text(encoding="utf-8").splitlines() if f'"{event}"' in line)
+
+
+def report_handler_time(log_path: Path) -> None:
+    """The server's own time per call (the handler, as its log line says), by method and ruleset."""
+    times: dict[tuple[str, str], list[int]] = {}
+    for line in log_path.read_text(encoding="utf-8").splitlines():
+        if '"rpc"' in line:
+            entry = json.loads(line)
+            times.setdefault((entry["method"], entry["ruleset"]), []).append(entry["latency_us"])
+    print("server's own time per call (handler only, from the log; all cells and warm-ups)")
+    for (method, ruleset), values in sorted(times.items()):
+        values.sort()
+        p50, p99 = values[len(values) // 2], values[min(len(values) - 1, len(values) * 99 // 100)]
+        print(f"  {method:<10} {ruleset:<16} {len(values):>7} calls   p50 {p50:>6} us   p99 {p99:>6} us")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--calls", type=int, default=3000, help="timed calls per cell")
+    parser.add_argument("--seconds", type=float, default=20.0, help="time limit per cell")
+    parser.add_argument("--rounds", type=int, default=3, help="Ping/Evaluate alternations per cell")
+    parser.add_argument("--quick", action="store_true", help="300 calls per cell, a short reload")
+    args = parser.parse_args()
+    calls = 300 if args.quick else args.calls
+    reload_seconds = 4.0 if args.quick else 12.0
+    print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} at start")
+    with tempfile.TemporaryDirectory(prefix="bench-grpc-") as raw:
+        tmp = Path(raw)
+        rulesets = tmp / "rulesets"
+        rulesets.mkdir()
+        shutil.copy(ROOT / "rulesets" / "health.rules", rulesets / "health.rules")
+        rules_file = rulesets / "generated-1000.rules"
+        rules_file.write_text(generated_ruleset(1000), encoding="utf-8")
+        server = Server(rulesets, tmp / "server.log")
+        try:
+            with grpc.insecure_channel(server.target) as channel:
+                stub = pb_grpc.PromotionsStub(channel)
+                print(
+                    f"Evaluate vs Ping, 10-line basket, ruleset ruyi-health, 1 worker "
+                    f"({calls} calls per cell)"
+                )
+                report(bench_framework(stub, calls, args.seconds, max(1, args.rounds)))
+                cell, rewrites = bench_reload(stub, rules_file, reload_seconds)
+        finally:
+            code = server.stop()
+        loaded = count_log_events(server.log_path, "ruleset_loaded") - 2  # minus the two initial loads
+        refused = count_log_events(server.log_path, "ruleset_refused")
+        print(f"reload of a 1,000-rule ruleset under load (8 in flight, {reload_seconds:.0f} s)")
+        print(
+            f"  {rewrites} rewrites -> {loaded} reloads "
+            f"({refused} half-written reads refused, the old version kept serving)"
+            f"; versions answered: {len(cell.versions)}"
+        )
+        print(
+            f"  {len(cell.latencies) + cell.failures} calls, {cell.failures} failed; "
+            f"p50 {cell.percentile(50):.0f} us, p99 {cell.percentile(99):.0f} us, "
+            f"max {max(cell.latencies, default=0) / 1000:.0f} us"
+        )
+        report_handler_time(server.log_path)
+        print(f"server exit code after SIGTERM: {code}")
+    print(f"load average {os.getloadavg()[0]:.2f} at end")
+
+
+if __name__ == "__main__":
+    main()

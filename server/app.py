@@ -1,0 +1,95 @@
+"""Assemble a gRPC server: the Promotions service, health checking and reflection.
+
+:func:`create_server` only builds and binds; starting, signals and processes are
+:mod:`server.serve`'s job, so a test can bind ``127.0.0.1:0`` and call the real stack
+in-process. Nothing here runs at import time.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from server._pb.promo.v1 import promo_pb2 as pb
+from server._pb.promo.v1 import promo_pb2_grpc as pb_grpc
+from server.logs import get_logger
+from server.registry import FileState, RulesetRegistry
+from server.servicer import Evaluator, PromotionsServicer, default_evaluate
+
+__all__ = ["SERVICE_NAME", "Deps", "create_server"]
+
+SERVICE_NAME = pb.DESCRIPTOR.services_by_name["Promotions"].full_name  # "promo.v1.Promotions"
+_SERVING = health_pb2.HealthCheckResponse.SERVING
+_NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
+
+
+@dataclass(frozen=True, slots=True)
+class Deps:
+    """What a server is built from; tests swap ``evaluate`` to inject faults or slowness."""
+
+    registry: RulesetRegistry
+    evaluate: Evaluator = default_evaluate
+    # Enough threads for the tills' concurrent calls; more only adds GIL contention (one process
+    # is one core's worth of pricing: scale out with `promo serve --workers`).
+    max_workers: int = 16
+    health: health.HealthServicer = field(
+        default_factory=lambda: health.HealthServicer(experimental_non_blocking=True)
+    )
+
+
+def create_server(address: str, deps: Deps, *, reuse_port: bool = False) -> tuple[grpc.Server, int]:
+    """A bound, not yet started server and the port it got (``address`` may end in ``:0``).
+
+    ``reuse_port`` lets several worker processes bind one port; otherwise it is off, so a
+    port already in use is an error instead of two servers silently sharing it.
+    """
+    server = grpc.server(
+        ThreadPoolExecutor(max_workers=deps.max_workers, thread_name_prefix="rpc"),
+        options=[("grpc.so_reuseport", int(reuse_port))],
+    )
+    pb_grpc.add_PromotionsServicer_to_server(PromotionsServicer(deps.registry, deps.evaluate), server)
+    health_pb2_grpc.add_HealthServicer_to_server(deps.health, server)
+    reflection.enable_server_reflection(
+        (SERVICE_NAME, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME),
+        server,
+    )
+    _track(deps.registry, deps.health)
+    port = server.add_insecure_port(address)
+    if port == 0:  # older grpc returns 0 instead of raising
+        raise RuntimeError(f"cannot listen on {address}")
+    return server, port
+
+
+def _track(registry: RulesetRegistry, checker: health.HealthServicer) -> None:
+    """Health follows the registry: SERVING while at least one ruleset serves; every event is logged."""
+    log = get_logger()
+
+    def set_health() -> None:
+        status = _SERVING if registry.ready else _NOT_SERVING
+        for service in ("", SERVICE_NAME):
+            checker.set(service, status)
+
+    def on_event(event: str, state: FileState) -> None:
+        _log_event(log, event, state)
+        set_health()
+
+    set_health()
+    registry.subscribe(on_event)
+
+
+def _log_event(log: Any, event: str, state: FileState) -> None:
+    compiled = state.compiled
+    fields = {
+        "path": state.path,
+        "ruleset": state.name or "",
+        "version": compiled.version if compiled is not None else "",
+    }
+    if event in ("ruleset_refused", "ruleset_watch_failed"):
+        log.warning(event, error=state.last_error, **fields)
+    else:
+        log.info(event, **fields)

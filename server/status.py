@@ -1,0 +1,58 @@
+"""The one place an exception becomes a gRPC status code.
+
+A till must never see a stack trace, and an integrator must be able to act on what it
+does see: a bad field is named the way the .proto names it, an unknown ruleset says
+which ones are loaded, and a fault of ours says only which request id to quote (the
+details are in the log under that id). Servicer code raises domain exceptions and
+never touches ``grpc.StatusCode`` itself.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import grpc
+
+from engine.errors import InvalidRequest, RuleErrors
+from server.convert import wire_error
+from server.registry import UnknownRuleset
+
+__all__ = ["DeadlineExceeded", "Status", "status_for"]
+
+
+class DeadlineExceeded(Exception):
+    """The caller's deadline passed before or while the call was worked on; the work is abandoned."""
+
+    def __init__(self, stage: str) -> None:
+        super().__init__(f"deadline exceeded {stage}; the work was abandoned")
+        self.stage = stage
+
+
+@dataclass(frozen=True, slots=True)
+class Status:
+    """What the caller is told, and whether the failure is ours (logged with its traceback)."""
+
+    code: grpc.StatusCode
+    details: str
+    internal: bool = False
+
+
+def status_for(exc: BaseException, request_id: str) -> Status:
+    """The status for an exception raised while serving the request ``request_id``."""
+    match exc:
+        case InvalidRequest():
+            wire = wire_error(exc)
+            return Status(grpc.StatusCode.INVALID_ARGUMENT, f"{wire.field}: {wire.message}")
+        case RuleErrors():
+            return Status(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
+        case UnknownRuleset():
+            field = "ruleset_version" if exc.version else "ruleset"
+            return Status(grpc.StatusCode.NOT_FOUND, f"{field}: {exc}")
+        case DeadlineExceeded():
+            return Status(grpc.StatusCode.DEADLINE_EXCEEDED, str(exc))
+        case _:
+            # Anything else is a bug of ours (an engine fault, a broken invoice invariant): the
+            # caller gets an id to quote, never the exception text, which may echo customer data.
+            return Status(
+                grpc.StatusCode.INTERNAL, f"internal error (request id {request_id})", internal=True
+            )
