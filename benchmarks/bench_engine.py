@@ -58,7 +58,7 @@ def bench_generated(calls: int) -> None:
         compiled = compile_ruleset(dsl.load(generated_ruleset(n_rules), f"<generated {n_rules}>"))
         cells = []
         for n in SIZES:
-            request = generated_request(n_rules, n)
+            request = generated_request(n)
             p50, p99 = percentiles(sample(lambda r=request, c=compiled: c.evaluate(r), calls=calls))
             cells.append(f"{n:>2} lines {p50:7.1f} / {p99:7.1f}")
             if n == 10:

@@ -8,6 +8,7 @@ recorded against the line and the rule that took it.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from fractions import Fraction
 from typing import TYPE_CHECKING
 
@@ -49,7 +50,10 @@ def evaluate(compiled: CompiledRuleset, request: Request, amounts: list[int] | N
     ctx = Context(request, compiled.zone, amounts, tier_rank)
     taken: list[list[Discount]] = [[] for _ in lines]
 
-    keys = [line_keys(line) for line in lines] if compiled.indexed else []
+    keys: set = set()  # every (attribute, value) the basket's lines carry, for the rule index
+    if compiled.indexed:
+        for line in lines:
+            keys.update(line_keys(line))
     _item_stage(compiled, ctx, taken, keys)
     _basket_stage(compiled, ctx, taken, keys)
     coupons = _coupon_stage(compiled, ctx, taken, request) if request.coupons else ()
@@ -87,34 +91,28 @@ def evaluate(compiled: CompiledRuleset, request: Request, amounts: list[int] | N
 # --------------------------------------------------------------------------- candidates
 
 
-def _candidates(index: dict, always: dict[int, None], keys: list[tuple]) -> dict[int, list[int] | None]:
-    """Step position -> the lines that may match it (None: every line), in stage order.
+def _candidates(index: dict, always: dict[int, None], present: set) -> Iterable[int]:
+    """The positions of the steps this basket can meet, in stage order.
 
-    ``always`` maps the steps every basket meets to None; it is returned as is (never
-    modified) when the stage has no index.
+    A stage without an index is met in full (``always``). Otherwise a step is met when
+    some line carries one of its keys; the step's own tests then decide exactly.
     """
     if not index:
         return always
-    found: dict[int, list[int] | None] = dict(always)
-    for i, line_keys_ in enumerate(keys):
-        for key in line_keys_:
-            for position in index.get(key, ()):
-                lines = found.get(position)
-                if lines is None:
-                    if position in found:  # an 'always' step: every line already
-                        continue
-                    found[position] = [i]
-                elif lines[-1] != i:
-                    lines.append(i)
-    return dict(sorted(found.items()))
+    found = set(always)
+    for key in present:
+        steps = index.get(key)
+        if steps:
+            found.update(steps)
+    return sorted(found)
 
 
 # --------------------------------------------------------------------------- item rules
 
 
-def _item_stage(compiled: CompiledRuleset, ctx: Context, taken: list[list[Discount]], keys: list) -> None:
+def _item_stage(compiled: CompiledRuleset, ctx: Context, taken: list[list[Discount]], keys: set) -> None:
     remaining, locked = ctx.remaining, ctx.locked
-    for position, lines in _candidates(compiled.item_index, compiled.item_always, keys).items():
+    for position in _candidates(compiled.item_index, compiled.item_always, keys):
         step = compiled.item_steps[position]
         m = step.single
         if m is not None and m.line_filter is not None:
@@ -136,10 +134,10 @@ def _item_stage(compiled: CompiledRuleset, ctx: Context, taken: list[list[Discou
                     if m.exclusive:
                         locked[i] = True
         else:
-            _item_step(step, ctx, taken, range(ctx.line_count) if lines is None else lines)
+            _item_step(step, ctx, taken, range(ctx.line_count))
 
 
-def _item_step(step: Step, ctx: Context, taken: list[list[Discount]], lines: range | list[int]) -> None:
+def _item_step(step: Step, ctx: Context, taken: list[list[Discount]], lines: range) -> None:
     """A best-of group, or a rule whose line test needs the state: per-line calls."""
     members = [m for m in step.members if m.live(ctx, -1)]
     if not members:
@@ -172,7 +170,7 @@ def _item_step(step: Step, ctx: Context, taken: list[list[Discount]], lines: ran
 # --------------------------------------------------------------------------- basket rules
 
 
-def _basket_stage(compiled: CompiledRuleset, ctx: Context, taken: list[list[Discount]], keys: list) -> None:
+def _basket_stage(compiled: CompiledRuleset, ctx: Context, taken: list[list[Discount]], keys: set) -> None:
     if not compiled.basket_steps:
         return
     for position in _candidates(compiled.basket_index, compiled.basket_always, keys):
@@ -289,7 +287,7 @@ def _redeem(compiled: CompiledRuleset, ctx: Context, taken: list[list[Discount]]
 
 
 def _points(
-    compiled: CompiledRuleset, ctx: Context, keys: list
+    compiled: CompiledRuleset, ctx: Context, keys: set
 ) -> tuple[PointsOutcome, list[int], list[bool]]:
     """Points earned on the final nets, with each line's share; guests earn none."""
     n = ctx.line_count

@@ -21,9 +21,11 @@ __all__ = [
     "EXEMPTIONS",
     "KNOWN_RATES",
     "PRICE_PLACES",
+    "RateTerms",
     "TaxFlags",
     "check_rate",
     "rate_label",
+    "rate_terms",
     "split_inclusive",
     "tax_exclusive",
     "tax_flags",
@@ -133,5 +135,49 @@ def unit_price_excl(amount: int, quantity: int) -> Decimal:
         raise ValueError(f"a unit price needs a positive quantity, not {quantity}")
     # yuan = fen / 100, units = thousandths / 1000: price = fen * 10 / thousandths yuan
     scaled = round_half_up(amount * 10 * _PRICE_SCALE, quantity)
-    digits = tuple(int(d) for d in str(abs(scaled)))
-    return Decimal((1 if scaled < 0 else 0, digits, -PRICE_PLACES))  # exact, whatever the context
+    whole, frac = divmod(-scaled if scaled < 0 else scaled, _PRICE_SCALE)
+    sign = "-" if scaled < 0 else ""
+    return Decimal(f"{sign}{whole}.{frac:08d}")  # a Decimal read from text is exact, whatever the context
+
+
+@dataclass(frozen=True, slots=True)
+class RateTerms:
+    """What an invoice needs of one valid rate, worked out once: for r = p/q the tax inside
+    a tax-inclusive H is round-half-up(H x p, q + p), so ``p`` and ``qp`` (q + p) are all the
+    arithmetic needs; ``flags`` and ``order`` (the per-rate totals' sort key) come along.
+    """
+
+    rate: TaxRate
+    p: int
+    qp: int
+    flags: TaxFlags
+    order: tuple[Fraction, int]
+
+
+_TERMS: dict[int, RateTerms] = {}
+"""Terms by ``id`` of the TaxRate (each entry keeps its rate alive, so an id is never reused)."""
+_TERMS_LIMIT = 512  # requests parse rates through a cache, so a handful of objects recur
+
+
+def rate_terms(rate: TaxRate) -> RateTerms:
+    """The :class:`RateTerms` of a valid ``rate``; ``ValueError`` (from :func:`check_rate`) otherwise.
+
+    Keyed by identity, not by value: hashing a Fraction costs more than the work saved,
+    and requests share the few ``TaxRate`` objects :meth:`TaxRate.parse` hands out.
+    """
+    terms = _TERMS.get(id(rate))
+    if terms is not None and terms.rate is rate:
+        return terms
+    check_rate(rate)
+    r = rate.rate
+    terms = RateTerms(
+        rate,
+        r.numerator,
+        r.denominator + r.numerator,
+        tax_flags(rate),
+        (-r, EXEMPTIONS.index(rate.exemption)),
+    )
+    if len(_TERMS) >= _TERMS_LIMIT:
+        _TERMS.clear()
+    _TERMS[id(rate)] = terms
+    return terms

@@ -7,29 +7,22 @@ and every field of the two evaluations must agree.
 
 from __future__ import annotations
 
-import importlib
 from datetime import datetime, timedelta, timezone
 from fractions import Fraction
 from pathlib import Path
+from unittest import mock
 
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from strategies import cases, rulesets  # pytest puts tests/engine on sys.path, as for tests/dsl
 
 import dsl
+import engine.compiled as compiled
+from engine import check
 from engine.examples import example_request
 from engine.interpret import interpret
 from engine.model import Evaluation, Line, Request, TaxRate
 from engine.rules import Aggregate, Compare, Const, Field, Or, PercentOff, Rule, Ruleset, Settings
-
-try:
-    compiled = importlib.import_module("engine.compiled")
-except ImportError:  # the compiled engine is written in parallel; remove this once it lands
-    compiled = None
-try:
-    check = importlib.import_module("engine.check")
-except ImportError:
-    check = None
 
 RULESETS = Path(__file__).resolve().parents[2] / "rulesets"
 
@@ -87,7 +80,6 @@ def assert_same(got: Evaluation, want: Evaluation) -> None:
     assert got == want
 
 
-@pytest.mark.skipif(compiled is None, reason="engine.compiled is not written yet")
 class TestCompiledMatchesInterpreter:
     @FAST
     @given(cases())
@@ -98,6 +90,17 @@ class TestCompiledMatchesInterpreter:
         want = interpret(ruleset, request)
         got = compiled.compile_ruleset(ruleset).evaluate(request)
         assert_same(got, want)
+
+    @settings(max_examples=300, deadline=None, suppress_health_check=list(FAST.suppress_health_check))
+    @given(cases())
+    @example(MEASURE_PER_LINE)
+    def test_same_evaluation_through_the_index(self, case):
+        """With every stage indexed (as in a large ruleset) the answer is still the interpreter's."""
+        ruleset, request = case
+        want = interpret(ruleset, request)
+        with mock.patch.object(compiled, "INDEX_FROM", 0):
+            program = compiled.compile_ruleset(ruleset)
+        assert_same(program.evaluate(request), want)
 
 
 class TestInterpreterInvariants:
@@ -135,7 +138,6 @@ class TestInterpreterInvariants:
         assert len(ev.coupons) == len(request.coupons)
 
 
-@pytest.mark.skipif(check is None, reason="engine.check is not written yet")
 class TestGeneratedRulesetsAreValid:
     @settings(max_examples=100, deadline=None, suppress_health_check=list(FAST.suppress_health_check))
     @given(rulesets())
