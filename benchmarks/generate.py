@@ -40,7 +40,10 @@ _PER_CATEGORY = (
     ('when item.category = "cat{c}"', "then item discount 9.5折"),
     ('when item.sku = "sku{c}" and member.tier >= silver', "then item price 19.90"),
     ('when item.category = "cat{c}" and day_of_month = 15', "then item discount 2.00 each"),
-    ('when subtotal(item.category = "cat{c}") >= 100.00', 'then basket discount 10.00 over item.category = "cat{c}"'),
+    (
+        'when subtotal(item.category = "cat{c}") >= 100.00',
+        'then basket discount 10.00 over item.category = "cat{c}"',
+    ),
     ("when member.tier >= silver", 'then bonus 50 points over item.sku = "sku{c}"'),
 )
 
@@ -71,4 +74,6 @@ def generated_request(n_lines: int, seed: int = 11) -> Request:
                 category=f"cat{c}",
             )
         )
-    return Request(lines=tuple(lines), at=datetime(2026, 11, 15, 10, 30, tzinfo=_TZ), member=Member("gold", id="m1"))
+    return Request(
+        lines=tuple(lines), at=datetime(2026, 11, 15, 10, 30, tzinfo=_TZ), member=Member("gold", id="m1")
+    )
