@@ -48,9 +48,12 @@ _PER_CATEGORY = (
 )
 
 
-def generated_ruleset(n_rules: int) -> str:
-    """DSL text of a ruleset with ``n_rules`` rules (a multiple of five, at least ten)."""
-    out = [_HEADER.format(n=n_rules)]
+def generated_ruleset(n_rules: int, variant: int = 0) -> str:
+    """DSL text of a ruleset with ``n_rules`` rules (a multiple of five, at least ten).
+
+    ``variant`` changes a comment only: another version (digest) of the same rules, for reloads.
+    """
+    out = [_HEADER.format(n=n_rules), f"# variant {variant}\n"]
     for c in range(max(2, n_rules // len(_PER_CATEGORY))):
         for k, (when, then) in enumerate(_PER_CATEGORY):
             out.append(f'rule c{c}_{k} "规则 {c}-{k}" {{\n  {when.format(c=c)}\n  {then.format(c=c)}\n}}\n')

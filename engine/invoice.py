@@ -14,7 +14,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, fields
 from decimal import Decimal
 from enum import IntEnum
-from typing import Any
 
 from engine.errors import InvalidRequest
 from engine.model import Evaluation, Request, TaxRate
@@ -146,16 +145,30 @@ def _line_maker() -> Callable[..., InvoiceLine]:
     """
     names = [f.name for f in fields(InvoiceLine)]
     assert not hasattr(InvoiceLine, "__post_init__") and list(InvoiceLine.__slots__) == names
-    (no, kind, line_id, name, tax_code, rate, flags, spec, unit, qty, price, amount, tax, gross) = (
+    (s_no, s_kind, s_id, s_name, s_code, s_rate, s_flags, s_spec, s_unit, s_qty, s_price, s_je, s_se, s_h) = (
         getattr(InvoiceLine, n).__set__ for n in names
     )
     new = object.__new__
 
-    def make(*v: Any) -> InvoiceLine:
+    def make(
+        no: int, kind: LineKind, line_id: str, name: str, tax_code: str, rate: TaxRate, flags: TaxFlags,
+        spec: str, unit: str, quantity: int | None, price: Decimal | None, amount: int, tax: int, gross: int,
+    ) -> InvoiceLine:  # fmt: skip
         line = new(InvoiceLine)
-        no(line, v[0]), kind(line, v[1]), line_id(line, v[2]), name(line, v[3]), tax_code(line, v[4])
-        rate(line, v[5]), flags(line, v[6]), spec(line, v[7]), unit(line, v[8]), qty(line, v[9])
-        price(line, v[10]), amount(line, v[11]), tax(line, v[12]), gross(line, v[13])
+        s_no(line, no)
+        s_kind(line, kind)
+        s_id(line, line_id)
+        s_name(line, name)
+        s_code(line, tax_code)
+        s_rate(line, rate)
+        s_flags(line, flags)
+        s_spec(line, spec)
+        s_unit(line, unit)
+        s_qty(line, quantity)
+        s_price(line, price)
+        s_je(line, amount)
+        s_se(line, tax)
+        s_h(line, gross)
         return line
 
     return make

@@ -17,16 +17,14 @@ not apply to one sale.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Sequence
 from decimal import Decimal
 from fractions import Fraction
-from itertools import pairwise
 
 from engine.invoice import TAX_CODE_DIGITS, Invoice, InvoiceLine, LineKind
 from engine.model import Evaluation, Line, LineOutcome, Request, TaxRate
-from engine.money import format_fen, line_amount, round_fraction, round_half_up
-from engine.tax import PRICE_PLACES, check_rate, tax_flags
+from engine.money import format_fen, line_amount, round_half_up
+from engine.tax import PRICE_PLACES, TaxFlags, check_rate, tax_flags
 
 __all__ = ["MAX_LINES", "InvoiceInvariantError", "check_invoice", "ensure_invoice"]
 
@@ -36,6 +34,9 @@ MAX_LINES = 2000
 _MAX_FEN = 10**14  # 12 integer digits of yuan (INV-14)
 _CUMULATIVE_LIMIT = 127  # fen of cumulative tax error per invoice (INV-21)
 _y = format_fen
+_KINDS = (0, 1, 2)
+_NORMAL, _DISCOUNT, _DISCOUNTED = LineKind.NORMAL, LineKind.DISCOUNT, LineKind.DISCOUNTED
+_SHARED = ("coupon", "points")  # discounts shared out over lines (INV-24, INV-26)
 
 
 class InvoiceInvariantError(AssertionError):
@@ -58,8 +59,8 @@ def check_invoice(
     invoice: Invoice, request: Request, evaluation: Evaluation, *, max_lines: int = MAX_LINES
 ) -> list[str]:
     """Every violated invariant of ``invoice`` for this sale, one sentence each; [] when it is sound."""
-    out: list[str] = []
-    out += _check_evaluation(request, evaluation)
+    requested = {line.id: line for line in request.lines}
+    out = _check_evaluation(requested, evaluation)
     if invoice.refused:
         if invoice.lines:
             out.append(f"INV-13 invoice: refused ({invoice.refused}) but it has {len(invoice.lines)} line(s)")
@@ -72,21 +73,249 @@ def check_invoice(
     lines = invoice.lines
     if not lines:
         return [*out, "INV-13 invoice: issued with no lines; refuse it with a reason instead"]
-    typing = _check_types(lines)
-    if typing:
-        return out + typing  # the arithmetic below needs exact ints, Fractions and Decimals
+    checked = _check_lines(lines, request, requested, evaluation)
+    if isinstance(checked, list):
+        return out + checked  # INV-19: the arithmetic needs exact ints, Fractions and Decimals
     if len(lines) > max_lines:
         out.append(f"INV-30 invoice: {len(lines)} lines, more than the channel's {max_lines}")
-    out += _check_structure(lines)
-    for line in lines:
-        out += _check_line(line)
-    out += _check_pairs(lines)
-    out += _check_items(lines, request, evaluation)
-    out += _check_totals(invoice, evaluation)
+    out += checked.structure
+    out += checked.per_line
+    out += checked.pairs
+    out += checked.items
+    out += _check_totals(invoice, evaluation, checked)
     return out
 
 
-# --------------------------------------------------------------------------- per line
+# --------------------------------------------------------------------------- the lines, in one pass
+#
+# The service checks every invoice it hands out, so the lines are walked once and
+# each invariant costs a few integer comparisons; a sentence is only written for a
+# broken one. The sentences go to one list per family (structure, line, pair, item),
+# so they come out grouped as they always have.
+
+
+class _Lines:
+    """What one pass over the lines found: the sentences per family, and the sums the totals need."""
+
+    __slots__ = ("items", "pairs", "per_line", "per_rate", "structure")
+
+    def __init__(self) -> None:
+        self.structure: list[str] = []
+        self.per_line: list[str] = []
+        self.pairs: list[str] = []
+        self.items: list[str] = []
+        self.per_rate: dict[int, list] = {}  # id(rate) -> [rate, amount, tax, p, q]
+
+
+_FACTS: dict[int, tuple[TaxRate, str, TaxFlags, int, int, int]] = {}
+"""Per TaxRate object: (rate, check_rate's complaint or "", its flags, p, q, q + p) for r = p/q."""
+_FACTS_LIMIT = 512
+
+
+def _rate_facts(rate: TaxRate) -> tuple[TaxRate, str, TaxFlags, int, int, int]:
+    """Worked out once per rate object (kept alive by the entry, so its id is not reused)."""
+    try:
+        check_rate(rate)
+        problem = ""
+    except ValueError as exc:
+        problem = str(exc)
+    r = rate.rate
+    facts = (rate, problem, tax_flags(rate), r.numerator, r.denominator, r.denominator + r.numerator)
+    if len(_FACTS) >= _FACTS_LIMIT:
+        _FACTS.clear()
+    _FACTS[id(rate)] = facts
+    return facts
+
+
+_EIGHT_PLACES = Decimal(1).scaleb(-PRICE_PLACES)
+
+
+def _check_lines(
+    lines: Sequence[InvoiceLine], request: Request, requested: dict[str, Line], evaluation: Evaluation
+) -> _Lines | list[str]:
+    """INV-01..INV-20 and INV-23, INV-27 line by line; the INV-19 sentences alone when a value is inexact.
+
+    Where a family of checks has several conditions, one combined test runs first and
+    the function that writes the sentences (re-testing each condition) only on failure.
+    """
+    found = _Lines()
+    structure, per_line, pairs, items = found.structure, found.per_line, found.pairs, found.items
+    per_rate = found.per_rate
+    outcomes = {o.line_id: o for o in evaluation.lines}
+    codes = _GOOD_CODES
+    got: list[str] = []  # the goods lines' basket ids, in order (INV-07)
+    misplaced: list[str] = []  # discount lines that follow another item's line (INV-07)
+    pending = None  # the last goods line, checked against its basket line once its successor is known
+    pending_discount = None  # its basket line's discount, or None when the goods line alone is wrong
+    prev = None
+    prev_discounted = False  # the previous line is a 被折扣行
+    pje = pse = ph = 0  # the previous line's amount, tax and gross
+    for i, line in enumerate(lines):
+        je, se, h, kind, rate, qty, price = (
+            line.amount, line.tax, line.gross, line.kind, line.rate, line.quantity, line.unit_price_excl
+        )  # fmt: skip
+        facts = _FACTS.get(id(rate))
+        if facts is None or facts[0] is not rate:
+            if not (isinstance(rate, TaxRate) and isinstance(rate.rate, Fraction)):
+                return _check_types(lines)
+            facts = _rate_facts(rate)
+        if not (
+            type(je) is int
+            and type(se) is int
+            and type(h) is int
+            and (qty is None or type(qty) is int)
+            and (price is None or type(price) is Decimal)
+        ):
+            typing = _check_types(lines)
+            if typing:
+                return typing
+        _, problem, flags, p, q, qp = facts
+        is_discount = kind == _DISCOUNT
+
+        # structure: INV-01..INV-04 and the 1-based numbering (§3 S10)
+        if line.no != i + 1:
+            structure.append(f"INV-08 {_where(line)}: numbered {line.no}, expected {i + 1}")
+        if kind not in _KINDS:
+            structure.append(f"INV-01 {_where(line)}: kind {kind!r} is not 0, 1 or 2")
+        elif is_discount:
+            if i == 0:
+                structure.append(f"INV-02 {_where(line)}: the first line cannot be a discount line")
+            elif not prev_discounted:
+                structure.append(f"INV-03 {_where(line)}: a discount line must directly follow its 被折扣行")
+        elif prev_discounted:
+            structure.append(
+                f"INV-03 {_where(prev)}: a 被折扣行 must be directly followed by its discount line"
+            )
+
+        # the line alone: signs, precision, tax formula, price (INV-05, 06, 09, 10, 12, 14..18, 20)
+        if h != je + se:
+            per_line.append(
+                f"INV-20 {_where(line)}: amount {_y(je)} + tax {_y(se)} != amount including tax {_y(h)}"
+            )
+        if not -_MAX_FEN < je < _MAX_FEN:
+            per_line.append(f"INV-14 {_where(line)}: amount {_y(je)} has more than 12 integer digits")
+        if not -_MAX_FEN < se < _MAX_FEN:
+            per_line.append(f"INV-14 {_where(line)}: tax {_y(se)} has more than 12 integer digits")
+        if problem:
+            per_line.append(f"INV-17 {_where(line)}: {problem}")
+        if line.flags is not flags and line.flags != flags:
+            per_line.append(
+                f"INV-05 {_where(line)}: flags {line.flags} do not match rate {rate}: expected {flags}"
+            )
+        code = line.tax_code
+        if code not in codes:
+            if len(code) == TAX_CODE_DIGITS and code.isascii() and code.isdigit():
+                _remember_code(code)
+            else:
+                per_line.append(f"INV-05 {_where(line)}: tax code {code!r} is not {TAX_CODE_DIGITS} digits")
+        if is_discount:
+            if je >= 0 or se > 0 or h == 0 or line.spec or line.unit or qty is not None or price is not None:
+                _check_discount_line(line, per_line)
+        else:
+            if je <= 0:
+                per_line.append(f"INV-09 {_where(line)}: amount {_y(je)} must be positive")
+            if se < 0:
+                per_line.append(f"INV-09 {_where(line)}: tax {_y(se)} must not be negative")
+            if qty is not None or price is not None:
+                _check_price(line, qty, price, je, per_line)
+        expected = round_half_up(h * p, qp)
+        if se != expected:
+            per_line.append(
+                f"INV-17 {_where(line)}: tax {_y(se)} on {_y(h)} at {rate} should be {_y(expected)} "
+                "(round-half-up(H x r / (1 + r)))"
+            )
+        # INV-18 follows from INV-17 and INV-20 when r < 1: se is within 1/2 of H.r/(1+r), so
+        # je.r - se = (1+r)(H.r/(1+r) - se) is within (1+r)/2 < 1 and its rounding within 1.
+        # It is worked out whenever either of them fails (or for an impossible rate).
+        if se == expected and h == je + se and p < q:
+            pass
+        elif (drift := round_half_up(je * p, q) - se) > 1 or drift < -1:
+            per_line.append(
+                f"INV-18 {_where(line)}: amount x rate differs from the tax {_y(se)} "
+                f"by {_y(abs(drift))}, over 0.01"
+            )
+
+        # the (被折扣行, 折扣行) pair: INV-05, INV-11, INV-13 (the same conditions as _check_pair)
+        if (
+            is_discount
+            and prev_discounted
+            and not (
+                line.line_id == prev.line_id
+                and line.name == prev.name
+                and line.tax_code == prev.tax_code
+                and (rate is prev.rate or rate == prev.rate)
+                and (line.flags is prev.flags or line.flags == prev.flags)
+                and -pje <= je <= pje
+                and -pse <= se <= pse
+                and -ph <= h <= ph
+                and (h != -ph or (je == -pje and se == -pse))
+            )
+        ):
+            _check_pair(prev, line, pairs)
+
+        # against the basket: INV-07, INV-12, INV-23, INV-27 (the same conditions as _check_item)
+        if pending is not None:
+            if (
+                pending_discount is None
+                or (pending_discount and not (prev_discounted and is_discount))
+                or (is_discount and h != -pending_discount)
+            ):
+                _check_item(pending, line if is_discount else None, requested, outcomes, items)
+            pending = None
+        if not is_discount:
+            line_id = line.line_id
+            got.append(line_id)
+            pending = line
+            item, outcome = requested.get(line_id), outcomes.get(line_id)
+            pending_discount = (
+                outcome.discount
+                if item is not None
+                and outcome is not None
+                and line.name == item.name
+                and code == item.tax_code
+                and (rate is item.tax or rate == item.tax)
+                and line.spec == item.spec
+                and line.unit == item.unit
+                and qty == item.quantity
+                and h == outcome.amount
+                and (kind == _NORMAL or outcome.discount != 0)
+                else None
+            )
+        elif i > 0 and line.line_id != prev.line_id:
+            misplaced.append(f"INV-07 {_where(line)}: belongs to line {prev.no}'s item, not {line.line_id!r}")
+
+        # sums for the totals
+        group = per_rate.get(id(rate))
+        if group is None:
+            per_rate[id(rate)] = [rate, je, se, p, q]
+        else:
+            group[1] += je
+            group[2] += se
+        prev, prev_discounted, pje, pse, ph = line, kind == _DISCOUNTED, je, se, h
+    if pending is not None and (pending_discount is None or pending_discount):
+        _check_item(pending, None, requested, outcomes, items)
+    last = lines[-1]
+    if last.kind == _DISCOUNTED:
+        structure.append(f"INV-04 {_where(last)}: the last line cannot be a 被折扣行")
+    if len(lines) == 1 and last.kind != _NORMAL:
+        structure.append(f"INV-04 {_where(last)}: a one-line invoice must be a normal line")
+    want = [line.id for line in request.lines]
+    if got != want:
+        misplaced.insert(
+            0, f"INV-07 invoice: goods lines are for {got}, but the basket in receipt order is {want}"
+        )
+    found.items = misplaced + items
+    return found
+
+
+_GOOD_CODES: set[str] = set()
+"""Tax codes already seen to be 19 ASCII digits (a store sells a bounded set of goods)."""
+
+
+def _remember_code(code: str) -> None:
+    if len(_GOOD_CODES) >= 4096:
+        _GOOD_CODES.clear()
+    _GOOD_CODES.add(code)
 
 
 def _where(line: InvoiceLine) -> str:
@@ -114,248 +343,191 @@ def _check_types(lines: Sequence[InvoiceLine]) -> list[str]:
     return out
 
 
-def _check_structure(lines: Sequence[InvoiceLine]) -> list[str]:
-    """INV-01..INV-04 and the 1-based numbering (§3 S10)."""
-    out = []
-    for i, line in enumerate(lines):
-        if line.no != i + 1:
-            out.append(f"INV-08 {_where(line)}: numbered {line.no}, expected {i + 1}")
-        if line.kind not in (0, 1, 2):
-            out.append(f"INV-01 {_where(line)}: kind {line.kind!r} is not 0, 1 or 2")
-            continue
-        after_discounted = i > 0 and lines[i - 1].kind == LineKind.DISCOUNTED
-        if i == 0 and line.kind == LineKind.DISCOUNT:
-            out.append(f"INV-02 {_where(line)}: the first line cannot be a discount line")
-        elif line.kind == LineKind.DISCOUNT and not after_discounted:
-            out.append(f"INV-03 {_where(line)}: a discount line must directly follow its 被折扣行")
-        elif line.kind != LineKind.DISCOUNT and after_discounted:
-            prev = lines[i - 1]
-            out.append(f"INV-03 {_where(prev)}: a 被折扣行 must be directly followed by its discount line")
-    last = lines[-1]
-    if last.kind == LineKind.DISCOUNTED:
-        out.append(f"INV-04 {_where(last)}: the last line cannot be a 被折扣行")
-    if len(lines) == 1 and last.kind != LineKind.NORMAL:
-        out.append(f"INV-04 {_where(last)}: a one-line invoice must be a normal line")
-    return out
-
-
-def _check_line(line: InvoiceLine) -> list[str]:
-    """Signs, precision, tax formula and price consistency of one line (INV-06, 09, 10, 14..18)."""
-    out = []
-    w = _where(line)
+def _check_discount_line(line: InvoiceLine, out: list[str]) -> None:
+    """INV-10, INV-12 and INV-06 on a discount line."""
     je, se, h = line.amount, line.tax, line.gross
-    rate = line.rate.rate
-    if h != je + se:
-        out.append(f"INV-20 {w}: amount {_y(je)} + tax {_y(se)} != amount including tax {_y(h)}")
-    for label, value in (("amount", je), ("tax", se)):
-        if abs(value) >= _MAX_FEN:
-            out.append(f"INV-14 {w}: {label} {_y(value)} has more than 12 integer digits")
-    try:
-        check_rate(line.rate)
-    except ValueError as exc:
-        out.append(f"INV-17 {w}: {exc}")
-    if line.flags != tax_flags(line.rate):
-        out.append(
-            f"INV-05 {w}: flags {line.flags} do not match rate {line.rate}: expected {tax_flags(line.rate)}"
-        )
-    if len(line.tax_code) != TAX_CODE_DIGITS or not (line.tax_code.isascii() and line.tax_code.isdigit()):
-        out.append(f"INV-05 {w}: tax code {line.tax_code!r} is not {TAX_CODE_DIGITS} digits")
-    if line.kind == LineKind.DISCOUNT:
-        if je >= 0:
-            out.append(f"INV-10 {w}: amount {_y(je)} must be negative on a discount line")
-        if se > 0:
-            out.append(f"INV-10 {w}: tax {_y(se)} must be zero or negative on a discount line")
-        if h == 0:
-            out.append(f"INV-12 {w}: a 0.00 discount line must not be emitted")
-        present = [f for f in ("spec", "unit") if getattr(line, f)]
-        present += [f for f in ("quantity", "unit_price_excl") if getattr(line, f) is not None]
-        if present:
-            out.append(f"INV-06 {w}: a discount line must have no {', '.join(present)}")
-    else:
-        if je <= 0:
-            out.append(f"INV-09 {w}: amount {_y(je)} must be positive")
-        if se < 0:
-            out.append(f"INV-09 {w}: tax {_y(se)} must not be negative")
-        out += _check_price(line)
-    expected = round_half_up(h * rate.numerator, rate.denominator + rate.numerator)
-    if se != expected:
-        out.append(
-            f"INV-17 {w}: tax {_y(se)} on {_y(h)} at {line.rate} should be {_y(expected)} "
-            "(round-half-up(H x r / (1 + r)))"
-        )
-    drift = round_half_up(je * rate.numerator, rate.denominator) - se
-    if abs(drift) > 1:
-        out.append(f"INV-18 {w}: amount x rate differs from the tax {_y(se)} by {_y(abs(drift))}, over 0.01")
-    return out
+    if je >= 0:
+        out.append(f"INV-10 {_where(line)}: amount {_y(je)} must be negative on a discount line")
+    if se > 0:
+        out.append(f"INV-10 {_where(line)}: tax {_y(se)} must be zero or negative on a discount line")
+    if h == 0:
+        out.append(f"INV-12 {_where(line)}: a 0.00 discount line must not be emitted")
+    present = [f for f in ("spec", "unit") if getattr(line, f)]
+    present += [f for f in ("quantity", "unit_price_excl") if getattr(line, f) is not None]
+    if present:
+        out.append(f"INV-06 {_where(line)}: a discount line must have no {', '.join(present)}")
 
 
-def _check_price(line: InvoiceLine) -> list[str]:
-    """INV-15 and INV-16 on a goods line."""
-    w = _where(line)
-    qty, price = line.quantity, line.unit_price_excl
-    if qty is None and price is None:
-        return []
+def _check_price(
+    line: InvoiceLine, qty: int | None, price: Decimal | None, amount: int, out: list[str]
+) -> None:
+    """INV-15 and INV-16 on a goods line that has a quantity or a unit price."""
     if qty is None or price is None:
-        return [f"INV-15 {w}: quantity and unit price must both be given or both be empty"]
-    out = []
+        out.append(f"INV-15 {_where(line)}: quantity and unit price must both be given or both be empty")
+        return
     if qty <= 0:
-        out.append(f"INV-15 {w}: quantity must be positive")
+        out.append(f"INV-15 {_where(line)}: quantity must be positive")
     if price <= 0 or not price.is_finite():
-        out.append(f"INV-15 {w}: unit price {price} must be positive")
-        return out
-    exponent = price.as_tuple().exponent
-    if isinstance(exponent, int) and exponent < -PRICE_PLACES:
-        out.append(f"INV-15 {w}: unit price {price} has more than {PRICE_PLACES} decimals")
-    product = round_fraction(Fraction(price) * qty / 10)  # yuan x thousandths -> fen
-    if abs(product - line.amount) > 1:
+        out.append(f"INV-15 {_where(line)}: unit price {price} must be positive")
+        return
+    if not price.same_quantum(_EIGHT_PLACES):  # the usual 8 places need no closer look
+        exponent = price.as_tuple().exponent
+        if isinstance(exponent, int) and exponent < -PRICE_PLACES:
+            out.append(f"INV-15 {_where(line)}: unit price {price} has more than {PRICE_PLACES} decimals")
+    n, d = price.as_integer_ratio()  # exact
+    product = round_half_up(n * qty, d * 10)  # yuan x thousandths -> fen
+    if product - amount > 1 or amount - product > 1:
         out.append(
-            f"INV-16 {w}: unit price {price} x quantity gives {_y(product)}, "
-            f"more than 0.01 from the amount {_y(line.amount)}"
+            f"INV-16 {_where(line)}: unit price {price} x quantity gives {_y(product)}, "
+            f"more than 0.01 from the amount {_y(amount)}"
         )
-    return out
 
 
-def _check_pairs(lines: Sequence[InvoiceLine]) -> list[str]:
-    """INV-05, INV-11 and INV-13 for each (被折扣行, 折扣行) pair."""
-    out = []
-    for goods, disc in pairwise(lines):
-        if goods.kind != LineKind.DISCOUNTED or disc.kind != LineKind.DISCOUNT:
-            continue
-        w = _where(disc)
-        for field in ("line_id", "name", "tax_code", "rate", "flags"):
-            if getattr(goods, field) != getattr(disc, field):
-                out.append(
-                    f"INV-05 {w}: {field} {getattr(disc, field)!r} differs from its 被折扣行 line "
-                    f"{goods.no} ({getattr(goods, field)!r})"
-                )
-        for label, d, g in (("amount", disc.amount, goods.amount), ("tax", disc.tax, goods.tax)):
-            if abs(d) > g:
-                out.append(f"INV-11 {w}: {label} {_y(d)} exceeds the 被折扣行's {_y(g)}")
-        if abs(disc.gross) > goods.gross:
-            out.append(f"INV-11 {w}: discount {_y(-disc.gross)} exceeds the line's {_y(goods.gross)}")
-        if disc.gross == -goods.gross and (disc.amount, disc.tax) != (-goods.amount, -goods.tax):
+def _check_pair(goods: InvoiceLine, disc: InvoiceLine, out: list[str]) -> None:
+    """INV-05, INV-11 and INV-13 for a (被折扣行, 折扣行) pair."""
+    for field in ("line_id", "name", "tax_code", "rate", "flags"):
+        if getattr(goods, field) != getattr(disc, field):
             out.append(
-                f"INV-13 {w}: a 100% discount must copy the 被折扣行 negated: "
-                f"{_y(-goods.amount)} / {_y(-goods.tax)}, not {_y(disc.amount)} / {_y(disc.tax)}"
+                f"INV-05 {_where(disc)}: {field} {getattr(disc, field)!r} differs from its 被折扣行 line "
+                f"{goods.no} ({getattr(goods, field)!r})"
             )
-    return out
+    for label, d, g in (("amount", disc.amount, goods.amount), ("tax", disc.tax, goods.tax)):
+        if abs(d) > g:
+            out.append(f"INV-11 {_where(disc)}: {label} {_y(d)} exceeds the 被折扣行's {_y(g)}")
+    if abs(disc.gross) > goods.gross:
+        out.append(f"INV-11 {_where(disc)}: discount {_y(-disc.gross)} exceeds the line's {_y(goods.gross)}")
+    if disc.gross == -goods.gross and (disc.amount != -goods.amount or disc.tax != -goods.tax):
+        out.append(
+            f"INV-13 {_where(disc)}: a 100% discount must copy the 被折扣行 negated: "
+            f"{_y(-goods.amount)} / {_y(-goods.tax)}, not {_y(disc.amount)} / {_y(disc.tax)}"
+        )
 
 
 # --------------------------------------------------------------------------- against the sale
 
 
-def _check_items(lines: Sequence[InvoiceLine], request: Request, evaluation: Evaluation) -> list[str]:
-    """INV-07, INV-08, INV-23, INV-27: one goods line (and at most one discount line) per basket line."""
-    out = []
-    goods = [(i, line) for i, line in enumerate(lines) if line.kind != LineKind.DISCOUNT]
-    got = [line.line_id for _, line in goods]
-    want = [line.id for line in request.lines]
-    if got != want:
-        out.append(f"INV-07 invoice: goods lines are for {got}, but the basket in receipt order is {want}")
-    for i, line in enumerate(lines):
-        if line.kind == LineKind.DISCOUNT and i > 0 and line.line_id != lines[i - 1].line_id:
-            out.append(
-                f"INV-07 {_where(line)}: belongs to line {lines[i - 1].no}'s item, not {line.line_id!r}"
-            )
-    outcomes = {o.line_id: o for o in evaluation.lines}
-    requested = {line.id: line for line in request.lines}
-    for i, line in goods:
-        item, outcome = requested.get(line.line_id), outcomes.get(line.line_id)
-        if item is None or outcome is None:
-            out.append(f"INV-07 {_where(line)}: {line.line_id!r} is not a line of this sale")
-            continue
-        disc = lines[i + 1] if i + 1 < len(lines) and lines[i + 1].kind == LineKind.DISCOUNT else None
-        out += _check_item(line, disc, item, outcome)
-    return out
-
-
-def _check_item(goods: InvoiceLine, disc: InvoiceLine | None, item: Line, outcome: LineOutcome) -> list[str]:
-    out = []
-    w = _where(goods)
-    for field, want in (
-        ("name", item.name),
-        ("tax_code", item.tax_code),
-        ("rate", item.tax),
-        ("spec", item.spec),
-        ("unit", item.unit),
-        ("quantity", item.quantity),
+def _check_item(
+    goods: InvoiceLine,
+    disc: InvoiceLine | None,
+    requested: dict[str, Line],
+    outcomes: dict[str, LineOutcome],
+    out: list[str],
+) -> None:
+    """INV-07, INV-12, INV-23, INV-27: a goods line (and its discount line) against its basket line."""
+    item, outcome = requested.get(goods.line_id), outcomes.get(goods.line_id)
+    if item is None or outcome is None:
+        out.append(f"INV-07 {_where(goods)}: {goods.line_id!r} is not a line of this sale")
+        return
+    if not (
+        goods.name == item.name
+        and goods.tax_code == item.tax_code
+        and (goods.rate is item.tax or goods.rate == item.tax)
+        and goods.spec == item.spec
+        and goods.unit == item.unit
+        and goods.quantity == item.quantity
     ):
-        if getattr(goods, field) != want:
-            tag = "INV-27" if field == "rate" else "INV-07"
-            out.append(f"{tag} {w}: {field} {getattr(goods, field)!r} is not the basket line's {want!r}")
+        for field, want in (
+            ("name", item.name),
+            ("tax_code", item.tax_code),
+            ("rate", item.tax),
+            ("spec", item.spec),
+            ("unit", item.unit),
+            ("quantity", item.quantity),
+        ):
+            if getattr(goods, field) != want:
+                tag = "INV-27" if field == "rate" else "INV-07"
+                out.append(
+                    f"{tag} {_where(goods)}: {field} {getattr(goods, field)!r} "
+                    f"is not the basket line's {want!r}"
+                )
     if goods.gross != outcome.amount:
         out.append(
-            f"INV-23 {w}: amount including tax {_y(goods.gross)} is not the line's {_y(outcome.amount)}"
+            f"INV-23 {_where(goods)}: amount including tax {_y(goods.gross)} is not the line's "
+            f"{_y(outcome.amount)}"
         )
-    if outcome.discount == 0 and goods.kind != LineKind.NORMAL:
-        out.append(f"INV-12 {w}: the line has no discount, so it must be a normal line (kind 0)")
-    if outcome.discount != 0 and (goods.kind != LineKind.DISCOUNTED or disc is None):
+    discount = outcome.discount
+    if discount == 0 and goods.kind != _NORMAL:
+        out.append(f"INV-12 {_where(goods)}: the line has no discount, so it must be a normal line (kind 0)")
+    if discount != 0 and (goods.kind != _DISCOUNTED or disc is None):
         out.append(
-            f"INV-23 {w}: the line has {_y(outcome.discount)} of discounts but no discount line carries them"
+            f"INV-23 {_where(goods)}: the line has {_y(discount)} of discounts "
+            "but no discount line carries them"
         )
-    if disc is not None and disc.gross != -outcome.discount:
+    if disc is not None and disc.gross != -discount:
         out.append(
-            f"INV-23 {_where(disc)}: carries {_y(-disc.gross)} but the line's discounts total "
-            f"{_y(outcome.discount)}"
+            f"INV-23 {_where(disc)}: carries {_y(-disc.gross)} but the line's discounts total {_y(discount)}"
         )
-    return out
 
 
-def _check_evaluation(request: Request, evaluation: Evaluation) -> list[str]:
+def _check_evaluation(requested: dict[str, Line], evaluation: Evaluation) -> list[str]:
     """INV-22..INV-26 on the evaluation the invoice is built from (its own books must balance)."""
-    out = []
-    prices = {line.id: line for line in request.lines}
-    by_source: dict[str, dict[str, tuple[int, int]]] = defaultdict(dict)  # source -> line -> (share, base)
+    out: list[str] = []
+    by_source: dict[str, dict[str, tuple[int, int]]] = {}  # source -> line -> (share, base)
+    net = discount = 0
     for o in evaluation.lines:
-        where = f"basket line {o.line_id!r}"
-        item = prices.get(o.line_id)
-        if item is not None and o.amount != line_amount(item.unit_price, item.quantity):
-            out.append(f"INV-23 {where}: amount {_y(o.amount)} is not round-half-up(unit price x quantity)")
-        if sum(d.fen for d in o.discounts) != o.discount:
+        amount, taken, line_id = o.amount, o.discount, o.line_id
+        item = requested.get(line_id)
+        if item is not None and amount != line_amount(item.unit_price, item.quantity):
             out.append(
-                f"INV-23 {where}: its discounts sum to {_y(sum(d.fen for d in o.discounts))}, "
-                f"not {_y(o.discount)}"
+                f"INV-23 basket line {line_id!r}: amount {_y(amount)} "
+                "is not round-half-up(unit price x quantity)"
             )
-        if o.net != o.amount - o.discount:
-            out.append(f"INV-23 {where}: net {_y(o.net)} is not {_y(o.amount)} - {_y(o.discount)}")
-        if o.discount > o.amount:
-            out.append(f"INV-25 {where}: discount {_y(o.discount)} exceeds the line's {_y(o.amount)}")
-        remaining = o.amount
+        remaining = amount
+        unlisted = None
         for d in o.discounts:
-            if d.fen <= 0:
-                out.append(
-                    f"INV-25 {where}: {d.source} takes {_y(d.fen)}; "
-                    "shares are positive and 0.00 is not listed"
-                )
-            if d.kind in ("coupon", "points"):
-                by_source[d.source][o.line_id] = (d.fen, remaining)
-            remaining -= d.fen
-    net = sum(o.amount - o.discount for o in evaluation.lines)
+            source, kind, fen = d
+            if fen <= 0:
+                unlisted = [*(unlisted or ()), d]
+            if kind in _SHARED:
+                shares = by_source.get(source)
+                if shares is None:
+                    by_source[source] = {line_id: (fen, remaining)}
+                else:
+                    shares[line_id] = (fen, remaining)
+            remaining -= fen
+        total = amount - remaining
+        if total != taken:
+            out.append(f"INV-23 basket line {o.line_id!r}: its discounts sum to {_y(total)}, not {_y(taken)}")
+        if o.net != amount - taken:
+            out.append(f"INV-23 basket line {o.line_id!r}: net {_y(o.net)} is not {_y(amount)} - {_y(taken)}")
+        if taken > amount:
+            out.append(
+                f"INV-25 basket line {o.line_id!r}: discount {_y(taken)} exceeds the line's {_y(amount)}"
+            )
+        for d in unlisted or ():
+            out.append(
+                f"INV-25 basket line {o.line_id!r}: {d.source} takes {_y(d.fen)}; "
+                "shares are positive and 0.00 is not listed"
+            )
+        net += amount - taken
+        discount += taken
     if evaluation.payable != net:
         out.append(f"INV-22 sale: payable {_y(evaluation.payable)} is not the lines' net total {_y(net)}")
-    if evaluation.discount != sum(o.discount for o in evaluation.lines):
+    if evaluation.discount != discount:
         out.append(f"INV-24 sale: discount {_y(evaluation.discount)} is not the sum of the lines' discounts")
     values = {f"coupon:{c.code}": c.discount for c in evaluation.coupons if c.accepted}
     if evaluation.redemption.value:
         values["points"] = evaluation.redemption.value
-    for source in sorted(set(values) | set(by_source)):
+    sources = sorted(values.keys() | by_source.keys()) if values or by_source else ()
+    for source in sources:
         shares = by_source.get(source, {})
         total = sum(share for share, _ in shares.values())
         if total != values.get(source, 0):
             out.append(f"INV-24 {source}: shares sum to {_y(total)} but it took {_y(values.get(source, 0))}")
-        out += _check_proportional(source, shares)
+        _check_proportional(source, shares, out)
     return out
 
 
-def _check_proportional(source: str, shares: dict[str, tuple[int, int]]) -> list[str]:
+def _check_proportional(source: str, shares: dict[str, tuple[int, int]], out: list[str]) -> None:
     """INV-26 as far as the evaluation shows it: no share above its rounded-up pro-rata part.
 
     The eligible set may include lines whose part rounded to 0 fen, which only lowers
     each line's part, so ceil(V x base_k / sum of the shown bases) bounds every share.
     """
-    value = sum(share for share, _ in shares.values())
-    bases = sum(base for _, base in shares.values())
-    out = []
+    value = bases = 0
+    for share, base in shares.values():
+        value += share
+        bases += base
     for line_id, (share, base) in shares.items():
         if share > base:
             out.append(
@@ -367,16 +539,29 @@ def _check_proportional(source: str, shares: dict[str, tuple[int, int]]) -> list
                 f"INV-26 {source} on basket line {line_id!r}: share {_y(share)} is more than its "
                 f"pro-rata part of {_y(value)} ({_y(base)} of {_y(bases)}) rounded up"
             )
-    return out
 
 
-def _check_totals(invoice: Invoice, evaluation: Evaluation) -> list[str]:
+def _check_totals(invoice: Invoice, evaluation: Evaluation, found: _Lines) -> list[str]:
     """INV-13, INV-20, INV-21, INV-22 and the per-rate totals."""
     out = []
     lines = invoice.lines
-    je, se = sum(line.amount for line in lines), sum(line.tax for line in lines)
+    # the lines' sums per rate (equal rates held by different objects merged here, where there are few)
+    groups: dict[TaxRate, list] = {}
+    for rate, a, x, p, q in found.per_rate.values():
+        seen = groups.get(rate)
+        if seen is None:
+            groups[rate] = [a, x, p, q]
+        else:
+            seen[0] += a
+            seen[1] += x
+    je = se = 0
+    exact_num, exact_den = 0, 1  # sum(amount x rate) = exact_num / exact_den, in fen
+    for a, x, p, q in groups.values():
+        je += a
+        se += x
+        exact_num, exact_den = exact_num * q + a * p * exact_den, exact_den * q
     t = invoice.totals
-    if (t.amount, t.tax, t.gross) != (je, se, je + se):
+    if t.amount != je or t.tax != se or t.gross != je + se:
         out.append(
             f"INV-20 totals: HJJE {_y(t.amount)} / HJSE {_y(t.tax)} / JSHJ {_y(t.gross)} are not the lines' "
             f"{_y(je)} / {_y(se)} / {_y(je + se)}"
@@ -387,27 +572,23 @@ def _check_totals(invoice: Invoice, evaluation: Evaluation) -> list[str]:
         out.append(
             f"INV-22 totals: JSHJ {_y(t.gross)} is not what the customer pays, {_y(evaluation.payable)}"
         )
-    exact = sum((line.amount * line.rate.rate for line in lines), Fraction(0))
     limit = min(_CUMULATIVE_LIMIT, len(lines))
-    if abs(t.tax - exact) > limit:
+    if abs(t.tax * exact_den - exact_num) > limit * exact_den:
+        exact = Fraction(exact_num, exact_den)
         shown_exact = Decimal(exact.numerator) / Decimal(exact.denominator) / 100
         out.append(
             f"INV-21 totals: HJSE {_y(t.tax)} is more than {_y(limit)} "
             f"from sum(amount x rate) {shown_exact:.4f}"
         )
-    groups: dict[TaxRate, list[int]] = defaultdict(lambda: [0, 0])
-    for line in lines:
-        groups[line.rate][0] += line.amount
-        groups[line.rate][1] += line.tax
     shown = {r.rate: r for r in invoice.by_rate}
-    if len(shown) != len(invoice.by_rate) or set(shown) != set(groups):
+    if len(shown) != len(invoice.by_rate) or shown.keys() != groups.keys():
         out.append(
             f"INV-20 totals per rate: rates {[str(r) for r in shown]} "
             f"are not the lines' {[str(r) for r in groups]}"
         )
-    for rate, (a, x) in groups.items():
+    for rate, (a, x, _, _) in groups.items():
         r = shown.get(rate)
-        if r is not None and (r.amount, r.tax, r.gross) != (a, x, a + x):
+        if r is not None and (r.amount != a or r.tax != x or r.gross != a + x):
             out.append(
                 f"INV-20 totals at {rate}: {_y(r.amount)} / {_y(r.tax)} / {_y(r.gross)} are not the lines' "
                 f"{_y(a)} / {_y(x)} / {_y(a + x)}"

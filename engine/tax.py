@@ -44,7 +44,7 @@ EXEMPTIONS: tuple[str, ...] = ("", "zero_rated", "exempt", "non_taxable")
 PRICE_PLACES = 8
 """Decimals of the tax-exclusive unit price: the 金税盘 limit, which 数电 (13) also accepts."""
 
-_PRICE_SCALE = 10**PRICE_PLACES
+_PRICE_FACTOR = 10 * 10**PRICE_PLACES  # fen per thousandth -> yuan per unit, in units of 1e-8
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,10 +134,10 @@ def unit_price_excl(amount: int, quantity: int) -> Decimal:
     if quantity <= 0:
         raise ValueError(f"a unit price needs a positive quantity, not {quantity}")
     # yuan = fen / 100, units = thousandths / 1000: price = fen * 10 / thousandths yuan
-    scaled = round_half_up(amount * 10 * _PRICE_SCALE, quantity)
-    whole, frac = divmod(-scaled if scaled < 0 else scaled, _PRICE_SCALE)
-    sign = "-" if scaled < 0 else ""
-    return Decimal(f"{sign}{whole}.{frac:08d}")  # a Decimal read from text is exact, whatever the context
+    scaled = round_half_up(amount * _PRICE_FACTOR, quantity)
+    return Decimal(
+        f"{scaled}E-{PRICE_PLACES}"
+    )  # read from text: exact digits and exponent, whatever the context
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,4 @@
-"""Assemble a gRPC server: the Promotions service, health checking and reflection.
+"""Assemble a gRPC server: the Promotions and Admin services, health checking and reflection.
 
 :func:`create_server` only builds and binds; starting, signals and processes are
 :mod:`server.serve`'s job, so a test can bind ``127.0.0.1:0`` and call the real stack
@@ -17,13 +17,16 @@ from grpc_reflection.v1alpha import reflection
 
 from server._pb.promo.v1 import promo_pb2 as pb
 from server._pb.promo.v1 import promo_pb2_grpc as pb_grpc
+from server.ledger_rpcs import AdminServicer, LedgerPromotionsServicer
 from server.logs import get_logger
 from server.registry import FileState, RulesetRegistry
-from server.servicer import Evaluator, PromotionsServicer, default_evaluate
+from server.servicer import Evaluator, default_evaluate
+from server.storage.store import Ledger
 
-__all__ = ["SERVICE_NAME", "Deps", "create_server"]
+__all__ = ["ADMIN_SERVICE_NAME", "SERVICE_NAME", "Deps", "create_server"]
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["Promotions"].full_name  # "promo.v1.Promotions"
+ADMIN_SERVICE_NAME = pb.DESCRIPTOR.services_by_name["Admin"].full_name  # "promo.v1.Admin"
 _SERVING = health_pb2.HealthCheckResponse.SERVING
 _NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
 
@@ -40,6 +43,8 @@ class Deps:
     health: health.HealthServicer = field(
         default_factory=lambda: health.HealthServicer(experimental_non_blocking=True)
     )
+    # The members/sales ledger; None serves pricing only (the ledger RPCs answer UNIMPLEMENTED).
+    ledger: Ledger | None = None
 
 
 def create_server(address: str, deps: Deps, *, reuse_port: bool = False) -> tuple[grpc.Server, int]:
@@ -52,10 +57,17 @@ def create_server(address: str, deps: Deps, *, reuse_port: bool = False) -> tupl
         ThreadPoolExecutor(max_workers=deps.max_workers, thread_name_prefix="rpc"),
         options=[("grpc.so_reuseport", int(reuse_port))],
     )
-    pb_grpc.add_PromotionsServicer_to_server(PromotionsServicer(deps.registry, deps.evaluate), server)
+    promotions = LedgerPromotionsServicer(deps.registry, deps.evaluate, deps.ledger)
+    pb_grpc.add_PromotionsServicer_to_server(promotions, server)
+    pb_grpc.add_AdminServicer_to_server(AdminServicer(deps.registry, deps.ledger), server)
     health_pb2_grpc.add_HealthServicer_to_server(deps.health, server)
     reflection.enable_server_reflection(
-        (SERVICE_NAME, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME),
+        (
+            SERVICE_NAME,
+            ADMIN_SERVICE_NAME,
+            health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
+            reflection.SERVICE_NAME,
+        ),
         server,
     )
     _track(deps.registry, deps.health)

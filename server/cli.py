@@ -19,7 +19,14 @@ from server.cli_base import COMMANDS, EXIT_FAILED, EXIT_INTERNAL, EXIT_USAGE, Fa
 __all__ = ["build_parser", "main"]
 
 # Importing a command module registers its subcommands, in this order in --help.
-COMMAND_MODULES = ("server.cli_rules", "server.cli_eval", "server.cli_serve", "server.cli_client")
+COMMAND_MODULES = (
+    "server.cli_rules",
+    "server.cli_eval",
+    "server.cli_serve",
+    "server.cli_client",
+    "server.cli_db",
+    "server.cli_ledger",
+)
 
 
 def _load_commands() -> None:

@@ -14,7 +14,7 @@ import sys
 from typing import Any
 
 from engine.errors import InvalidRequest
-from engine.invoice import Invoice, Totals, build_invoice
+from engine.invoice import build_invoice
 from engine.invoice_check import ensure_invoice
 from engine.model import Evaluation, Request
 from server._pb.promo.v1 import promo_pb2 as pb
@@ -26,6 +26,7 @@ from server.convert import (
     request_from_proto,
     wire_error,
 )
+from server.invoicing import invoice_or_refusal
 
 __all__ = ["evaluate_files", "invoice_or_refusal", "run_eval", "run_invoice"]
 
@@ -103,22 +104,6 @@ def evaluate_files(
     except InvalidRequest as exc:
         raise Failure(_request_error(where, wire_error(exc))) from None
     return compiled, msg, request, evaluation
-
-
-def invoice_or_refusal(request: Request, evaluation: Evaluation) -> Invoice:
-    """The invoice, or an invoice with no lines whose ``refused`` says why (a line without a tax code...).
-
-    Pricing does not need invoice data, so a reply still prices a basket that cannot be invoiced.
-    The invariant checker runs on every invoice handed out: a violation raises
-    :class:`~engine.invoice_check.InvoiceInvariantError` (an internal error), never a wrong invoice.
-    """
-    try:
-        return ensure_invoice(build_invoice(request, evaluation), request, evaluation)
-    except InvalidRequest as exc:
-        exc = wire_error(exc)
-        return Invoice(
-            evaluation.ruleset, evaluation.version, (), Totals(), (), f"{exc.field}: {exc.message}"
-        )
 
 
 def _request_error(where: str, exc: InvalidRequest) -> str:

@@ -15,7 +15,7 @@ from server.cli_base import Failure, UsageError, arg, command
 __all__ = ["DEFAULT_DB", "DEFAULT_PORT", "bundled_rulesets", "run_serve"]
 
 DEFAULT_PORT = 50051
-DEFAULT_DB = "sqlite:///promo.db"  # the ledger's database; not used until the ledger exists
+DEFAULT_DB = "sqlite:///promo.db"  # the ledger database, a SQLite file in the working directory
 
 
 @command(

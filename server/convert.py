@@ -20,7 +20,7 @@ from typing import Any
 from google.protobuf import json_format
 
 from engine.errors import InvalidRequest
-from engine.invoice import Invoice, InvoiceLine
+from engine.invoice import Invoice
 from engine.model import Evaluation, Line, Member, Request, TaxRate
 from engine.money import format_fen, format_qty, line_amount
 from server._pb.promo.v1 import promo_pb2 as pb
@@ -43,91 +43,118 @@ _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 def request_from_proto(msg: pb.EvaluateRequest) -> Request:
-    """The engine request for ``msg``; :class:`InvalidRequest` names the first bad field."""
-    if not msg.lines:
+    """The engine request for ``msg``; :class:`InvalidRequest` names the first bad field.
+
+    Reading a protobuf field builds a new Python object each time, so each is read once.
+    """
+    wire_lines = msg.lines
+    if not wire_lines:
         raise InvalidRequest("lines", "at least one line is required")
     seen: dict[str, int] = {}
     lines = []
-    for i, line in enumerate(msg.lines):
-        lines.append(_line(line, f"lines[{i}]"))
+    for i, wire in enumerate(wire_lines):
+        line = _line(wire, i)
         if line.id in seen:
             raise InvalidRequest(
                 f"lines[{i}].id", f"duplicate line id {line.id!r} (also lines[{seen[line.id]}].id)"
             )
         seen[line.id] = i
+        lines.append(line)
     member = _member(msg.member) if msg.HasField("member") else None
-    if msg.redeem_points < 0:
-        raise InvalidRequest("redeem_points", f"must not be negative (got {msg.redeem_points})")
-    for i, code in enumerate(msg.coupon_codes):
-        if not code.strip():
+    redeem_points = msg.redeem_points
+    if redeem_points < 0:
+        raise InvalidRequest("redeem_points", f"must not be negative (got {redeem_points})")
+    coupons = tuple(msg.coupon_codes)
+    for i, code in enumerate(coupons):
+        if _blank(code):
             raise InvalidRequest(f"coupon_codes[{i}]", "must not be empty")
     return Request(
         lines=tuple(lines),
         at=_time(msg.time),
         member=member,
-        coupons=tuple(msg.coupon_codes),
-        redeem_points=msg.redeem_points,
+        coupons=coupons,
+        redeem_points=redeem_points,
         store=msg.store,
         channel=msg.channel,
     )
 
 
-def _line(msg: pb.Line, path: str) -> Line:
-    if not msg.id.strip():
-        raise InvalidRequest(f"{path}.id", "must not be empty (the till's id for the line)")
-    if not msg.name.strip():
-        raise InvalidRequest(f"{path}.name", "must not be empty (the goods name printed on the invoice)")
-    if msg.unit_price_fen < 0:
-        raise InvalidRequest(f"{path}.unit_price_fen", f"must not be negative (got {msg.unit_price_fen})")
-    if msg.quantity_milli <= 0:
+def _blank(text: str) -> bool:
+    """``not text.strip()`` without building the stripped copy."""
+    return not text or text.isspace()
+
+
+def _line(msg: pb.Line, i: int) -> Line:
+    line_id, name, price, quantity = msg.id, msg.name, msg.unit_price_fen, msg.quantity_milli
+    if _blank(line_id):
+        raise InvalidRequest(f"lines[{i}].id", "must not be empty (the till's id for the line)")
+    if _blank(name):
+        raise InvalidRequest(f"lines[{i}].name", "must not be empty (the goods name printed on the invoice)")
+    if price < 0:
+        raise InvalidRequest(f"lines[{i}].unit_price_fen", f"must not be negative (got {price})")
+    if quantity <= 0:
         raise InvalidRequest(
-            f"{path}.quantity_milli",
-            f"must be positive (got {msg.quantity_milli}); it counts thousandths: 1 piece is 1000",
+            f"lines[{i}].quantity_milli",
+            f"must be positive (got {quantity}); it counts thousandths: 1 piece is 1000",
         )
-    amount = line_amount(msg.unit_price_fen, msg.quantity_milli)
-    if amount <= 0:
-        field = "unit_price_fen" if msg.unit_price_fen == 0 else "quantity_milli"
+    if line_amount(price, quantity) <= 0:
+        field = "unit_price_fen" if price == 0 else "quantity_milli"
         raise InvalidRequest(
-            f"{path}.{field}",
-            f"the line amount rounds to 0 fen ({format_fen(msg.unit_price_fen)} x "
-            f"{format_qty(msg.quantity_milli)}); a line must be worth at least 0.01",
+            f"lines[{i}].{field}",
+            f"the line amount rounds to 0 fen ({format_fen(price)} x "
+            f"{format_qty(quantity)}); a line must be worth at least 0.01",
         )
+    tax = _tax_rate(msg.tax_rate, i)
+    sku, category, brand, tags = msg.sku, msg.category, msg.brand, msg.tags
     return Line(
-        id=msg.id,
-        name=msg.name,
-        unit_price=msg.unit_price_fen,
-        quantity=msg.quantity_milli,
-        tax=_tax_rate(msg.tax_rate, f"{path}.tax_rate"),
-        sku=msg.sku,
-        category=msg.category,
-        brand=msg.brand,
-        tags=_tags(msg.tags, f"{path}.tags"),
-        tax_code=msg.tax_code,
-        unit=msg.unit,
-        spec=msg.spec,
-    )
+        line_id,
+        name,
+        price,
+        quantity,
+        tax,
+        sku,
+        category,
+        brand,
+        _tags(tags, f"lines[{i}].tags") if tags else _NO_TAGS,
+        msg.tax_code,
+        msg.unit,
+        msg.spec,
+    )  # fmt: skip  (positional: Line's field order)
 
 
-def _tax_rate(text: str, path: str) -> TaxRate:
-    if not text.strip():
-        raise InvalidRequest(path, 'is required, e.g. "13%", "9%" or "exempt"')
+_NO_TAGS: frozenset[str] = frozenset()
+
+
+def _tax_rate(text: str, i: int) -> TaxRate:
+    rate = _RATES.get(text)
+    if rate is not None:
+        return rate
+    if _blank(text):
+        raise InvalidRequest(f"lines[{i}].tax_rate", 'is required, e.g. "13%", "9%" or "exempt"')
     try:
-        return TaxRate.parse(text)
+        rate = TaxRate.parse(text)
     except ValueError as exc:
-        raise InvalidRequest(path, str(exc)) from None
+        raise InvalidRequest(f"lines[{i}].tax_rate", str(exc)) from None
+    if len(_RATES) < 64:  # the spellings that parse are few; a bound all the same
+        _RATES[text] = rate
+    return rate
+
+
+_RATES: dict[str, TaxRate] = {}
+"""Tax-rate spellings seen on the wire, as parsed (a dict lookup is cheaper than the classmethod call)."""
 
 
 def _tags(tags: Iterable[str], path: str) -> frozenset[str]:
-    out = set()
-    for k, tag in enumerate(tags):
-        if not tag.strip():
-            raise InvalidRequest(f"{path}[{k}]", "must not be empty")
-        out.add(tag)
-    return frozenset(out)
+    out = frozenset(tags)
+    if "" in out or any(tag.isspace() for tag in out):
+        for k, tag in enumerate(tags):
+            if _blank(tag):
+                raise InvalidRequest(f"{path}[{k}]", "must not be empty")
+    return out
 
 
 def _member(msg: pb.Member) -> Member:
-    if not msg.tier.strip():
+    if _blank(msg.tier):
         raise InvalidRequest("member.tier", "is required for a member (leave member unset for a guest)")
     balance = msg.points_balance if msg.HasField("points_balance") else None
     if balance is not None and balance < 0:
@@ -177,7 +204,17 @@ def _time(text: str) -> datetime:
 
 def fraction_text(value: Fraction) -> str:
     """An exact rate on the wire: "3/2", "2", "0" (lowest terms, never rounded)."""
+    if type(value) is Fraction:  # immutable and hashable: the few factors a ruleset has are remembered
+        text = _FRACTION_TEXT.get(value)
+        if text is None:
+            text = str(value)
+            if len(_FRACTION_TEXT) < 1024:
+                _FRACTION_TEXT[value] = text
+        return text
     return str(Fraction(value))
+
+
+_FRACTION_TEXT: dict[Fraction, str] = {}
 
 
 def evaluation_to_proto(
@@ -191,18 +228,21 @@ def evaluation_to_proto(
     """The reply for an evaluation (and its invoice, when built).
 
     Without ``explain`` the per-line discount lists and the points breakdown are left
-    empty: a till that only shows totals does not pay for the explanation.
+    empty: a till that only shows totals does not pay for the explanation. Every
+    sub-message is made in place (``add`` with keywords), never built and copied.
     """
+    redemption = evaluation.redemption
     reply = pb.EvaluateReply(
-        ruleset=pb.RulesetVersion(name=evaluation.ruleset, version=evaluation.version, digest=digest),
+        ruleset={"name": evaluation.ruleset, "version": evaluation.version, "digest": digest},
         transaction_id=transaction_id,
         subtotal_fen=evaluation.subtotal,
         discount_fen=evaluation.discount,
         payable_fen=evaluation.payable,
-        redemption=pb.Redemption(points=evaluation.redemption.points, value_fen=evaluation.redemption.value),
+        redemption={"points": redemption.points, "value_fen": redemption.value},
     )
+    add_line = reply.lines.add
     for outcome in evaluation.lines:
-        line = reply.lines.add(
+        line = add_line(
             line_id=outcome.line_id,
             amount_fen=outcome.amount,
             discount_fen=outcome.discount,
@@ -210,66 +250,101 @@ def evaluation_to_proto(
             points=outcome.points,
             earns_points=outcome.earns_points,
         )
-        if explain:
+        if explain and outcome.discounts:
+            add_discount = line.discounts.add
             for d in outcome.discounts:
-                line.discounts.add(source=d.source, kind=d.kind, fen=d.fen)
+                add_discount(source=d.source, kind=d.kind, fen=d.fen)
     points = evaluation.points
-    reply.points.earned = points.earned
+    reply_points = reply.points
+    reply_points.earned = points.earned
     if explain:
-        reply.points.base = points.base
-        reply.points.eligible_fen = points.eligible_fen
-        reply.points.tier_rate = fraction_text(points.tier_rate)
-        reply.points.factor = fraction_text(points.factor)
+        reply_points.base = points.base
+        reply_points.eligible_fen = points.eligible_fen
+        reply_points.tier_rate = fraction_text(points.tier_rate)
+        reply_points.factor = fraction_text(points.factor)
         for m in points.multipliers:
-            reply.points.multipliers.add(rule=m.rule, factor=fraction_text(m.factor))
+            reply_points.multipliers.add(rule=m.rule, factor=fraction_text(m.factor))
         for b in points.bonuses:
-            reply.points.bonuses.add(rule=b.rule, points=b.points)
-    for c in evaluation.coupons:
-        reply.coupons.add(code=c.code, accepted=c.accepted, reason=c.reason, discount_fen=c.discount)
+            reply_points.bonuses.add(rule=b.rule, points=b.points)
+    if evaluation.coupons:
+        add_coupon = reply.coupons.add
+        for c in evaluation.coupons:
+            add_coupon(code=c.code, accepted=c.accepted, reason=c.reason, discount_fen=c.discount)
     if invoice is not None:
-        reply.invoice.CopyFrom(invoice_to_proto(invoice))
+        _fill_invoice(reply.invoice, invoice)
     return reply
 
 
 def invoice_to_proto(invoice: Invoice) -> pb.Invoice:
     """The wire form of an invoice (a refused invoice has no lines and a reason)."""
-    msg = pb.Invoice(
-        totals=pb.InvoiceTotals(
-            amount_fen=invoice.totals.amount, tax_fen=invoice.totals.tax, gross_fen=invoice.totals.gross
-        ),
-        refused_reason=invoice.refused,
-    )
+    msg = pb.Invoice()
+    _fill_invoice(msg, invoice)
+    return msg
+
+
+def _fill_invoice(msg: pb.Invoice, invoice: Invoice) -> None:
+    totals = invoice.totals
+    msg.totals.SetInParent()  # present even when all zero, as a refused invoice's totals are
+    if totals.amount or totals.tax or totals.gross:
+        msg.totals.amount_fen, msg.totals.tax_fen, msg.totals.gross_fen = (
+            totals.amount,
+            totals.tax,
+            totals.gross,
+        )
+    if invoice.refused:
+        msg.refused_reason = invoice.refused
+    add = msg.lines.add
+    rate, rate_text = None, ""  # a discount line repeats its goods line's rate
     for line in invoice.lines:
-        msg.lines.append(_invoice_line(line))
+        quantity, price, spec, unit = line.quantity, line.unit_price_excl, line.spec, line.unit
+        if line.rate is not rate:
+            rate = line.rate
+            rate_text = _rate_text(rate)
+        if quantity is None and price is None and not spec and not unit:  # a discount line's shape
+            wire = add(
+                no=line.no, kind=line.kind, line_id=line.line_id, name=line.name, tax_code=line.tax_code,
+                tax_rate=rate_text, amount_fen=line.amount, tax_fen=line.tax, gross_fen=line.gross,
+            )  # fmt: skip
+        else:
+            wire = add(
+                no=line.no, kind=line.kind, line_id=line.line_id, name=line.name, tax_code=line.tax_code,
+                tax_rate=rate_text, spec=spec, unit=unit,
+                unit_price_excl="" if price is None else format(price, "f"),
+                amount_fen=line.amount, tax_fen=line.tax, gross_fen=line.gross,
+            )  # fmt: skip
+            if quantity is not None:  # quantity_milli has presence: a discount line has none
+                wire.quantity_milli = quantity
+        # the flags, present even when all empty; only the non-empty ones are set (a taxed line has one)
+        flags, wire_flags = line.flags, wire.flags
+        if flags.preferential:
+            wire_flags.preferential = flags.preferential
+        else:
+            wire_flags.SetInParent()
+        if flags.zero_rate:
+            wire_flags.zero_rate = flags.zero_rate
+        if flags.special:
+            wire_flags.special = flags.special
+        if flags.yhzcbs:
+            wire_flags.yhzcbs = flags.yhzcbs
+    add_total = msg.rate_totals.add
     for t in invoice.by_rate:
-        msg.rate_totals.add(tax_rate=str(t.rate), amount_fen=t.amount, tax_fen=t.tax, gross_fen=t.gross)
-    return msg
+        add_total(tax_rate=_rate_text(t.rate), amount_fen=t.amount, tax_fen=t.tax, gross_fen=t.gross)
 
 
-def _invoice_line(line: InvoiceLine) -> pb.InvoiceLine:
-    msg = pb.InvoiceLine(
-        no=line.no,
-        kind=int(line.kind),
-        line_id=line.line_id,
-        name=line.name,
-        tax_code=line.tax_code,
-        tax_rate=str(line.rate),
-        flags=pb.TaxFlags(
-            zero_rate=line.flags.zero_rate,
-            preferential=line.flags.preferential,
-            special=line.flags.special,
-            yhzcbs=line.flags.yhzcbs,
-        ),
-        spec=line.spec,
-        unit=line.unit,
-        unit_price_excl="" if line.unit_price_excl is None else format(line.unit_price_excl, "f"),
-        amount_fen=line.amount,
-        tax_fen=line.tax,
-        gross_fen=line.gross,
-    )
-    if line.quantity is not None:
-        msg.quantity_milli = line.quantity
-    return msg
+_RATE_TEXT: dict[int, tuple[TaxRate, str]] = {}
+"""``str(rate)`` by the rate object's id (the entry keeps the rate alive, so the id is not reused)."""
+
+
+def _rate_text(rate: TaxRate) -> str:
+    """``str(rate)`` ("13%", "exempt"), worked out once per rate object: it costs Fraction arithmetic."""
+    hit = _RATE_TEXT.get(id(rate))
+    if hit is not None and hit[0] is rate:
+        return hit[1]
+    text = str(rate)
+    if len(_RATE_TEXT) >= 512:
+        _RATE_TEXT.clear()
+    _RATE_TEXT[id(rate)] = (rate, text)
+    return text
 
 
 # --------------------------------------------------------------------------- engine field names

@@ -25,8 +25,10 @@ from pathlib import Path
 from server.app import Deps, create_server
 from server.logs import get_logger
 from server.registry import RulesetRegistry
+from server.storage.errors import DatabaseUnavailable
+from server.storage.store import Ledger
 
-__all__ = ["CannotListen", "ServeOptions", "serve"]
+__all__ = ["CannotListen", "ServeOptions", "open_ledger", "serve"]
 
 _STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
@@ -50,6 +52,7 @@ def serve(options: ServeOptions) -> int:
     """Serve until SIGTERM/SIGINT; the exit code (0 after a clean drain)."""
     if options.workers <= 1:
         return _run_worker(options, options.port, reuse_port=False)
+    open_ledger(options.db).engine.dispose()  # migrate once, before the workers fork and open their own
     return _run_workers(options)
 
 
@@ -60,7 +63,8 @@ def _run_worker(options: ServeOptions, port: int, *, reuse_port: bool, parent: i
     """Serve in this process until a stop signal (or, for a worker, until its ``parent`` is gone)."""
     log = get_logger()
     registry = RulesetRegistry(options.rulesets)
-    deps = Deps(registry)
+    ledger = open_ledger(options.db)
+    deps = Deps(registry, ledger=ledger)
     address = _address(options.host, port)
     try:
         server, bound = create_server(address, deps, reuse_port=reuse_port)
@@ -81,8 +85,20 @@ def _run_worker(options: ServeOptions, port: int, *, reuse_port: bool, parent: i
     deps.health.enter_graceful_shutdown()  # load balancers stop sending before the port closes
     server.stop(options.grace).wait()
     registry.close()
+    ledger.engine.dispose()
     log.info("stopped")
     return 0
+
+
+def open_ledger(url: str) -> Ledger:
+    """The ledger on ``url``, its schema brought to this release's (an empty or older database is upgraded).
+
+    Each process opens its own engine (after the fork): a connection pool must never cross a fork.
+    """
+    try:
+        return Ledger.open(url)
+    except DatabaseUnavailable as exc:
+        raise CannotListen(f"cannot open the ledger database: {exc}") from None
 
 
 def _stop_event() -> threading.Event:

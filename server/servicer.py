@@ -21,12 +21,12 @@ from google.protobuf import json_format
 
 from engine.compiled import CompiledRuleset
 from engine.errors import InvalidRequest
-from engine.invoice import Invoice, Totals, build_invoice
-from engine.invoice_check import ensure_invoice
+from engine.invoice import Invoice
 from engine.model import Evaluation, Request
 from server._pb.promo.v1 import promo_pb2 as pb
 from server._pb.promo.v1 import promo_pb2_grpc as pb_grpc
-from server.convert import evaluation_to_proto, request_from_proto, wire_error
+from server.convert import evaluation_to_proto, request_from_proto
+from server.invoicing import invoice_or_refusal
 from server.logs import get_logger, mask_member
 from server.registry import FileState, RulesetRegistry
 from server.status import DeadlineExceeded, status_for
@@ -172,17 +172,7 @@ def price(
     need invoice data yet.
     """
     evaluation = evaluate(compiled, request)
-    try:
-        invoice = build_invoice(request, evaluation)
-    except InvalidRequest as exc:
-        wire = wire_error(exc)
-        refused = f"{wire.field}: {wire.message}"
-        return (
-            compiled,
-            evaluation,
-            Invoice(evaluation.ruleset, evaluation.version, (), Totals(), (), refused),
-        )
-    return compiled, evaluation, ensure_invoice(invoice, request, evaluation)
+    return compiled, evaluation, invoice_or_refusal(request, evaluation)
 
 
 def _version(compiled: CompiledRuleset) -> pb.RulesetVersion:

@@ -14,8 +14,18 @@ from dataclasses import dataclass
 import grpc
 
 from engine.errors import InvalidRequest, RuleErrors
+from server.commit_errors import CouponNotForPoints, NoLedger, PayableMismatch
 from server.convert import wire_error
 from server.registry import UnknownRuleset
+from server.storage.errors import (
+    CouponUnavailable,
+    DatabaseUnavailable,
+    IdempotencyConflict,
+    InsufficientPoints,
+    MemberNotFound,
+    ReturnExceedsSale,
+    SaleNotFound,
+)
 
 __all__ = ["DeadlineExceeded", "Status", "status_for"]
 
@@ -50,6 +60,26 @@ def status_for(exc: BaseException, request_id: str) -> Status:
             return Status(grpc.StatusCode.NOT_FOUND, f"{field}: {exc}")
         case DeadlineExceeded():
             return Status(grpc.StatusCode.DEADLINE_EXCEEDED, str(exc))
+        case MemberNotFound():
+            return Status(grpc.StatusCode.NOT_FOUND, f"member_id: {exc}")
+        case SaleNotFound():
+            return Status(grpc.StatusCode.NOT_FOUND, f"transaction_id: {exc}")
+        case IdempotencyConflict():
+            return Status(grpc.StatusCode.ALREADY_EXISTS, str(exc))
+        case PayableMismatch() | CouponNotForPoints():
+            return Status(grpc.StatusCode.FAILED_PRECONDITION, str(exc))
+        case CouponUnavailable():
+            return Status(grpc.StatusCode.FAILED_PRECONDITION, f"coupon_codes: {exc} (reason: {exc.reason})")
+        case InsufficientPoints():
+            return Status(grpc.StatusCode.FAILED_PRECONDITION, str(exc))
+        case ReturnExceedsSale():
+            # The request contradicts the sale as stored (an unknown line, too many units): fix the request.
+            field = f"lines[{exc.line_id}]" if exc.line_id else "lines"
+            return Status(grpc.StatusCode.INVALID_ARGUMENT, f"{field}: {exc}")
+        case DatabaseUnavailable():
+            return Status(grpc.StatusCode.UNAVAILABLE, f"{exc}; retry with the same ids")
+        case NoLedger():
+            return Status(grpc.StatusCode.UNIMPLEMENTED, str(exc))
         case _:
             # Anything else is a bug of ours (an engine fault, a broken invoice invariant): the
             # caller gets an id to quote, never the exception text, which may echo customer data.

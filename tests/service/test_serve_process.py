@@ -51,7 +51,8 @@ class Serve:
         self.log_path = log_path
         self._log = log_path.open("w", encoding="utf-8")
         command = [sys.executable, "-c", SLOW_SERVE, "serve", "--rulesets", str(folder)]
-        command += ["--host", "127.0.0.1", "--port", "0", "--grace", "5", *extra]
+        command += ["--host", "127.0.0.1", "--port", "0", "--grace", "5"]
+        command += ["--db", f"sqlite:///{log_path.parent / 'promo.db'}", *extra]  # never the repo's promo.db
         self.process = subprocess.Popen(
             command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=self._log, start_new_session=True
         )
@@ -189,5 +190,6 @@ class TestServeCommand:
             taken.listen()
             port = taken.getsockname()[1]
             args = ["serve", "--rulesets", str(serve_folder), "--host", "127.0.0.1", "--port", str(port)]
+            args += ["--db", f"sqlite:///{serve_folder.parent / 'promo.db'}"]
             assert main(args) == 1
         assert capsys.readouterr().err.startswith(f"promo serve: cannot listen on 127.0.0.1:{port}")

@@ -305,3 +305,215 @@ class PingReply(_message.Message):
     RULESET_FIELD_NUMBER: _ClassVar[int]
     ruleset: RulesetVersion
     def __init__(self, ruleset: _Optional[_Union[RulesetVersion, _Mapping]] = ...) -> None: ...
+
+class EnrollMemberRequest(_message.Message):
+    __slots__ = ("member_id", "tier", "birthday", "tags", "segment", "join_date")
+    MEMBER_ID_FIELD_NUMBER: _ClassVar[int]
+    TIER_FIELD_NUMBER: _ClassVar[int]
+    BIRTHDAY_FIELD_NUMBER: _ClassVar[int]
+    TAGS_FIELD_NUMBER: _ClassVar[int]
+    SEGMENT_FIELD_NUMBER: _ClassVar[int]
+    JOIN_DATE_FIELD_NUMBER: _ClassVar[int]
+    member_id: str
+    tier: str
+    birthday: str
+    tags: _containers.RepeatedScalarFieldContainer[str]
+    segment: str
+    join_date: str
+    def __init__(self, member_id: _Optional[str] = ..., tier: _Optional[str] = ..., birthday: _Optional[str] = ..., tags: _Optional[_Iterable[str]] = ..., segment: _Optional[str] = ..., join_date: _Optional[str] = ...) -> None: ...
+
+class GetMemberRequest(_message.Message):
+    __slots__ = ("member_id", "recent_entries")
+    MEMBER_ID_FIELD_NUMBER: _ClassVar[int]
+    RECENT_ENTRIES_FIELD_NUMBER: _ClassVar[int]
+    member_id: str
+    recent_entries: int
+    def __init__(self, member_id: _Optional[str] = ..., recent_entries: _Optional[int] = ...) -> None: ...
+
+class MemberReply(_message.Message):
+    __slots__ = ("member_id", "tier", "birthday", "tags", "segment", "join_date", "points_balance", "points_owed", "lifetime_spend_fen", "status", "last_purchase_at", "recent_entries")
+    MEMBER_ID_FIELD_NUMBER: _ClassVar[int]
+    TIER_FIELD_NUMBER: _ClassVar[int]
+    BIRTHDAY_FIELD_NUMBER: _ClassVar[int]
+    TAGS_FIELD_NUMBER: _ClassVar[int]
+    SEGMENT_FIELD_NUMBER: _ClassVar[int]
+    JOIN_DATE_FIELD_NUMBER: _ClassVar[int]
+    POINTS_BALANCE_FIELD_NUMBER: _ClassVar[int]
+    POINTS_OWED_FIELD_NUMBER: _ClassVar[int]
+    LIFETIME_SPEND_FEN_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    LAST_PURCHASE_AT_FIELD_NUMBER: _ClassVar[int]
+    RECENT_ENTRIES_FIELD_NUMBER: _ClassVar[int]
+    member_id: str
+    tier: str
+    birthday: str
+    tags: _containers.RepeatedScalarFieldContainer[str]
+    segment: str
+    join_date: str
+    points_balance: int
+    points_owed: int
+    lifetime_spend_fen: int
+    status: str
+    last_purchase_at: str
+    recent_entries: _containers.RepeatedCompositeFieldContainer[LedgerEntry]
+    def __init__(self, member_id: _Optional[str] = ..., tier: _Optional[str] = ..., birthday: _Optional[str] = ..., tags: _Optional[_Iterable[str]] = ..., segment: _Optional[str] = ..., join_date: _Optional[str] = ..., points_balance: _Optional[int] = ..., points_owed: _Optional[int] = ..., lifetime_spend_fen: _Optional[int] = ..., status: _Optional[str] = ..., last_purchase_at: _Optional[str] = ..., recent_entries: _Optional[_Iterable[_Union[LedgerEntry, _Mapping]]] = ...) -> None: ...
+
+class LedgerEntry(_message.Message):
+    __slots__ = ("id", "kind", "points", "transaction_id", "return_id", "reason", "created_at", "expires_at")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    POINTS_FIELD_NUMBER: _ClassVar[int]
+    TRANSACTION_ID_FIELD_NUMBER: _ClassVar[int]
+    RETURN_ID_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    EXPIRES_AT_FIELD_NUMBER: _ClassVar[int]
+    id: int
+    kind: str
+    points: int
+    transaction_id: str
+    return_id: str
+    reason: str
+    created_at: str
+    expires_at: str
+    def __init__(self, id: _Optional[int] = ..., kind: _Optional[str] = ..., points: _Optional[int] = ..., transaction_id: _Optional[str] = ..., return_id: _Optional[str] = ..., reason: _Optional[str] = ..., created_at: _Optional[str] = ..., expires_at: _Optional[str] = ...) -> None: ...
+
+class CommitRequest(_message.Message):
+    __slots__ = ("transaction_id", "request", "displayed_payable_fen", "ruleset_version")
+    TRANSACTION_ID_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_FIELD_NUMBER: _ClassVar[int]
+    DISPLAYED_PAYABLE_FEN_FIELD_NUMBER: _ClassVar[int]
+    RULESET_VERSION_FIELD_NUMBER: _ClassVar[int]
+    transaction_id: str
+    request: EvaluateRequest
+    displayed_payable_fen: int
+    ruleset_version: str
+    def __init__(self, transaction_id: _Optional[str] = ..., request: _Optional[_Union[EvaluateRequest, _Mapping]] = ..., displayed_payable_fen: _Optional[int] = ..., ruleset_version: _Optional[str] = ...) -> None: ...
+
+class CommitReply(_message.Message):
+    __slots__ = ("sale", "replayed", "points_earned", "points_redeemed", "member_points_balance", "member_tier", "upgraded_from")
+    SALE_FIELD_NUMBER: _ClassVar[int]
+    REPLAYED_FIELD_NUMBER: _ClassVar[int]
+    POINTS_EARNED_FIELD_NUMBER: _ClassVar[int]
+    POINTS_REDEEMED_FIELD_NUMBER: _ClassVar[int]
+    MEMBER_POINTS_BALANCE_FIELD_NUMBER: _ClassVar[int]
+    MEMBER_TIER_FIELD_NUMBER: _ClassVar[int]
+    UPGRADED_FROM_FIELD_NUMBER: _ClassVar[int]
+    sale: EvaluateReply
+    replayed: bool
+    points_earned: int
+    points_redeemed: int
+    member_points_balance: int
+    member_tier: str
+    upgraded_from: str
+    def __init__(self, sale: _Optional[_Union[EvaluateReply, _Mapping]] = ..., replayed: _Optional[bool] = ..., points_earned: _Optional[int] = ..., points_redeemed: _Optional[int] = ..., member_points_balance: _Optional[int] = ..., member_tier: _Optional[str] = ..., upgraded_from: _Optional[str] = ...) -> None: ...
+
+class ReturnRequest(_message.Message):
+    __slots__ = ("transaction_id", "return_id", "lines")
+    TRANSACTION_ID_FIELD_NUMBER: _ClassVar[int]
+    RETURN_ID_FIELD_NUMBER: _ClassVar[int]
+    LINES_FIELD_NUMBER: _ClassVar[int]
+    transaction_id: str
+    return_id: str
+    lines: _containers.RepeatedCompositeFieldContainer[ReturnLine]
+    def __init__(self, transaction_id: _Optional[str] = ..., return_id: _Optional[str] = ..., lines: _Optional[_Iterable[_Union[ReturnLine, _Mapping]]] = ...) -> None: ...
+
+class ReturnLine(_message.Message):
+    __slots__ = ("line_id", "quantity_milli")
+    LINE_ID_FIELD_NUMBER: _ClassVar[int]
+    QUANTITY_MILLI_FIELD_NUMBER: _ClassVar[int]
+    line_id: str
+    quantity_milli: int
+    def __init__(self, line_id: _Optional[str] = ..., quantity_milli: _Optional[int] = ...) -> None: ...
+
+class ReturnReply(_message.Message):
+    __slots__ = ("return_id", "transaction_id", "points_clawed_back", "refund_fen", "discount_reversed_fen", "lines", "red_lines", "sale_state", "replayed", "member_points_balance")
+    RETURN_ID_FIELD_NUMBER: _ClassVar[int]
+    TRANSACTION_ID_FIELD_NUMBER: _ClassVar[int]
+    POINTS_CLAWED_BACK_FIELD_NUMBER: _ClassVar[int]
+    REFUND_FEN_FIELD_NUMBER: _ClassVar[int]
+    DISCOUNT_REVERSED_FEN_FIELD_NUMBER: _ClassVar[int]
+    LINES_FIELD_NUMBER: _ClassVar[int]
+    RED_LINES_FIELD_NUMBER: _ClassVar[int]
+    SALE_STATE_FIELD_NUMBER: _ClassVar[int]
+    REPLAYED_FIELD_NUMBER: _ClassVar[int]
+    MEMBER_POINTS_BALANCE_FIELD_NUMBER: _ClassVar[int]
+    return_id: str
+    transaction_id: str
+    points_clawed_back: int
+    refund_fen: int
+    discount_reversed_fen: int
+    lines: _containers.RepeatedCompositeFieldContainer[ReturnedLine]
+    red_lines: _containers.RepeatedCompositeFieldContainer[InvoiceLine]
+    sale_state: str
+    replayed: bool
+    member_points_balance: int
+    def __init__(self, return_id: _Optional[str] = ..., transaction_id: _Optional[str] = ..., points_clawed_back: _Optional[int] = ..., refund_fen: _Optional[int] = ..., discount_reversed_fen: _Optional[int] = ..., lines: _Optional[_Iterable[_Union[ReturnedLine, _Mapping]]] = ..., red_lines: _Optional[_Iterable[_Union[InvoiceLine, _Mapping]]] = ..., sale_state: _Optional[str] = ..., replayed: _Optional[bool] = ..., member_points_balance: _Optional[int] = ...) -> None: ...
+
+class ReturnedLine(_message.Message):
+    __slots__ = ("line_id", "quantity_milli", "points", "refund_fen", "discount_fen")
+    LINE_ID_FIELD_NUMBER: _ClassVar[int]
+    QUANTITY_MILLI_FIELD_NUMBER: _ClassVar[int]
+    POINTS_FIELD_NUMBER: _ClassVar[int]
+    REFUND_FEN_FIELD_NUMBER: _ClassVar[int]
+    DISCOUNT_FEN_FIELD_NUMBER: _ClassVar[int]
+    line_id: str
+    quantity_milli: int
+    points: int
+    refund_fen: int
+    discount_fen: int
+    def __init__(self, line_id: _Optional[str] = ..., quantity_milli: _Optional[int] = ..., points: _Optional[int] = ..., refund_fen: _Optional[int] = ..., discount_fen: _Optional[int] = ...) -> None: ...
+
+class RedeemPointsRequest(_message.Message):
+    __slots__ = ("member_id", "ruleset", "coupon_id", "request_id")
+    MEMBER_ID_FIELD_NUMBER: _ClassVar[int]
+    RULESET_FIELD_NUMBER: _ClassVar[int]
+    COUPON_ID_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    member_id: str
+    ruleset: str
+    coupon_id: str
+    request_id: str
+    def __init__(self, member_id: _Optional[str] = ..., ruleset: _Optional[str] = ..., coupon_id: _Optional[str] = ..., request_id: _Optional[str] = ...) -> None: ...
+
+class RedeemPointsReply(_message.Message):
+    __slots__ = ("coupon_code", "coupon_id", "points_spent", "points_balance", "valid_from", "valid_to", "replayed")
+    COUPON_CODE_FIELD_NUMBER: _ClassVar[int]
+    COUPON_ID_FIELD_NUMBER: _ClassVar[int]
+    POINTS_SPENT_FIELD_NUMBER: _ClassVar[int]
+    POINTS_BALANCE_FIELD_NUMBER: _ClassVar[int]
+    VALID_FROM_FIELD_NUMBER: _ClassVar[int]
+    VALID_TO_FIELD_NUMBER: _ClassVar[int]
+    REPLAYED_FIELD_NUMBER: _ClassVar[int]
+    coupon_code: str
+    coupon_id: str
+    points_spent: int
+    points_balance: int
+    valid_from: str
+    valid_to: str
+    replayed: bool
+    def __init__(self, coupon_code: _Optional[str] = ..., coupon_id: _Optional[str] = ..., points_spent: _Optional[int] = ..., points_balance: _Optional[int] = ..., valid_from: _Optional[str] = ..., valid_to: _Optional[str] = ..., replayed: _Optional[bool] = ...) -> None: ...
+
+class AdjustPointsRequest(_message.Message):
+    __slots__ = ("member_id", "points", "reason", "operator", "request_id")
+    MEMBER_ID_FIELD_NUMBER: _ClassVar[int]
+    POINTS_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    OPERATOR_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    member_id: str
+    points: int
+    reason: str
+    operator: str
+    request_id: str
+    def __init__(self, member_id: _Optional[str] = ..., points: _Optional[int] = ..., reason: _Optional[str] = ..., operator: _Optional[str] = ..., request_id: _Optional[str] = ...) -> None: ...
+
+class AdjustPointsReply(_message.Message):
+    __slots__ = ("entry_id", "points_balance", "replayed")
+    ENTRY_ID_FIELD_NUMBER: _ClassVar[int]
+    POINTS_BALANCE_FIELD_NUMBER: _ClassVar[int]
+    REPLAYED_FIELD_NUMBER: _ClassVar[int]
+    entry_id: int
+    points_balance: int
+    replayed: bool
+    def __init__(self, entry_id: _Optional[int] = ..., points_balance: _Optional[int] = ..., replayed: _Optional[bool] = ...) -> None: ...

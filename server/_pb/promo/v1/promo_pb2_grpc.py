@@ -65,6 +65,31 @@ class PromotionsStub:
                 request_serializer=promo_dot_v1_dot_promo__pb2.EvaluateRequest.SerializeToString,
                 response_deserializer=promo_dot_v1_dot_promo__pb2.PingReply.FromString,
                 _registered_method=True)
+        self.EnrollMember = channel.unary_unary(
+                '/promo.v1.Promotions/EnrollMember',
+                request_serializer=promo_dot_v1_dot_promo__pb2.EnrollMemberRequest.SerializeToString,
+                response_deserializer=promo_dot_v1_dot_promo__pb2.MemberReply.FromString,
+                _registered_method=True)
+        self.GetMember = channel.unary_unary(
+                '/promo.v1.Promotions/GetMember',
+                request_serializer=promo_dot_v1_dot_promo__pb2.GetMemberRequest.SerializeToString,
+                response_deserializer=promo_dot_v1_dot_promo__pb2.MemberReply.FromString,
+                _registered_method=True)
+        self.Commit = channel.unary_unary(
+                '/promo.v1.Promotions/Commit',
+                request_serializer=promo_dot_v1_dot_promo__pb2.CommitRequest.SerializeToString,
+                response_deserializer=promo_dot_v1_dot_promo__pb2.CommitReply.FromString,
+                _registered_method=True)
+        self.Return = channel.unary_unary(
+                '/promo.v1.Promotions/Return',
+                request_serializer=promo_dot_v1_dot_promo__pb2.ReturnRequest.SerializeToString,
+                response_deserializer=promo_dot_v1_dot_promo__pb2.ReturnReply.FromString,
+                _registered_method=True)
+        self.RedeemPoints = channel.unary_unary(
+                '/promo.v1.Promotions/RedeemPoints',
+                request_serializer=promo_dot_v1_dot_promo__pb2.RedeemPointsRequest.SerializeToString,
+                response_deserializer=promo_dot_v1_dot_promo__pb2.RedeemPointsReply.FromString,
+                _registered_method=True)
 
 
 class PromotionsServicer:
@@ -109,6 +134,59 @@ class PromotionsServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def EnrollMember(self, request, context):
+        """---- the ledger (only on a server started with a ledger database; otherwise UNIMPLEMENTED)
+
+        The ledger adds these status codes:
+        * NOT_FOUND: no such member (`member_id`), or no committed sale (`transaction_id`).
+        * ALREADY_EXISTS: the id (transaction, return, request or member id) was used before with a
+        different payload. A retry must resend exactly the same request; a new operation needs a new id.
+        * FAILED_PRECONDITION: the ledger refuses the operation as it stands: the payable differs from the
+        one displayed (both amounts are in the details), a coupon is already used / not the member's /
+        expired (the code and the reason are in the details), too few points. Nothing was changed.
+        * UNAVAILABLE: the ledger database cannot be reached. Safe to retry with the same ids.
+        Every ledger write is idempotent by the id the till chooses: retrying with the same id and payload
+        returns the original answer and changes nothing.
+
+        Enroll a member in the loyalty program. Enrolling again with the same data answers the same.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetMember(self, request, context):
+        """A member: balance, tier, cumulative spend and the latest ledger entries.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Commit(self, request, context):
+        """Commit a sale: re-price it with the ruleset version the customer was quoted and, when the payable
+        is the one the till displayed, in one database transaction post the points, spend the coupons and
+        the points redeemed, add to the cumulative spend, upgrade the tier and store the sale with its
+        invoice lines.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Return(self, request, context):
+        """Return lines (or part of their quantity) of a committed sale: claws back exactly the points those
+        units earned, refunds their net, and prints red-letter invoice lines. Idempotent by return_id.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RedeemPoints(self, request, context):
+        """Buy a coupon with points (a ruleset coupon with `redeem_for N points`): spends the points and issues
+        a coupon code owned by the member, atomically. The balance never goes negative.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_PromotionsServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -126,6 +204,31 @@ def add_PromotionsServicer_to_server(servicer, server):
                     servicer.Ping,
                     request_deserializer=promo_dot_v1_dot_promo__pb2.EvaluateRequest.FromString,
                     response_serializer=promo_dot_v1_dot_promo__pb2.PingReply.SerializeToString,
+            ),
+            'EnrollMember': grpc.unary_unary_rpc_method_handler(
+                    servicer.EnrollMember,
+                    request_deserializer=promo_dot_v1_dot_promo__pb2.EnrollMemberRequest.FromString,
+                    response_serializer=promo_dot_v1_dot_promo__pb2.MemberReply.SerializeToString,
+            ),
+            'GetMember': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetMember,
+                    request_deserializer=promo_dot_v1_dot_promo__pb2.GetMemberRequest.FromString,
+                    response_serializer=promo_dot_v1_dot_promo__pb2.MemberReply.SerializeToString,
+            ),
+            'Commit': grpc.unary_unary_rpc_method_handler(
+                    servicer.Commit,
+                    request_deserializer=promo_dot_v1_dot_promo__pb2.CommitRequest.FromString,
+                    response_serializer=promo_dot_v1_dot_promo__pb2.CommitReply.SerializeToString,
+            ),
+            'Return': grpc.unary_unary_rpc_method_handler(
+                    servicer.Return,
+                    request_deserializer=promo_dot_v1_dot_promo__pb2.ReturnRequest.FromString,
+                    response_serializer=promo_dot_v1_dot_promo__pb2.ReturnReply.SerializeToString,
+            ),
+            'RedeemPoints': grpc.unary_unary_rpc_method_handler(
+                    servicer.RedeemPoints,
+                    request_deserializer=promo_dot_v1_dot_promo__pb2.RedeemPointsRequest.FromString,
+                    response_serializer=promo_dot_v1_dot_promo__pb2.RedeemPointsReply.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -225,6 +328,264 @@ class Promotions:
             '/promo.v1.Promotions/Ping',
             promo_dot_v1_dot_promo__pb2.EvaluateRequest.SerializeToString,
             promo_dot_v1_dot_promo__pb2.PingReply.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def EnrollMember(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/promo.v1.Promotions/EnrollMember',
+            promo_dot_v1_dot_promo__pb2.EnrollMemberRequest.SerializeToString,
+            promo_dot_v1_dot_promo__pb2.MemberReply.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetMember(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/promo.v1.Promotions/GetMember',
+            promo_dot_v1_dot_promo__pb2.GetMemberRequest.SerializeToString,
+            promo_dot_v1_dot_promo__pb2.MemberReply.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Commit(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/promo.v1.Promotions/Commit',
+            promo_dot_v1_dot_promo__pb2.CommitRequest.SerializeToString,
+            promo_dot_v1_dot_promo__pb2.CommitReply.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Return(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/promo.v1.Promotions/Return',
+            promo_dot_v1_dot_promo__pb2.ReturnRequest.SerializeToString,
+            promo_dot_v1_dot_promo__pb2.ReturnReply.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RedeemPoints(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/promo.v1.Promotions/RedeemPoints',
+            promo_dot_v1_dot_promo__pb2.RedeemPointsRequest.SerializeToString,
+            promo_dot_v1_dot_promo__pb2.RedeemPointsReply.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+
+class AdminStub:
+    """Back-office calls, kept apart from the tills' Promotions service (a deployment may expose it on an
+    internal network only). Same status codes as Promotions.
+    """
+
+    def __init__(self, channel):
+        """Constructor.
+
+        Args:
+            channel: A grpc.Channel.
+        """
+        self.AdjustPoints = channel.unary_unary(
+                '/promo.v1.Admin/AdjustPoints',
+                request_serializer=promo_dot_v1_dot_promo__pb2.AdjustPointsRequest.SerializeToString,
+                response_deserializer=promo_dot_v1_dot_promo__pb2.AdjustPointsReply.FromString,
+                _registered_method=True)
+        self.ListRulesets = channel.unary_unary(
+                '/promo.v1.Admin/ListRulesets',
+                request_serializer=promo_dot_v1_dot_promo__pb2.ListRulesetsRequest.SerializeToString,
+                response_deserializer=promo_dot_v1_dot_promo__pb2.ListRulesetsReply.FromString,
+                _registered_method=True)
+
+
+class AdminServicer:
+    """Back-office calls, kept apart from the tills' Promotions service (a deployment may expose it on an
+    internal network only). Same status codes as Promotions.
+    """
+
+    def AdjustPoints(self, request, context):
+        """A manual, audited points correction (who and why are kept with the entry).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListRulesets(self, request, context):
+        """The same answer as Promotions.ListRulesets.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+
+def add_AdminServicer_to_server(servicer, server):
+    rpc_method_handlers = {
+            'AdjustPoints': grpc.unary_unary_rpc_method_handler(
+                    servicer.AdjustPoints,
+                    request_deserializer=promo_dot_v1_dot_promo__pb2.AdjustPointsRequest.FromString,
+                    response_serializer=promo_dot_v1_dot_promo__pb2.AdjustPointsReply.SerializeToString,
+            ),
+            'ListRulesets': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListRulesets,
+                    request_deserializer=promo_dot_v1_dot_promo__pb2.ListRulesetsRequest.FromString,
+                    response_serializer=promo_dot_v1_dot_promo__pb2.ListRulesetsReply.SerializeToString,
+            ),
+    }
+    generic_handler = grpc.method_handlers_generic_handler(
+            'promo.v1.Admin', rpc_method_handlers)
+    server.add_generic_rpc_handlers((generic_handler,))
+    server.add_registered_method_handlers('promo.v1.Admin', rpc_method_handlers)
+
+
+ # This class is part of an EXPERIMENTAL API.
+class Admin:
+    """Back-office calls, kept apart from the tills' Promotions service (a deployment may expose it on an
+    internal network only). Same status codes as Promotions.
+    """
+
+    @staticmethod
+    def AdjustPoints(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/promo.v1.Admin/AdjustPoints',
+            promo_dot_v1_dot_promo__pb2.AdjustPointsRequest.SerializeToString,
+            promo_dot_v1_dot_promo__pb2.AdjustPointsReply.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListRulesets(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/promo.v1.Admin/ListRulesets',
+            promo_dot_v1_dot_promo__pb2.ListRulesetsRequest.SerializeToString,
+            promo_dot_v1_dot_promo__pb2.ListRulesetsReply.FromString,
             options,
             channel_credentials,
             insecure,

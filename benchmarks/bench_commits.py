@@ -1,0 +1,283 @@
+"""Commit benchmark: commits per second through the gRPC service, on SQLite and on PostgreSQL.
+
+    python benchmarks/bench_commits.py [--seconds S] [--pg URL] [--workers N] [--skip-sqlite] [--skip-pg]
+
+Each backend gets a fresh database and a ``promo serve --workers N`` subprocess (N=1
+for SQLite, which has one writer anyway; default N=2 for PostgreSQL, one per core),
+driven from this process by 1 and then 8 concurrent tills (a thread and a channel
+each). A till commits a two-line basket for one of 50 members (so tills collide on
+members), half of the sales present a ledger coupon code of their own, and every
+tenth commit is retried at once (it must replay). After each run the ledger is
+checked: the sum of every member's entries equals their balance, every earn entry
+belongs to exactly one sale, and no coupon was redeemed twice. Numbers only, plus
+``FAILED`` lines for a failed check (exit 1).
+
+PostgreSQL: ``--pg`` (default $PROMO_TEST_PG or postgresql+psycopg://postgres@127.0.0.1:5432)
+names the server; a database ``promo_bench_<random>`` is created and dropped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import grpc  # noqa: E402
+from sqlalchemy import func, insert, select, text  # noqa: E402
+from sqlalchemy.pool import NullPool  # noqa: E402
+
+from server._pb.promo.v1 import promo_pb2 as pb  # noqa: E402
+from server._pb.promo.v1 import promo_pb2_grpc as pb_grpc  # noqa: E402
+from server.storage.db import make_engine, make_sessionmaker, upgrade  # noqa: E402
+from server.storage.models import Coupon, PointsEntry, Sale  # noqa: E402
+from server.storage.store import Ledger  # noqa: E402
+
+RULES = """
+ruleset "bench-ledger" {
+  currency CNY
+  timezone "Asia/Shanghai"
+  points per_yuan 1, rounding floor
+  redeem 100 points per_yuan, cap 50%
+  points_expire 365 days
+}
+
+tier normal  "普通" points x1.0
+tier gold    "金卡" points x1.5 upgrade when lifetime_spend >= 1000.00
+
+rule cat_a "A类 9折" {
+  when item.category = "A"
+  then item discount 9折
+}
+
+coupon C10 "10 off" {
+  value 10.00
+}
+"""
+MEMBERS = 50
+TIME = "2026-05-01T10:00:00+08:00"
+CALL_TIMEOUT = 30.0
+
+
+def basket(member: str, coupon: str | None) -> pb.EvaluateRequest:
+    msg = pb.EvaluateRequest(ruleset="bench-ledger", time=TIME, coupon_codes=[coupon] if coupon else [])
+    msg.member.id = member
+    for line_id, category in (("1", "A"), ("2", "")):
+        msg.lines.add(
+            id=line_id,
+            name=f"*日用品*goods {line_id}",
+            category=category,
+            unit_price_fen=4990,
+            quantity_milli=1000,
+            tax_rate="13%",
+            tax_code="1070223000000000000",
+        )
+    return msg
+
+
+@dataclass
+class Run:
+    commits: int = 0
+    retries: int = 0
+    failures: int = 0
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Server:
+    """``promo serve`` as a subprocess on a free port."""
+
+    def __init__(self, rulesets: Path, url: str, workers: int) -> None:
+        self.port = _free_port()
+        cmd = [sys.executable, "-m", "server.cli", "serve", "--rulesets", str(rulesets), "--db", url]
+        cmd += ["--host", "127.0.0.1", "--port", str(self.port), "--workers", str(workers), "--grace", "1"]
+        self.process = subprocess.Popen(
+            cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+        )
+        self.target = f"127.0.0.1:{self.port}"
+        with grpc.insecure_channel(self.target) as channel:
+            grpc.channel_ready_future(channel).result(timeout=30)
+        time.sleep(0.5)  # let every worker finish loading the rulesets
+
+    def stop(self) -> None:
+        os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=5)
+
+
+def prepare(ledger: Ledger, runs: tuple[tuple[str, int], ...], per_till: int) -> None:
+    """Enroll the members and issue every till its own coupon codes CP-<run>-<till>-<i> (one bulk insert)."""
+    for k in range(MEMBERS):
+        ledger.enroll_member(f"M{k}", "normal")
+    now = datetime.now(UTC)
+    rows = [
+        {
+            "code": f"CP-{tag}-{t}-{i}",
+            "definition_id": "C10",
+            "ruleset": "bench-ledger",
+            "state": "issued",
+            "created_at": now,
+        }
+        for tag, tills in runs
+        for t in range(tills)
+        for i in range(per_till)
+    ]
+    with ledger.sessions() as s, s.begin():
+        s.execute(insert(Coupon), rows)
+
+
+def drive(target: str, tills: int, seconds: float, tag: str) -> tuple[Run, float]:
+    """``tills`` threads committing until ``seconds`` pass; the totals and the elapsed time."""
+    probe = pb_grpc.PromotionsStub(grpc.insecure_channel(target))
+    quote_plain = probe.Evaluate(basket("M0", None), timeout=CALL_TIMEOUT)
+    quote_coupon = probe.Evaluate(basket("M0", f"CP-{tag}-0-0"), timeout=CALL_TIMEOUT)
+    runs = [Run() for _ in range(tills)]
+    stop = time.monotonic() + seconds
+
+    def till(k: int) -> None:
+        stub = pb_grpc.PromotionsStub(grpc.insecure_channel(target))
+        run, i = runs[k], 0
+        while time.monotonic() < stop:
+            coupon = f"CP-{tag}-{k}-{i}" if i % 2 == 0 else None
+            quote = quote_coupon if coupon else quote_plain
+            req = pb.CommitRequest(
+                transaction_id=f"{tag}-{k}-{i}",
+                request=basket(f"M{(k * 7 + i) % MEMBERS}", coupon),
+                displayed_payable_fen=quote.payable_fen,
+                ruleset_version=quote.ruleset.version,
+            )
+            try:
+                stub.Commit(req, timeout=CALL_TIMEOUT)
+                run.commits += 1
+                if i % 10 == 0:
+                    run.retries += 1
+                    if not stub.Commit(req, timeout=CALL_TIMEOUT).replayed:
+                        run.failures += 1
+            except grpc.RpcError as exc:
+                run.failures += 1
+                print(f"  commit failed: {exc.code()} {exc.details()}", file=sys.stderr)
+            i += 1
+
+    threads = [threading.Thread(target=till, args=(k,)) for k in range(tills)]
+    started = time.monotonic()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.monotonic() - started
+    total = Run(sum(r.commits for r in runs), sum(r.retries for r in runs), sum(r.failures for r in runs))
+    return total, elapsed
+
+
+def check(ledger: Ledger, expected_sales: int) -> list[str]:
+    """Zero lost or doubled entries: balances equal entry sums, one earn per sale, coupons spent once."""
+    problems = [f"balance mismatch: {m}" for m in ledger.verify_balances()]
+    with ledger.sessions() as s:
+        sales = s.scalar(select(func.count()).select_from(Sale))
+        earns = s.scalar(select(func.count()).where(PointsEntry.kind == "earn"))
+        earned = s.scalar(select(func.coalesce(func.sum(Sale.points_earned), 0)))
+        posted = s.scalar(
+            select(func.coalesce(func.sum(PointsEntry.points), 0)).where(PointsEntry.kind == "earn")
+        )
+        redeemed = s.scalar(select(func.count()).where(Coupon.state == "redeemed"))
+        spent_by = s.scalar(select(func.count(func.distinct(Coupon.redeemed_by_sale))))
+    if sales != expected_sales:
+        problems.append(f"{sales} sales stored, {expected_sales} commits succeeded")
+    if earns != sales or earned != posted:
+        problems.append(f"{earns} earn entries ({posted} points) for {sales} sales ({earned} points)")
+    if redeemed != spent_by:
+        problems.append(f"{redeemed} coupons redeemed by {spent_by} sales")
+    return problems
+
+
+def bench(name: str, url: str, rulesets: Path, workers: int, seconds: float) -> list[str]:
+    ledger = Ledger(make_sessionmaker(make_engine(url, poolclass=NullPool)))
+    per_till = int(seconds * 300) + 50  # more coupon codes than a till can use
+    server = Server(rulesets, url, workers)
+    failures: list[str] = []
+    try:
+        runs = (("a", 1), ("b", 8))
+        prepare(ledger, runs, per_till)
+        total_sales = 0
+        for tag, tills in runs:
+            run, elapsed = drive(server.target, tills, seconds, tag)
+            total_sales += run.commits
+            rate = run.commits / elapsed
+            print(
+                f"{name:<10} workers={workers} tills={tills}: {rate:7.1f} commits/s "
+                f"({run.commits} commits + {run.retries} replayed retries in {elapsed:.1f} s, "
+                f"{run.failures} failed)"
+            )
+            if run.failures:
+                failures.append(f"{name} tills={tills}: {run.failures} failed commits")
+        problems = check(ledger, total_sales)
+        print(f"{name:<10} check: " + ("no lost or doubled entries" if not problems else "; ".join(problems)))
+        failures += problems
+    finally:
+        server.stop()
+        ledger.engine.dispose()
+    return failures
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--seconds", type=float, default=5.0, help="seconds per run (default 5)")
+    parser.add_argument(
+        "--pg", default=os.environ.get("PROMO_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432")
+    )
+    parser.add_argument(
+        "--workers", type=int, default=2, help="promo serve workers on PostgreSQL (default 2)"
+    )
+    parser.add_argument("--skip-sqlite", action="store_true")
+    parser.add_argument("--skip-pg", action="store_true")
+    args = parser.parse_args(argv)
+    failures: list[str] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        rulesets = Path(tmp) / "rulesets"
+        rulesets.mkdir()
+        (rulesets / "bench.rules").write_text(RULES, encoding="utf-8")
+        if not args.skip_sqlite:
+            url = f"sqlite:///{Path(tmp) / 'bench.db'}"
+            upgrade(url)
+            failures += bench("sqlite", url, rulesets, 1, args.seconds)
+        if not args.skip_pg:
+            name = f"promo_bench_{secrets.token_hex(4)}"
+            admin = make_engine(f"{args.pg}/postgres", isolation_level="AUTOCOMMIT", poolclass=NullPool)
+            with admin.connect() as c:
+                c.execute(text(f'CREATE DATABASE "{name}"'))
+            try:
+                url = f"{args.pg}/{name}"
+                upgrade(url)
+                failures += bench("postgresql", url, rulesets, args.workers, args.seconds)
+            finally:
+                with admin.connect() as c:
+                    c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+                admin.dispose()
+    for failure in failures:
+        print(f"FAILED {failure}")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,191 @@
+"""The ledger's tables as SQLAlchemy 2.0 declarative models.
+
+Invariants live in the database as well as in the code: a spendable balance is never
+negative, an idempotency key and a coupon code exist once, every entry belongs to a
+member. ``points_entries`` is append-only: a correction is a new entry, and a
+member's ``points_balance - points_owed`` is a cache of ``SUM(points)`` kept in the
+same transaction as the entry (``Ledger.verify_balances`` proves it).
+
+Text columns holding JSON (``request``, ``result``, ``invoice``, ``lines``) keep the
+exact bytes the service produced, so finance can reproduce a past sale verbatim.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from engine.ledger import ENTRY_KINDS
+from server.storage.types import fen, id64, points, serial, str64, utc, utc_now
+
+__all__ = ["Adjustment", "Base", "Coupon", "Member", "PointsEntry", "Return", "Sale"]
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+"""Deterministic constraint names, so a later migration can drop or alter them on both databases."""
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+def _one_of(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+MEMBER_STATES = ("active", "terminated")
+COUPON_STATES = ("issued", "redeemed", "expired")
+SALE_STATES = ("committed", "partly_returned", "returned")
+
+
+class Member(Base):
+    __tablename__ = "members"
+    __table_args__ = (
+        CheckConstraint("points_balance >= 0", name="balance_not_negative"),
+        CheckConstraint("points_owed >= 0", name="owed_not_negative"),
+        CheckConstraint("points_balance = 0 OR points_owed = 0", name="balance_or_owed"),
+        CheckConstraint("lifetime_spend_fen >= 0", name="lifetime_not_negative"),
+        CheckConstraint(_one_of("status", MEMBER_STATES), name="status"),
+    )
+
+    id: Mapped[id64]
+    tier: Mapped[str64]
+    birthday: Mapped[date | None] = mapped_column(Date)
+    tags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    segment: Mapped[str64] = mapped_column(default="")
+    join_date: Mapped[date | None] = mapped_column(Date)
+    lifetime_spend_fen: Mapped[fen] = mapped_column(default=0, server_default=text("0"))
+    last_purchase_at: Mapped[utc | None]
+    # Spendable points; a clawback beyond it becomes points_owed (engine.ledger.settle_balance).
+    points_balance: Mapped[points] = mapped_column(default=0, server_default=text("0"))
+    points_owed: Mapped[points] = mapped_column(default=0, server_default=text("0"))
+    status: Mapped[str] = mapped_column(String(16), default="active", server_default="active")
+    # The day an inactivity downgrade last lowered the tier: the inactivity clock restarts there.
+    tier_reviewed_on: Mapped[date | None] = mapped_column(Date)
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default=text("1"))
+    created_at: Mapped[utc] = mapped_column(default=utc_now)
+    updated_at: Mapped[utc] = mapped_column(default=utc_now)
+
+
+class Sale(Base):
+    __tablename__ = "sales"
+    __table_args__ = (
+        CheckConstraint(_one_of("state", SALE_STATES), name="state"),
+        Index("ix_sales_member_day", "member_id", "local_date"),
+    )
+
+    transaction_id: Mapped[id64]
+    request_hash: Mapped[str64]
+    request: Mapped[str] = mapped_column(Text)  # the wire request as JSON, verbatim
+    ruleset: Mapped[str] = mapped_column(String(128))
+    ruleset_version: Mapped[str] = mapped_column(String(16))
+    ruleset_digest: Mapped[str] = mapped_column(String(64))
+    result: Mapped[str] = mapped_column(Text)  # the reply a retried commit gets back
+    invoice: Mapped[str] = mapped_column(Text)  # the invoice lines as JSON
+    lines: Mapped[str] = mapped_column(Text)  # engine.ledger.SoldLine per line, for returns
+    invoiced: Mapped[bool] = mapped_column(Boolean)
+    payable_fen: Mapped[fen]
+    points_earned: Mapped[points]
+    points_redeemed: Mapped[points]
+    member_id: Mapped[str | None] = mapped_column(String(64), ForeignKey("members.id"))
+    sold_at: Mapped[utc]
+    local_date: Mapped[date] = mapped_column(Date)  # the sale's day in the ruleset's timezone
+    state: Mapped[str] = mapped_column(String(16), default="committed")
+    created_at: Mapped[utc] = mapped_column(default=utc_now)
+
+
+class Return(Base):
+    __tablename__ = "returns"
+
+    return_id: Mapped[id64]
+    transaction_id: Mapped[str] = mapped_column(String(64), ForeignKey("sales.transaction_id"), index=True)
+    request_hash: Mapped[str64]
+    lines: Mapped[str] = mapped_column(Text)  # per line: quantity, points, refund, discount, amount, tax
+    points_clawed_back: Mapped[points]
+    refund_fen: Mapped[fen]
+    discount_reversed_fen: Mapped[fen]
+    red_lines: Mapped[str] = mapped_column(Text)  # the red-letter invoice lines as JSON
+    created_at: Mapped[utc] = mapped_column(default=utc_now)
+
+
+class PointsEntry(Base):
+    """One movement of points. Never updated or deleted; the balance is the sum of these."""
+
+    __tablename__ = "points_entries"
+    __table_args__ = (
+        CheckConstraint(_one_of("kind", ENTRY_KINDS), name="kind"),
+        CheckConstraint("kind <> 'earn' OR points >= 0", name="earn_not_negative"),
+        CheckConstraint(
+            "kind NOT IN ('redeem', 'return_clawback', 'expire', 'coupon_purchase') OR points <= 0",
+            name="debit_not_positive",
+        ),
+        Index("ix_points_entries_member", "member_id", "id"),
+    )
+
+    id: Mapped[serial]
+    member_id: Mapped[str] = mapped_column(String(64), ForeignKey("members.id"))
+    kind: Mapped[str] = mapped_column(String(20))
+    points: Mapped[points]
+    transaction_id: Mapped[str | None] = mapped_column(String(64), ForeignKey("sales.transaction_id"))
+    return_id: Mapped[str | None] = mapped_column(String(64), ForeignKey("returns.return_id"))
+    action: Mapped[str | None] = mapped_column(String(200))  # the key of a redeem/adjust/maintenance action
+    reason: Mapped[str] = mapped_column(String(500), default="")
+    expires_at: Mapped[utc | None]  # earn entries only, when the ruleset expires points
+    created_at: Mapped[utc] = mapped_column(default=utc_now)
+    idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
+
+
+class Coupon(Base):
+    __tablename__ = "coupons"
+    __table_args__ = (
+        CheckConstraint(_one_of("state", COUPON_STATES), name="state"),
+        Index("ix_coupons_owner", "owner_id"),
+    )
+
+    code: Mapped[id64]
+    definition_id: Mapped[str64]  # the ruleset's coupon id the engine prices
+    ruleset: Mapped[str] = mapped_column(String(128))
+    owner_id: Mapped[str | None] = mapped_column(String(64), ForeignKey("members.id"))
+    state: Mapped[str] = mapped_column(String(16), default="issued")
+    valid_from: Mapped[date | None] = mapped_column(Date)  # inclusive local dates
+    valid_to: Mapped[date | None] = mapped_column(Date)
+    redeemed_by_sale: Mapped[str | None] = mapped_column(String(64), ForeignKey("sales.transaction_id"))
+    redeemed_at: Mapped[utc | None]
+    source_entry_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("points_entries.id"), unique=True
+    )  # the coupon_purchase entry that paid for it
+    created_at: Mapped[utc] = mapped_column(default=utc_now)
+
+
+class Adjustment(Base):
+    """The audit record of a manual points correction: who made it and why."""
+
+    __tablename__ = "adjustments"
+
+    id: Mapped[serial]
+    entry_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("points_entries.id"), unique=True)
+    member_id: Mapped[str] = mapped_column(String(64), ForeignKey("members.id"), index=True)
+    points: Mapped[points]
+    operator: Mapped[str] = mapped_column(String(128))
+    reason: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[utc] = mapped_column(default=utc_now)

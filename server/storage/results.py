@@ -1,0 +1,201 @@
+"""The values going into and out of the ledger store: frozen, typed, detached from any session.
+
+Nothing here lazy-loads: every result is copied out of its transaction, so a caller
+can hold it after the session is gone (and the gRPC layer can encode it directly).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from engine.invoice import Invoice, InvoiceLine
+from engine.ledger import LineReturn
+from engine.model import Evaluation, Member, Request
+from engine.rules import Tier
+from server.storage.errors import CouponProblem
+
+__all__ = [
+    "AdjustResult",
+    "BalanceMismatch",
+    "CommitResult",
+    "CouponOffer",
+    "CouponStatus",
+    "EntryView",
+    "MaintenanceReport",
+    "MemberView",
+    "RedeemResult",
+    "ReturnResult",
+    "RulesetRef",
+    "SaleToCommit",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class RulesetRef:
+    """Which ruleset priced a sale: enough to reproduce it (name + digest of the source)."""
+
+    name: str
+    version: str
+    digest: str
+
+
+@dataclass(frozen=True, slots=True)
+class EntryView:
+    id: int
+    kind: str
+    points: int
+    transaction_id: str | None
+    return_id: str | None
+    action: str | None
+    reason: str
+    created_at: datetime
+    expires_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class MemberView:
+    """A member as the ledger knows them. ``points_balance`` is the sum of the entries (may be
+    negative only while ``points_owed`` > 0, after a return clawed back spent points)."""
+
+    id: str
+    tier: str
+    birthday: date | None
+    tags: frozenset[str]
+    segment: str
+    join_date: date | None
+    lifetime_spend_fen: int
+    last_purchase_at: datetime | None
+    points_balance: int
+    points_owed: int
+    status: str
+    recent: tuple[EntryView, ...] = ()
+
+    @property
+    def spendable(self) -> int:
+        return max(self.points_balance, 0)
+
+    def to_engine(self) -> Member:
+        """The engine's view: the attributes rules read and the points redemption may use."""
+        return Member(
+            tier=self.tier,
+            id=self.id,
+            birthday=self.birthday,
+            tags=self.tags,
+            segment=self.segment,
+            join_date=self.join_date,
+            points_balance=self.spendable,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class CouponStatus:
+    """A presented code resolved: ``problem`` is None when it may be spent by this member today."""
+
+    code: str
+    definition_id: str | None
+    ruleset: str | None
+    owner_id: str | None
+    state: str | None
+    valid_from: date | None
+    valid_to: date | None
+    problem: CouponProblem | None
+
+
+@dataclass(frozen=True, slots=True)
+class SaleToCommit:
+    """Everything one Commit stores, as the server priced it.
+
+    ``coupon_codes`` are the ledger codes the evaluation accepted (each is spent once);
+    ``request_json``, ``invoice_json`` and ``result_json`` are stored verbatim, and a
+    retry gets ``result_json`` back. ``sold_at`` is aware; ``local_date`` is its day in
+    the ruleset's timezone (the single-day upgrade threshold counts that day).
+    """
+
+    transaction_id: str
+    request_hash: str
+    request_json: str
+    ruleset: RulesetRef
+    request: Request
+    evaluation: Evaluation
+    invoice: Invoice | None
+    invoice_json: str
+    result_json: str
+    sold_at: datetime
+    local_date: date
+    member_id: str | None = None
+    coupon_codes: tuple[str, ...] = ()
+    tiers: tuple[Tier, ...] = ()
+    points_expire_days: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CommitResult:
+    """A committed sale. On a replay (``replayed``) ``result_json`` is the original answer and
+    the member fields are the member as they are now."""
+
+    transaction_id: str
+    result_json: str
+    replayed: bool
+    points_earned: int
+    points_redeemed: int
+    member_balance: int | None = None
+    tier: str | None = None
+    upgraded_from: str | None = None  # the tier before this sale when it upgraded the member
+
+
+@dataclass(frozen=True, slots=True)
+class ReturnResult:
+    return_id: str
+    transaction_id: str
+    lines: tuple[LineReturn, ...]
+    red_lines: tuple[InvoiceLine, ...]
+    points_clawed_back: int
+    refund_fen: int
+    discount_reversed_fen: int
+    sale_state: str
+    replayed: bool
+    member_balance: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CouponOffer:
+    """A coupon definition members buy with points: the ruleset's coupon id, price and life."""
+
+    definition_id: str
+    ruleset: str
+    points_price: int
+    validity_days: int | None = None  # None: valid until used
+
+
+@dataclass(frozen=True, slots=True)
+class RedeemResult:
+    coupon: CouponStatus
+    points_spent: int
+    member_balance: int
+    replayed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class AdjustResult:
+    entry_id: int
+    points: int
+    member_balance: int
+    replayed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class MaintenanceReport:
+    as_of: date
+    expired_points: int = 0
+    members_expired: int = 0
+    downgraded: tuple[tuple[str, str, str], ...] = ()  # (member, from tier, to tier)
+    terminated: tuple[str, ...] = ()
+    coupons_expired: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class BalanceMismatch:
+    member_id: str
+    cached: int  # points_balance - points_owed on the member row
+    entries: int  # SUM(points) of the member's entries

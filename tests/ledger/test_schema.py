@@ -1,0 +1,108 @@
+"""Migrations: an empty database upgrades to head, twice is harmless, and a dead server is a named error."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import inspect, text
+from sqlalchemy.exc import IntegrityError
+
+from server.cli import main
+from server.storage.db import (
+    current_revision,
+    ensure_schema,
+    head_revision,
+    make_engine,
+    normalise_url,
+    upgrade,
+)
+from server.storage.errors import DatabaseUnavailable
+from server.storage.models import Base
+from server.storage.store import Ledger
+
+TABLES = {
+    "members",
+    "points_entries",
+    "coupons",
+    "sales",
+    "returns",
+    "adjustments",
+    "ruleset_sources",
+    "alembic_version",
+}
+
+
+class TestMigrations:
+    def test_empty_sqlite_upgrades_to_head(self, tmp_path):
+        """An empty SQLite file gets every table and the head revision."""
+        url = f"sqlite:///{tmp_path / 'new.db'}"
+        assert upgrade(url) == head_revision()
+        engine = make_engine(url)
+        assert set(inspect(engine).get_table_names()) == TABLES
+        engine.dispose()
+
+    def test_migrated_schema_matches_the_models(self, db):
+        """The migrated database has exactly the models' tables and columns (no drift)."""
+        names = inspect(db.engine).get_table_names()
+        for table in Base.metadata.sorted_tables:
+            assert table.name in names
+            have = {c["name"] for c in inspect(db.engine).get_columns(table.name)}
+            assert have == set(table.columns.keys())
+
+    def test_ensure_schema_only_runs_when_behind(self, tmp_path):
+        """ensure_schema migrates an empty database once and then does nothing."""
+        engine = make_engine(f"sqlite:///{tmp_path / 'e.db'}")
+        assert ensure_schema(engine) is True
+        assert ensure_schema(engine) is False
+        assert current_revision(engine) == head_revision()
+        engine.dispose()
+
+    def test_ledger_open_migrates(self, tmp_path):
+        """Ledger.open on a fresh file is ready to enroll members at once."""
+        ledger = Ledger.open(f"sqlite:///{tmp_path / 'o.db'}")
+        ledger.enroll_member("M1", "normal")
+        assert ledger.get_member("M1").tier == "normal"
+        ledger.engine.dispose()
+
+    def test_sqlite_pragmas(self, tmp_path):
+        """SQLite connections run in WAL mode with foreign keys on and a busy timeout."""
+        engine = make_engine(f"sqlite:///{tmp_path / 'p.db'}")
+        with engine.connect() as c:
+            assert c.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+            assert c.execute(text("PRAGMA foreign_keys")).scalar() == 1
+            assert c.execute(text("PRAGMA busy_timeout")).scalar() == 30000
+        engine.dispose()
+
+    def test_database_check_constraint_holds(self, ledger, db):
+        """The database itself refuses a negative spendable balance, whatever the code does."""
+        ledger.enroll_member("M1", "normal")
+        with pytest.raises(IntegrityError, match=r"(?i)check"), db.engine.begin() as c:
+            c.execute(text("UPDATE members SET points_balance = -1 WHERE id = 'M1'"))
+
+    def test_postgres_url_uses_psycopg(self):
+        """A bare postgresql:// URL is sent through psycopg 3."""
+        assert normalise_url("postgresql://u@h/db").startswith("postgresql+psycopg://")
+
+
+class TestUnavailable:
+    def test_unreachable_server_is_database_unavailable(self):
+        """A server that refuses connections raises DatabaseUnavailable, not a driver error."""
+        engine = make_engine("postgresql://postgres@127.0.0.1:1/none", connect_args={"connect_timeout": 2})
+        with pytest.raises(DatabaseUnavailable, match=r"unavailable"):
+            current_revision(engine)
+        with pytest.raises(DatabaseUnavailable):
+            Ledger.open("postgresql://postgres@127.0.0.1:1/none", migrate=False).get_member("M1")
+
+
+class TestCli:
+    def test_db_upgrade(self, tmp_path, capsys):
+        """promo db upgrade migrates an empty database, and says so; a second run is a no-op."""
+        url = f"sqlite:///{tmp_path / 'cli.db'}"
+        assert main(["db", "upgrade", "--db", url]) == 0
+        assert main(["db", "upgrade", "--db", url]) == 0
+        out = capsys.readouterr().out
+        assert "from empty to revision 0002" in out and "already at revision 0002" in out
+
+    def test_db_upgrade_unreachable(self, capsys):
+        """An unreachable database is a one-line failure (exit 1), not a traceback."""
+        assert main(["db", "upgrade", "--db", "postgresql://postgres@127.0.0.1:1/none"]) == 1
+        assert "unavailable" in capsys.readouterr().err
