@@ -200,8 +200,7 @@ class Redemption(NamedTuple):
 NO_REDEMPTION = Redemption(0, 0)
 
 
-@dataclass(frozen=True, slots=True)
-class Evaluation:
+class Evaluation(NamedTuple):
     """The full answer for one request: deterministic for a request and ruleset version."""
 
     ruleset: str

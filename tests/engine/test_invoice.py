@@ -382,10 +382,10 @@ class TestBadInput:
         """Lines that do not match the request (count or ids) raise InvoiceError, not a wrong invoice."""
         request, ev = worked_example()
         with pytest.raises(InvoiceError, match="2 line"):
-            build_invoice(request, dataclasses.replace(ev, lines=ev.lines[:2]))
+            build_invoice(request, ev._replace(lines=ev.lines[:2]))
         swapped = (ev.lines[1], ev.lines[0], ev.lines[2])
         with pytest.raises(InvoiceError, match="evaluation line 0 is 'b'"):
-            build_invoice(request, dataclasses.replace(ev, lines=swapped))
+            build_invoice(request, ev._replace(lines=swapped))
 
 
 class TestFullReturnLines:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from collections.abc import Callable
 
@@ -137,7 +136,7 @@ class TestInternal:
 
         def off_by_a_fen(compiled: CompiledRuleset, request: Request) -> Evaluation:
             evaluation = compiled.evaluate(request)
-            return dataclasses.replace(evaluation, payable=evaluation.payable + 1)
+            return evaluation._replace(payable=evaluation.payable + 1)
 
         running = start_server(evaluate=off_by_a_fen)
         error = _fails(lambda: running.stub.Evaluate(gold_request, timeout=T))
