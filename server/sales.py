@@ -138,16 +138,17 @@ class SalesDesk:
         member_id = None
         if msg.HasField("member") and msg.member.id:
             member_id = msg.member.id
-            try:
-                msg = with_member(msg, self.ledger.get_member(member_id, recent=0))
-            except MemberNotFound:
-                if strict or not msg.member.tier:
-                    raise
+        reads = self.ledger.pricing_reads(member_id, msg.coupon_codes)  # one transaction for both
+        if member_id is not None:
+            if reads.member is not None:
+                msg = with_member(msg, reads.member)
+            elif strict or not msg.member.tier:
+                raise MemberNotFound(member_id)
         basket = request_from_proto(msg)
         presented = PresentedCoupons()
         if basket.coupons:
             day = basket.at.astimezone(ZoneInfo(compiled.ruleset.settings.timezone)).date()
-            statuses = self.ledger.lookup_coupons(basket.coupons, member_id=member_id, on=day)
+            statuses = reads.coupon_statuses(day)
             presented = resolve_coupons(list(basket.coupons), statuses, compiled.name)
             if presented.engine_codes != basket.coupons:
                 basket = dataclasses.replace(basket, coupons=presented.engine_codes)

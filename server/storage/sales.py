@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, func, insert, literal, select, update
+from sqlalchemy import BigInteger, Date, bindparam, case, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from engine.ledger import Returned, ReturnRefused, plan_return, sold_lines, upgraded_tier
@@ -54,6 +54,52 @@ def settle(delta: int) -> dict[str, Any]:
 # --------------------------------------------------------------------------- commit
 
 
+_sales = Sale.__table__
+_members = Member.__table__
+_coupons = Coupon.__table__
+_entries = PointsEntry.__table__
+
+# The commit's statements are built once: Core constructs on the tables (no ORM bulk machinery) whose
+# compiled form SQLAlchemy caches, so a commit only binds values. Bind names avoid column names.
+_INSERT_SALE = insert(_sales)
+_INSERT_ENTRIES = insert(_entries)
+_sold_at = bindparam("p_sold_at", type_=TZDateTime())  # typed, so SQLite stores it in UTC like the column
+_UPDATE_MEMBER = (
+    update(_members)
+    .where(_members.c.id == bindparam("p_member"), _members.c.points_balance >= bindparam("p_redeemed"))
+    .values(
+        **settle(bindparam("p_delta", type_=BigInteger())),
+        lifetime_spend_fen=_members.c.lifetime_spend_fen + bindparam("p_payable", type_=BigInteger()),
+        last_purchase_at=case(
+            (_members.c.last_purchase_at.is_(None), _sold_at),
+            (_members.c.last_purchase_at < _sold_at, _sold_at),
+            else_=_members.c.last_purchase_at,
+        ),
+        updated_at=bindparam("p_now", type_=TZDateTime()),
+    )
+    .returning(
+        _members.c.tier, _members.c.lifetime_spend_fen, _members.c.points_balance, _members.c.points_owed
+    )
+)
+_SET_TIER = update(_members).where(_members.c.id == bindparam("p_member")).values(tier=bindparam("p_tier"))
+_DAY_SPEND = select(func.coalesce(func.sum(_sales.c.payable_fen), 0)).where(
+    _sales.c.member_id == bindparam("p_member"), _sales.c.local_date == bindparam("p_day")
+)
+_p_day = bindparam("p_day", type_=Date())
+_SPEND_COUPONS = (
+    update(_coupons)
+    .where(
+        _coupons.c.code.in_(bindparam("p_codes", expanding=True)),
+        _coupons.c.state == "issued",
+        _coupons.c.owner_id.is_(None) | (_coupons.c.owner_id == bindparam("p_member")),
+        _coupons.c.valid_from.is_(None) | (_coupons.c.valid_from <= _p_day),
+        _coupons.c.valid_to.is_(None) | (_coupons.c.valid_to >= _p_day),
+    )
+    .values(state="redeemed", redeemed_by_sale=bindparam("p_sale"), redeemed_at=bindparam("p_now"))
+    .returning(_coupons.c.code)
+)
+
+
 def commit_sale(session: Session, sale: SaleToCommit, now: datetime) -> CommitResult:
     """Store ``sale`` and apply its effects; IntegrityError on a duplicate transaction id."""
     ev = sale.evaluation
@@ -61,49 +107,45 @@ def commit_sale(session: Session, sale: SaleToCommit, now: datetime) -> CommitRe
     if sale.member_id is None and (earned or redeemed):
         raise ValueError("a guest sale cannot earn or redeem points")
     lines = sold_lines(sale.request, ev, sale.invoice)
-    session.execute(
-        insert(Sale).values(
-            transaction_id=sale.transaction_id,
-            request_hash=sale.request_hash,
-            request=sale.request_json,
-            ruleset=sale.ruleset.name,
-            ruleset_version=sale.ruleset.version,
-            ruleset_digest=sale.ruleset.digest,
-            result=sale.result_json,
-            invoice=sale.invoice_json,
-            lines=codec.sold_lines_to_json(lines),
-            invoiced=sale.invoice is not None and sale.invoice.issued,
-            payable_fen=ev.payable,
-            points_earned=earned,
-            points_redeemed=redeemed,
-            member_id=sale.member_id,
-            sold_at=sale.sold_at,
-            local_date=sale.local_date,
-            state="committed",
-            created_at=now,
-        )
+    connection = session.connection()
+    connection.execute(
+        _INSERT_SALE,
+        {
+            "transaction_id": sale.transaction_id,
+            "request_hash": sale.request_hash,
+            "request": sale.request_json,
+            "ruleset": sale.ruleset.name,
+            "ruleset_version": sale.ruleset.version,
+            "ruleset_digest": sale.ruleset.digest,
+            "result": sale.result_json,
+            "invoice": sale.invoice_json,
+            "lines": codec.sold_lines_to_json(lines),
+            "invoiced": sale.invoice is not None and sale.invoice.issued,
+            "payable_fen": ev.payable,
+            "points_earned": earned,
+            "points_redeemed": redeemed,
+            "member_id": sale.member_id,
+            "sold_at": sale.sold_at,
+            "local_date": sale.local_date,
+            "state": "committed",
+            "created_at": now,
+        },
     )
     if sale.coupon_codes:
         _spend_coupons(session, sale, now)
     if sale.member_id is None:
         return CommitResult(sale.transaction_id, sale.result_json, False, 0, 0)
 
-    sold_at = literal(sale.sold_at, TZDateTime())  # typed, so SQLite stores it in UTC like the column
-    latest = case(
-        (Member.last_purchase_at.is_(None), sold_at),
-        (Member.last_purchase_at < sold_at, sold_at),
-        else_=Member.last_purchase_at,
-    )
-    row = session.execute(
-        update(Member)
-        .where(Member.id == sale.member_id, Member.points_balance >= redeemed)
-        .values(
-            **settle(earned - redeemed),
-            lifetime_spend_fen=Member.lifetime_spend_fen + ev.payable,
-            last_purchase_at=latest,
-            updated_at=now,
-        )
-        .returning(Member.tier, Member.lifetime_spend_fen, Member.points_balance, Member.points_owed)
+    row = connection.execute(
+        _UPDATE_MEMBER,
+        {
+            "p_member": sale.member_id,
+            "p_redeemed": redeemed,
+            "p_delta": earned - redeemed,
+            "p_payable": ev.payable,
+            "p_sold_at": sale.sold_at,
+            "p_now": now,
+        },
     ).one_or_none()
     if row is None:
         balance = session.scalar(select(Member.points_balance).where(Member.id == sale.member_id))
@@ -113,7 +155,7 @@ def commit_sale(session: Session, sale: SaleToCommit, now: datetime) -> CommitRe
     tier, lifetime, balance, owed = row
     new_tier = _upgrade(session, sale, tier, lifetime)
     if new_tier != tier:
-        session.execute(update(Member).where(Member.id == sale.member_id).values(tier=new_tier))
+        connection.execute(_SET_TIER, {"p_member": sale.member_id, "p_tier": new_tier})
     entries = []
     if earned:
         expires = None
@@ -123,7 +165,7 @@ def commit_sale(session: Session, sale: SaleToCommit, now: datetime) -> CommitRe
     if redeemed:
         entries.append(_entry(sale, "redeem", -redeemed, None, now))
     if entries:
-        session.execute(insert(PointsEntry), entries)
+        connection.execute(_INSERT_ENTRIES, entries)
     return CommitResult(
         transaction_id=sale.transaction_id,
         result_json=sale.result_json,
@@ -142,6 +184,8 @@ def _entry(sale: SaleToCommit, kind: str, points: int, expires: datetime | None,
         "kind": kind,
         "points": points,
         "transaction_id": sale.transaction_id,
+        "return_id": None,
+        "action": None,
         "reason": f"sale {sale.transaction_id}",
         "expires_at": expires,
         "created_at": now,
@@ -156,32 +200,22 @@ def _upgrade(session: Session, sale: SaleToCommit, tier: str, lifetime: int) -> 
     day = 0
     if any(t.upgrade_single_day is not None for t in sale.tiers):
         # Read after the member UPDATE: a concurrent sale of this member has committed by now.
-        day = session.scalar(
-            select(func.coalesce(func.sum(Sale.payable_fen), 0)).where(
-                Sale.member_id == sale.member_id, Sale.local_date == sale.local_date
-            )
-        )
+        day = session.connection().scalar(_DAY_SPEND, {"p_member": sale.member_id, "p_day": sale.local_date})
     return upgraded_tier(sale.tiers, tier, lifetime, int(day or 0))
 
 
 def _spend_coupons(session: Session, sale: SaleToCommit, now: datetime) -> None:
     codes = sorted(set(sale.coupon_codes))
-    day = sale.local_date
-    owner_ok = Coupon.owner_id.is_(None)
-    if sale.member_id is not None:
-        owner_ok = owner_ok | (Coupon.owner_id == sale.member_id)
     spent = set(
-        session.scalars(
-            update(Coupon)
-            .where(
-                Coupon.code.in_(codes),
-                Coupon.state == "issued",
-                owner_ok,
-                (Coupon.valid_from.is_(None)) | (Coupon.valid_from <= day),
-                (Coupon.valid_to.is_(None)) | (Coupon.valid_to >= day),
-            )
-            .values(state="redeemed", redeemed_by_sale=sale.transaction_id, redeemed_at=now)
-            .returning(Coupon.code)
+        session.connection().scalars(
+            _SPEND_COUPONS,
+            {
+                "p_codes": codes,
+                "p_member": sale.member_id,
+                "p_day": sale.local_date,
+                "p_sale": sale.transaction_id,
+                "p_now": now,
+            },
         )
     )
     for code in codes:

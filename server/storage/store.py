@@ -10,8 +10,10 @@ the cache equals ``SUM(points)``.
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import TypeVar
 
@@ -48,7 +50,7 @@ from server.storage.sales import settle
 from server.storage.tx import in_transaction, is_unique_violation
 from server.storage.types import utc_now
 
-__all__ = ["Ledger"]
+__all__ = ["Ledger", "PricingReads"]
 
 T = TypeVar("T")
 
@@ -171,13 +173,24 @@ class Ledger:
         if not wanted:
             return {}
 
-        def work(session: Session) -> dict[str, CouponStatus]:
-            rows = session.execute(select(Coupon).where(Coupon.code.in_(wanted))).scalars().all()
-            found = {c.code: _coupon_status(c, member_id, on) for c in rows}
-            return {
-                code: found.get(code) or CouponStatus(code, None, None, None, None, None, None, "unknown")
-                for code in wanted
-            }
+        return self._tx(lambda s: _coupon_statuses(s, wanted, member_id, on))
+
+    def pricing_reads(self, member_id: str | None, codes: Iterable[str]) -> PricingReads:
+        """What pricing a sale reads, in one transaction: the member (None: a guest or unknown) and codes.
+
+        One transaction instead of two saves every commit its BEGIN/COMMIT round trips.
+        """
+        wanted = list(dict.fromkeys(codes))
+
+        def work(session: Session) -> PricingReads:
+            member = None
+            if member_id is not None:
+                with contextlib.suppress(MemberNotFound):
+                    member = _member_view(session, member_id, 0)
+            rows: tuple[Coupon, ...] = ()
+            if wanted:
+                rows = tuple(session.execute(select(Coupon).where(Coupon.code.in_(wanted))).scalars())
+            return PricingReads(member_id, member, tuple(wanted), rows)
 
         return self._tx(work)
 
@@ -406,6 +419,37 @@ def _member_view(session: Session, member_id: str, recent: int) -> MemberView:
         status=m.status,
         recent=entries,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class PricingReads:
+    """The member and the presented coupon rows as one read found them (see Ledger.pricing_reads)."""
+
+    member_id: str | None
+    member: MemberView | None  # None: a guest, or a member id the ledger does not know
+    codes: tuple[str, ...]
+    rows: tuple[Coupon, ...]
+
+    def coupon_statuses(self, on: date) -> dict[str, CouponStatus]:
+        """Each presented code's status on the sale's local day (``Ledger.lookup_coupons``'s answer)."""
+        return _statuses(list(self.codes), self.rows, self.member_id, on)
+
+
+def _coupon_statuses(
+    session: Session, wanted: list[str], member_id: str | None, on: date
+) -> dict[str, CouponStatus]:
+    rows = session.execute(select(Coupon).where(Coupon.code.in_(wanted))).scalars().all()
+    return _statuses(wanted, rows, member_id, on)
+
+
+def _statuses(
+    wanted: list[str], rows: Iterable[Coupon], member_id: str | None, on: date
+) -> dict[str, CouponStatus]:
+    found = {c.code: _coupon_status(c, member_id, on) for c in rows}
+    return {
+        code: found.get(code) or CouponStatus(code, None, None, None, None, None, None, "unknown")
+        for code in wanted
+    }
 
 
 def _coupon_status(c: Coupon, member_id: str | None, on: date) -> CouponStatus:
