@@ -29,6 +29,7 @@ __all__ = [
     "evaluation_to_proto",
     "fraction_text",
     "invoice_to_proto",
+    "parse_date",
     "reply_to_json",
     "request_from_json",
     "request_from_proto",
@@ -162,15 +163,16 @@ def _member(msg: pb.Member) -> Member:
     return Member(
         tier=msg.tier,
         id=msg.id,
-        birthday=_date(msg.birthday, "member.birthday"),
+        birthday=parse_date(msg.birthday, "member.birthday"),
         tags=_tags(msg.tags, "member.tags"),
         segment=msg.segment,
-        join_date=_date(msg.join_date, "member.join_date"),
+        join_date=parse_date(msg.join_date, "member.join_date"),
         points_balance=balance,
     )
 
 
-def _date(text: str, path: str) -> date | None:
+def parse_date(text: str, path: str) -> date | None:
+    """An optional "YYYY-MM-DD" wire date; InvalidRequest names ``path`` when it is not one."""
     if not text:
         return None
     if _DATE.fullmatch(text):

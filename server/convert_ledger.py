@@ -11,14 +11,13 @@ replay it exactly from what was stored with the sale.
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 
 from engine.errors import InvalidRequest
 from server._pb.promo.v1 import promo_pb2 as pb
-from server.convert import invoice_to_proto
+from server.convert import invoice_to_proto, parse_date
 from server.storage.results import (
     AdjustResult,
     CommitResult,
@@ -46,7 +45,6 @@ __all__ = [
     "with_member",
 ]
 
-_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 MAX_ID = 64  # the ledger's id columns are String(64)
 
 
@@ -60,17 +58,6 @@ def required(value: str, field: str, what: str) -> str:
     if len(value) > MAX_ID:
         raise InvalidRequest(field, f"must be at most {MAX_ID} characters (got {len(value)})")
     return value
-
-
-def parse_date(text: str, field: str) -> date | None:
-    if not text:
-        return None
-    if _DATE.fullmatch(text):
-        try:
-            return date.fromisoformat(text)
-        except ValueError:
-            raise InvalidRequest(field, f"{text!r} is not a calendar date") from None
-    raise InvalidRequest(field, f'must be a date "YYYY-MM-DD" (got {text!r})')
 
 
 def with_member(msg: pb.EvaluateRequest, member: MemberView) -> pb.EvaluateRequest:
