@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, fields
 from decimal import Decimal
 from enum import IntEnum
+from typing import Any
 
 from engine.errors import InvalidRequest
 from engine.model import Evaluation, Request, TaxRate
@@ -30,6 +31,7 @@ __all__ = [
     "Totals",
     "build_invoice",
     "full_return_lines",
+    "red_line",
 ]
 
 TAX_CODE_DIGITS = 19
@@ -270,25 +272,33 @@ def full_return_lines(invoice: Invoice) -> tuple[InvoiceLine, ...]:
             amount, tax = amount + lines[i + 1].amount, tax + lines[i + 1].tax
         if amount + tax == 0 or line.quantity is None:
             continue
-        out.append(
-            InvoiceLine(
-                no=len(out) + 1,
-                kind=LineKind.NORMAL,
-                line_id=line.line_id,
-                name=line.name,
-                tax_code=line.tax_code,
-                rate=line.rate,
-                flags=line.flags,
-                spec=line.spec,
-                unit=line.unit,
-                quantity=-line.quantity,
-                unit_price_excl=unit_price_excl(amount, line.quantity),
-                amount=-amount,
-                tax=-tax,
-                gross=-(amount + tax),
-            )
-        )
+        out.append(red_line(len(out) + 1, line, line.quantity, amount, tax))
     return tuple(out)
+
+
+def red_line(no: int, goods: Any, quantity: int, amount: int, tax: int) -> InvoiceLine:
+    """A red-letter normal line (INV-28) giving back ``quantity`` units of ``goods``.
+
+    ``amount`` and ``tax`` are the positive net figures returned; the line carries them
+    negated, with a negative quantity. ``goods`` is anything with the goods line's
+    name, codes, rate, flags, spec and unit (an invoice line, or a sold line of the ledger).
+    """
+    return InvoiceLine(
+        no=no,
+        kind=LineKind.NORMAL,
+        line_id=goods.line_id,
+        name=goods.name,
+        tax_code=goods.tax_code,
+        rate=goods.rate,
+        flags=goods.flags,
+        spec=goods.spec,
+        unit=goods.unit,
+        quantity=-quantity,
+        unit_price_excl=unit_price_excl(amount, quantity),
+        amount=-amount,
+        tax=-tax,
+        gross=-(amount + tax),
+    )
 
 
 # --------------------------------------------------------------------------- helpers

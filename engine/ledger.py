@@ -24,11 +24,11 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Literal
 
-from engine.invoice import Invoice, InvoiceLine, LineKind
+from engine.invoice import Invoice, InvoiceLine, red_line
 from engine.model import Evaluation, Request, TaxRate
 from engine.money import round_half_up
 from engine.rules import Settings, Tier
-from engine.tax import TaxFlags, split_inclusive, tax_flags, unit_price_excl
+from engine.tax import TaxFlags, split_inclusive, tax_flags
 
 __all__ = [
     "ENTRY_KINDS",
@@ -303,7 +303,7 @@ def plan_return(
         took = _cumulative(line, prior.quantity + quantity) - _cumulative(line, prior.quantity)
         lines.append(LineReturn(line_id, took))
         if invoiced and took.refund != 0:
-            red.append(_red_line(len(red) + 1, line, took))
+            red.append(red_line(len(red) + 1, line, took.quantity, took.amount, took.tax))
     done = {lr.line_id: lr.took.quantity for lr in lines}
     completes = all(
         before.get(s.line_id, Returned()).quantity + done.get(s.line_id, 0) == s.quantity for s in sold
@@ -315,26 +315,6 @@ def plan_return(
         refund=sum(lr.took.refund for lr in lines),
         discount=sum(lr.took.discount for lr in lines),
         completes_sale=completes,
-    )
-
-
-def _red_line(no: int, line: SoldLine, took: Returned) -> InvoiceLine:
-    """A red-letter normal line: the returned units' net, negated, with a negative quantity (INV-28)."""
-    return InvoiceLine(
-        no=no,
-        kind=LineKind.NORMAL,
-        line_id=line.line_id,
-        name=line.name,
-        tax_code=line.tax_code,
-        rate=line.rate,
-        flags=line.flags,
-        spec=line.spec,
-        unit=line.unit,
-        quantity=-took.quantity,
-        unit_price_excl=unit_price_excl(took.amount, took.quantity),
-        amount=-took.amount,
-        tax=-took.tax,
-        gross=-took.refund,
     )
 
 
