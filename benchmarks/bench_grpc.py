@@ -1,15 +1,18 @@
 """gRPC benchmark: Evaluate next to the no-op Ping, and a ruleset reload under load.
 
-    python benchmarks/bench_grpc.py [--calls N] [--seconds S] [--rounds R] [--quick]
+    python benchmarks/bench_grpc.py [--workers N] [--calls N] [--seconds S] [--rounds R] [--quick]
 
-Starts ``promo serve`` (one worker) as a subprocess on a free loopback port, then
-drives it from this process with the sync gRPC client, 1 and 8 calls in flight
-(one thread per call in flight, one shared channel). Ping decodes the very same
-10-line request and finds its ruleset but does not price it, so the ratios
-Evaluate / Ping say what pricing costs on top of the framework's own cost, measured
-in one run on one machine (the two alternate in slices, so a busy neighbour slows
-both alike). Then a 1,000-rule ruleset is rewritten three times while 8 calls stay
-in flight against it, and every failed call is counted (it must be 0).
+Starts ``promo serve --workers N`` (default 1) as a subprocess on a free loopback
+port with a fresh SQLite ledger, enrolls the sample request's member (so Evaluate
+reads the member from the ledger, as a till's call by member id does), then drives
+it from this process with the sync gRPC client, 1 and 8 calls in flight: one thread
+per call in flight, each with its own channel (its own connection, as each till
+has), so that with N > 1 the kernel spreads the tills over the workers. Ping decodes
+the very same 10-line request and finds its ruleset but does not price it, so the
+ratios Evaluate / Ping say what pricing costs on top of the framework's own cost,
+measured in one run on one machine (the two alternate in slices, so a busy neighbour
+slows both alike). Then a 1,000-rule ruleset is rewritten three times while 8 calls
+stay in flight against it, and every failed call is counted (it must be 0).
 Numbers only: no pass/fail here.
 """
 
@@ -105,11 +108,21 @@ def generated_basket(n_lines: int) -> pb.EvaluateRequest:
 class Server:
     """``promo serve`` in a subprocess, its JSON log in a file, stopped with SIGTERM."""
 
-    def __init__(self, rulesets: Path, log_path: Path) -> None:
+    def __init__(self, rulesets: Path, db: Path, log_path: Path, workers: int) -> None:
         self.log_path = log_path
+        self.workers = workers
         self._log = log_path.open("w", encoding="utf-8")
         command = [sys.executable, "-m", "server.cli", "serve", "--rulesets", str(rulesets)]
-        command += ["--host", "127.0.0.1", "--port", "0", "--workers", "1"]
+        command += [
+            "--db",
+            f"sqlite:///{db}",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "0",
+            "--workers",
+            str(workers),
+        ]
         self.process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=self._log)
         self.port = self._wait_for_port()
         self.target = f"127.0.0.1:{self.port}"
@@ -119,9 +132,13 @@ class Server:
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise SystemExit(f"promo serve exited with {self.process.returncode}; see {self.log_path}")
-            for line in self.log_path.read_text(encoding="utf-8").splitlines():
-                if '"serving"' in line:
-                    return int(json.loads(line)["port"])
+            serving = [
+                json.loads(line)
+                for line in self.log_path.read_text(encoding="utf-8").splitlines()
+                if '"serving"' in line
+            ]
+            if len(serving) >= self.workers:  # every worker is up, on the one port
+                return int(serving[0]["port"])
             time.sleep(0.1)
         raise SystemExit(f"promo serve did not start within {limit:.0f} s; see {self.log_path}")
 
@@ -136,12 +153,28 @@ class Server:
 # --------------------------------------------------------------------------- load
 
 
+class Tills:
+    """One channel and stub per till, each its own TCP connection (a private subchannel pool)."""
+
+    def __init__(self, target: str, count: int) -> None:
+        options = [("grpc.use_local_subchannel_pool", 1)]
+        self.channels = [grpc.insecure_channel(target, options=options) for _ in range(count)]
+        self.stubs = [pb_grpc.PromotionsStub(c) for c in self.channels]
+
+    def close(self) -> None:
+        for channel in self.channels:
+            channel.close()
+
+
+Call = Callable[[pb_grpc.PromotionsStub], object]
+
+
 def drive(
-    call: Callable[[], object], name: str, in_flight: int, calls: int, seconds: float, warmup: int = 100
+    tills: Tills, call: Call, name: str, in_flight: int, calls: int, seconds: float, warmup: int = 100
 ) -> Cell:
-    """``calls`` calls (or as many as fit in ``seconds``) from ``in_flight`` threads, each blocking."""
-    for _ in range(warmup):
-        call()
+    """``calls`` calls (or as many as fit in ``seconds``) from ``in_flight`` tills, each blocking."""
+    for k in range(warmup):
+        call(tills.stubs[k % in_flight])
     per_thread = [[] for _ in range(in_flight)]
     failures = [0] * in_flight
     versions: list[set[str]] = [set() for _ in range(in_flight)]
@@ -150,12 +183,13 @@ def drive(
     start = threading.Barrier(in_flight + 1)
 
     def worker(k: int) -> None:
+        stub = tills.stubs[k]
         start.wait()
         clock = time.perf_counter_ns
         for _ in range(quota):
             t0 = clock()
             try:
-                reply = call()
+                reply = call(stub)
             except grpc.RpcError:
                 failures[k] += 1
             else:
@@ -184,17 +218,33 @@ def drive(
     )
 
 
-def bench_framework(stub: pb_grpc.PromotionsStub, calls: int, seconds: float, rounds: int) -> list[Cell]:
+def enroll(stub: pb_grpc.PromotionsStub, member: pb.Member) -> None:
+    """Put the sample request's member in the ledger, so Evaluate prices it as a till's member call does."""
+    stub.EnrollMember(
+        pb.EnrollMemberRequest(
+            member_id=member.id,
+            tier=member.tier,
+            birthday=member.birthday,
+            join_date=member.join_date,
+            tags=list(member.tags),
+            segment=member.segment,
+        ),
+        timeout=TIMEOUT_S,
+    )
+
+
+def bench_framework(tills: Tills, calls: int, seconds: float, rounds: int) -> list[Cell]:
     """Ping and Evaluate alternate in ``rounds`` slices per cell, so a busy neighbour slows both alike."""
     request = health_basket(10)
-    ping = lambda: stub.Ping(request, timeout=TIMEOUT_S)  # noqa: E731
-    evaluate = lambda: stub.Evaluate(request, timeout=TIMEOUT_S)  # noqa: E731
+    enroll(tills.stubs[0], request.member)
+    ping: Call = lambda stub: stub.Ping(request, timeout=TIMEOUT_S)  # noqa: E731
+    evaluate: Call = lambda stub: stub.Evaluate(request, timeout=TIMEOUT_S)  # noqa: E731
     cells = []
     for in_flight in (1, 8):
         slices: dict[str, list[Cell]] = {"Ping": [], "Evaluate": []}
         for _ in range(rounds):
             for name, call in (("Ping", ping), ("Evaluate", evaluate)):
-                slices[name].append(drive(call, name, in_flight, calls // rounds, seconds / rounds))
+                slices[name].append(drive(tills, call, name, in_flight, calls // rounds, seconds / rounds))
         cells += [_merge(parts) for parts in slices.values()]
     return cells
 
@@ -210,7 +260,7 @@ def _merge(parts: list[Cell]) -> Cell:
     )
 
 
-def bench_reload(stub: pb_grpc.PromotionsStub, rules_file: Path, seconds: float) -> tuple[Cell, int]:
+def bench_reload(tills: Tills, rules_file: Path, seconds: float) -> tuple[Cell, int]:
     """8 calls in flight on the 1,000-rule ruleset while its file is rewritten 3 times."""
     request = generated_basket(10)
     texts = [generated_ruleset(1000, variant=v) for v in (1, 2, 0)]
@@ -228,7 +278,12 @@ def bench_reload(stub: pb_grpc.PromotionsStub, rules_file: Path, seconds: float)
     writer = threading.Thread(target=rewrite, daemon=True)
     writer.start()
     cell = drive(
-        lambda: stub.Evaluate(request, timeout=TIMEOUT_S), "Evaluate during reload", 8, 10**9, seconds
+        tills,
+        lambda stub: stub.Evaluate(request, timeout=TIMEOUT_S),
+        "Evaluate during reload",
+        8,
+        10**9,
+        seconds,
     )
     done.set()
     writer.join()
@@ -279,6 +334,7 @@ def report_handler_time(log_path: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--workers", type=int, default=1, help="promo serve --workers (default 1)")
     parser.add_argument("--calls", type=int, default=3000, help="timed calls per cell")
     parser.add_argument("--seconds", type=float, default=20.0, help="time limit per cell")
     parser.add_argument("--rounds", type=int, default=3, help="Ping/Evaluate alternations per cell")
@@ -294,23 +350,25 @@ def main() -> None:
         shutil.copy(ROOT / "rulesets" / "health.rules", rulesets / "health.rules")
         rules_file = rulesets / "generated-1000.rules"
         rules_file.write_text(generated_ruleset(1000), encoding="utf-8")
-        server = Server(rulesets, tmp / "server.log")
+        workers = max(1, args.workers)
+        server = Server(rulesets, tmp / "ledger.db", tmp / "server.log", workers)
+        tills = Tills(server.target, 8)
         try:
-            with grpc.insecure_channel(server.target) as channel:
-                stub = pb_grpc.PromotionsStub(channel)
-                print(
-                    f"Evaluate vs Ping, 10-line basket, ruleset ruyi-health, 1 worker "
-                    f"({calls} calls per cell)"
-                )
-                report(bench_framework(stub, calls, args.seconds, max(1, args.rounds)))
-                cell, rewrites = bench_reload(stub, rules_file, reload_seconds)
+            print(
+                f"Evaluate vs Ping, 10-line basket, ruleset ruyi-health, {workers} worker(s), "
+                f"one connection per till ({calls} calls per cell)"
+            )
+            report(bench_framework(tills, calls, args.seconds, max(1, args.rounds)))
+            cell, rewrites = bench_reload(tills, rules_file, reload_seconds)
         finally:
+            tills.close()
             code = server.stop()
-        loaded = count_log_events(server.log_path, "ruleset_loaded") - 2  # minus the two initial loads
+        # each worker loads the two files at start, then reloads on its own
+        loaded = count_log_events(server.log_path, "ruleset_loaded") - 2 * workers
         refused = count_log_events(server.log_path, "ruleset_refused")
         print(f"reload of a 1,000-rule ruleset under load (8 in flight, {reload_seconds:.0f} s)")
         print(
-            f"  {rewrites} rewrites -> {loaded} reloads "
+            f"  {rewrites} rewrites -> {loaded} reloads over {workers} worker(s) "
             f"({refused} half-written reads refused, the old version kept serving)"
             f"; versions answered: {len(cell.versions)}"
         )

@@ -11,6 +11,7 @@ workers and waits for them.
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import signal
@@ -74,6 +75,7 @@ def _run_worker(options: ServeOptions, port: int, *, reuse_port: bool, parent: i
     registry.refresh()
     if not registry.ready:
         log.warning("no_ruleset_serving", rulesets=str(options.rulesets), health="NOT_SERVING")
+    _settle_heap()
     server.start()
     registry.watch(options.poll)
     log.info("serving", host=options.host, port=bound, rulesets=str(options.rulesets), db=options.db)
@@ -88,6 +90,19 @@ def _run_worker(options: ServeOptions, port: int, *, reuse_port: bool, parent: i
     ledger.engine.dispose()
     log.info("stopped")
     return 0
+
+
+def _settle_heap() -> None:
+    """Move everything loaded so far out of the garbage collector's sight before serving.
+
+    The modules, protobuf descriptors, SQLAlchemy metadata and compiled rulesets live as
+    long as the process; with them in the oldest generation, every full collection walks
+    some 80,000 objects (about 20 ms here) while all calls in flight wait, which is most
+    of the p99. Frozen, a full collection only sees what requests allocate (CPython's
+    ``gc.freeze``, meant for exactly this).
+    """
+    gc.collect()
+    gc.freeze()
 
 
 def open_ledger(url: str) -> Ledger:
