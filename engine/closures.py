@@ -100,20 +100,39 @@ def compile_value(expr: Expr, tier_ranks: dict[str, int]) -> Getter:
 
 
 def _compile_aggregate(expr: Aggregate, tier_ranks: dict[str, int]) -> Getter:
+    """A measure over the unlocked lines ``where`` selects.
+
+    Plain loops, one function per kind: a gate such as ``subtotal(...) >= 300.00`` runs on
+    every request, and on a small basket a comprehension or generator costs more than the sum.
+    """
     where = compile_predicate(expr.where, tier_ranks)
     fast = compile_line_filter(expr.where, "subtotal filter")
-    kind = expr.kind
 
-    def aggregate(ctx: Context, i: int) -> int:
+    def subtotal(ctx: Context, i: int) -> int:
         remaining, locked = ctx.remaining, ctx.locked
-        chosen = [k for k in ctx.select(fast, where) if not locked[k]]
-        if kind == "subtotal":
-            return sum(remaining[k] for k in chosen)
-        if kind == "count":
-            return len(chosen)
-        return sum(ctx.lines[k].quantity for k in chosen) // 1000
+        total = 0
+        for k in ctx.select(fast, where):
+            if not locked[k]:
+                total += remaining[k]
+        return total
 
-    return aggregate
+    def count(ctx: Context, i: int) -> int:
+        locked = ctx.locked
+        found = 0
+        for k in ctx.select(fast, where):
+            if not locked[k]:
+                found += 1
+        return found
+
+    def quantity(ctx: Context, i: int) -> int:
+        lines, locked = ctx.lines, ctx.locked
+        thousandths = 0
+        for k in ctx.select(fast, where):
+            if not locked[k]:
+                thousandths += lines[k].quantity
+        return thousandths // 1000
+
+    return {"subtotal": subtotal, "count": count}.get(expr.kind, quantity)
 
 
 def compile_predicate(expr: Expr | None, tier_ranks: dict[str, int]) -> Predicate:

@@ -109,7 +109,7 @@ class CompiledRuleset:
 
     def evaluate(self, request: Request) -> Evaluation:
         """Validate ``request`` and price it; raises :class:`~engine.errors.InvalidRequest`."""
-        return evaluate(self, request, validate_request(self.ruleset, request))
+        return evaluate(self, request, validate_request(self.ruleset, request, self.tier_ranks))
 
     def __repr__(self) -> str:
         return f"<CompiledRuleset {self.name}@{self.version}>"

@@ -8,13 +8,14 @@ compiled with a filename naming the ruleset and executed in a fresh namespace th
 holds only its constants.
 
 A line's fields never change during an evaluation, so a filter's answer is computed
-at most once per request (:class:`FilterCache`).
+at most once per request (:meth:`engine.context.Context.select`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from typing import Any
+from weakref import WeakValueDictionary
 
 from engine.model import Line
 from engine.rules import And, Compare, Const, Expr, Field, Has, In, Not, Or
@@ -81,7 +82,10 @@ def item_source(expr: Expr, out: _Source | None = None) -> str | None:
 def compile_line_filter(expr: Expr | None, name: str) -> LineFilter | None:
     """A filter giving the indexes of the lines ``expr`` holds for; None if it needs more than the line.
 
-    ``name`` becomes the code object's filename, so a traceback names the ruleset.
+    Equal conditions get the same function: a request caches a filter's answer by the
+    function (:meth:`engine.context.Context.select`), so a 满减 whose ``subtotal()`` gate
+    and ``over`` read the same condition tests its lines once. ``name`` becomes the code
+    object's filename, so a traceback names the ruleset (the first rule that compiled it).
     """
     if expr is None:
         return _every_line
@@ -89,12 +93,20 @@ def compile_line_filter(expr: Expr | None, name: str) -> LineFilter | None:
     test = item_source(expr, out)
     if test is None:
         return None
-    source = f"def line_filter(lines):\n    return [i for i, l in enumerate(lines) if {test}]\n"
-    namespace: dict[str, Any] = dict(out.constants)
-    exec(compile(source, f"<{name}>", "exec"), namespace)  # fresh namespace: constants only
-    fn: LineFilter = namespace["line_filter"]
-    fn.source = source  # type: ignore[attr-defined]  # kept for debugging
+    key = (test, tuple(out.constants.items()))
+    fn = _SHARED.get(key)
+    if fn is None:
+        source = f"def line_filter(lines):\n    return [i for i, l in enumerate(lines) if {test}]\n"
+        namespace: dict[str, Any] = dict(out.constants)
+        exec(compile(source, f"<{name}>", "exec"), namespace)  # fresh namespace: constants only
+        fn = namespace["line_filter"]
+        fn.source = source  # type: ignore[union-attr]  # kept for debugging
+        _SHARED[key] = fn
     return fn
+
+
+_SHARED: WeakValueDictionary[tuple, LineFilter] = WeakValueDictionary()
+"""Filters by their test and constants; an entry lives as long as a compiled ruleset uses it."""
 
 
 def _every_line(lines: Sequence[Line]) -> list[int]:

@@ -6,6 +6,7 @@ is what its developer needs, and a wrong answer is never acceptable.
 
 from __future__ import annotations
 
+from collections.abc import Container
 from typing import NoReturn
 
 from engine.errors import InvalidRequest, did_you_mean
@@ -20,39 +21,49 @@ MAX_FEN = 10**12  # ten billion yuan per line, well inside the invoice's 12-digi
 MAX_QTY = 10**9  # a million units (thousandths)
 
 
-def validate_request(ruleset: Ruleset, request: Request) -> list[int]:
+def validate_request(ruleset: Ruleset, request: Request, tier_ids: Container[str] | None = None) -> list[int]:
     """Raise :class:`InvalidRequest` for the first thing wrong with ``request``.
 
     Returns the line amounts it had to compute anyway, so evaluation does not redo them.
+    ``tier_ids`` are the ruleset's tier ids when the caller keeps them (a compiled
+    ruleset does), so a request does not rebuild them.
     """
-    if not request.lines:
+    lines = request.lines
+    if not lines:
         raise InvalidRequest("lines", "a basket needs at least one line")
-    if len(request.lines) > MAX_LINES:
-        raise InvalidRequest("lines", f"at most {MAX_LINES} lines per basket (got {len(request.lines)})")
+    if len(lines) > MAX_LINES:
+        raise InvalidRequest("lines", f"at most {MAX_LINES} lines per basket (got {len(lines)})")
     amounts = []
-    for k, line in enumerate(request.lines):
+    for k, line in enumerate(lines):
         price, quantity = line.unit_price, line.quantity
         amount = line_amount(price, quantity) if price >= 0 and quantity > 0 else 0
         if amount <= 0 or amount > MAX_FEN or quantity > MAX_QTY:
             _refuse_line(k, line)
         amounts.append(amount)
-    ids = {line.id for line in request.lines}
-    if len(ids) != len(request.lines) or "" in ids:
+    ids = {line.id for line in lines}
+    if len(ids) != len(lines) or "" in ids:
         _refuse_ids(request)
     if request.at.tzinfo is None or request.at.utcoffset() is None:
         raise InvalidRequest("time", "must carry a UTC offset, e.g. 2026-11-15T10:00:00+08:00")
     member = request.member
-    tiers = [t.id for t in ruleset.tiers]
-    if member is not None and tiers and member.tier not in tiers:
-        hint = did_you_mean(member.tier, tiers)
-        known = ", ".join(tiers)
-        raise InvalidRequest(
-            "member.tier",
-            f"unknown tier {member.tier!r}; ruleset {ruleset.name!r} has {known}"
-            + (f" ({hint})" if hint else ""),
-        )
-    _validate_redemption(ruleset, request)
+    if member is not None and ruleset.tiers:
+        if tier_ids is None:
+            tier_ids = {t.id for t in ruleset.tiers}
+        if member.tier not in tier_ids:
+            _refuse_tier(ruleset, member.tier)
+    if request.redeem_points:
+        _validate_redemption(ruleset, request)
     return amounts
+
+
+def _refuse_tier(ruleset: Ruleset, tier: str) -> NoReturn:
+    tiers = [t.id for t in ruleset.tiers]
+    hint = did_you_mean(tier, tiers)
+    known = ", ".join(tiers)
+    raise InvalidRequest(
+        "member.tier",
+        f"unknown tier {tier!r}; ruleset {ruleset.name!r} has {known}" + (f" ({hint})" if hint else ""),
+    )
 
 
 def _refuse_line(k: int, line: Line) -> NoReturn:
