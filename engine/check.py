@@ -6,37 +6,30 @@ across types, ``item.*`` where no line is in scope, duplicate ids, rates and
 factors out of range, empty validity windows, best-of groups across stages, and
 examples that name things the ruleset does not have. Stdlib only, so a hand-built
 IR can be checked as well as one from dsl.
+
+This module is the entry point and checks the declarations (settings, tiers, rules
+and their effects, validity windows, coupons); condition typing is in
+engine/check_conditions.py and the examples' checks in engine/check_examples.py.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date, time
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from engine.errors import RuleError, RuleTypeError, did_you_mean
-from engine.money import format_fen, line_amount
+from engine.check_conditions import ConditionChecker, a_stage, hhmm
+from engine.check_examples import check_example
+from engine.errors import RuleError, did_you_mean
+from engine.money import format_fen
 from engine.rules import (
     FIELD_TYPES,
-    Aggregate,
     AmountOff,
-    And,
     BasketEvery,
     BasketOff,
     BasketSteps,
     BonusPoints,
-    Compare,
-    Const,
     Coupon,
-    Example,
-    Expr,
-    Field,
-    Has,
-    In,
-    IsBirthday,
     MemberPrice,
-    Not,
-    Or,
     PercentOff,
     PointsMultiplier,
     Rule,
@@ -49,31 +42,6 @@ from engine.spans import Span
 
 __all__ = ["check_ruleset"]
 
-_TYPE_WORDS = {
-    "money": "money",
-    "number": "a count",
-    "text": "text",
-    "tags": "tags",
-    "tier": "a tier",
-    "date": "a date",
-    "time": "a time",
-    "weekday": "a weekday",
-    "bool": "a condition",
-}
-_WRITE = {
-    "money": "write a money amount like 100.00",
-    "number": "write a whole number like 3",
-    "text": 'write text in double quotes, like "food"',
-    "tags": 'use has, like item.tags has "organic"',
-    "tier": "write a tier id without quotes, like member.tier >= gold",
-    "date": "write a date like 2026-11-15",
-    "time": "write a time like 10:00",
-    "weekday": "write a weekday like sat or 周六",
-}
-_ORDERED = frozenset({"money", "number", "tier", "date", "time", "weekday"})
-_WEEKDAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-_REJECTIONS = ("unknown", "duplicate", "not_valid_now", "members_only", "min_spend", "no_eligible_amount")
-
 
 def check_ruleset(ruleset: Ruleset) -> list[RuleError]:
     """Every semantic error in ``ruleset``, sorted by place (empty when it is sound)."""
@@ -82,17 +50,12 @@ def check_ruleset(ruleset: Ruleset) -> list[RuleError]:
     return sorted(checker.errors, key=RuleError.sort_key)
 
 
-class _Checker:
+class _Checker(ConditionChecker):
+    """Checks one ruleset's declarations; condition typing and reporting are inherited."""
+
     def __init__(self, ruleset: Ruleset) -> None:
+        super().__init__([t.id for t in ruleset.tiers])
         self.ruleset = ruleset
-        self.errors: list[RuleError] = []
-        self.tiers = [t.id for t in ruleset.tiers]
-
-    def fail(self, message: str, span: Span | None, hint: str | None = None) -> None:
-        self.errors.append(RuleError(message, span, hint))
-
-    def type_error(self, message: str, span: Span | None, hint: str | None = None) -> None:
-        self.errors.append(RuleTypeError(message, span, hint))
 
     def run(self) -> None:
         self.settings()
@@ -117,7 +80,7 @@ class _Checker:
         for coupon in self.ruleset.coupons:
             self.coupon(coupon)
         for example in self.ruleset.examples:
-            self.example(example)
+            check_example(self, self.ruleset, example)
 
     # ------------------------------------------------------------------ declarations
 
@@ -186,8 +149,8 @@ class _Checker:
                 )
             if rule.stage != leader.stage:
                 self.fail(
-                    f"rule '{rule.id}' is {_a(rule.stage)} rule but group \"{rule.group}\" "
-                    f"starts with {_a(leader.stage)} rule '{leader.id}'",
+                    f"rule '{rule.id}' is {a_stage(rule.stage)} rule but group \"{rule.group}\" "
+                    f"starts with {a_stage(leader.stage)} rule '{leader.id}'",
                     rule.span,
                     "a best-of group compares rules of one stage: give this rule its own group",
                 )
@@ -275,7 +238,7 @@ class _Checker:
                 f"this window ends ({v.date_to}) before it starts ({v.date_from})", v.span, "swap the dates"
             )
         if v.hours and v.hours[1] <= v.hours[0]:
-            start, end = (_hhmm(t) for t in v.hours)
+            start, end = (hhmm(t) for t in v.hours)
             self.fail(
                 f"the hours {start} to {end} are empty: the end must be after the start",
                 v.span,
@@ -293,191 +256,3 @@ class _Checker:
         if c.applies_to is not None:
             self.condition(c.applies_to, item_scope=True)
         self.validity(c.validity)
-
-    def example(self, ex: Example) -> None:
-        from engine.model import TaxRate
-
-        member = ex.member
-        if member is not None and member.tier not in self.tiers:
-            self.unknown_tier(member.tier, member.span)
-        coupons = [c.id for c in self.ruleset.coupons]
-        for code in ex.coupons:
-            if code not in coupons:
-                self.unknown("coupon", code, coupons, ex.span)
-        for line in ex.lines:
-            if line.quantity <= 0 or line.price <= 0 or line_amount(line.price, line.quantity) <= 0:
-                self.fail(
-                    f"line '{line.name}' costs nothing", line.span, "give it a price and a quantity above 0"
-                )
-            try:
-                TaxRate.parse(line.tax)
-            except ValueError as exc:
-                self.fail(str(exc), line.span)
-        if ex.redeem_points and self.ruleset.settings.redeem_points_per_yuan is None:
-            self.fail("this example redeems points but the ruleset has no `redeem` setting", ex.span)
-        if ex.redeem_points and member is None:
-            self.fail("a guest cannot redeem points", ex.span, "add a member line")
-        expect = ex.expect
-        rule_ids = [r.id for r in self.ruleset.rules]
-        for rule_id, _fen in expect.rules:
-            if rule_id not in rule_ids:
-                self.unknown("rule", rule_id, rule_ids, expect.span)
-        for code, outcome in expect.coupons:
-            if code not in coupons:
-                self.unknown("coupon", code, coupons, expect.span)
-            if outcome != "accepted" and outcome not in _REJECTIONS:
-                hint = did_you_mean(outcome, _REJECTIONS) or "reasons are " + ", ".join(_REJECTIONS)
-                self.fail(f"unknown rejection reason '{outcome}'", expect.span, hint)
-
-    def unknown(self, kind: str, name: str, known: list[str], span: Span | None) -> None:
-        self.fail(f"unknown {kind} '{name}'", span, did_you_mean(name, known))
-
-    def unknown_tier(self, name: object, span: Span | None) -> None:
-        known = ", ".join(dict.fromkeys(self.tiers)) or "none are declared"
-        self.fail(
-            f"unknown tier '{name}'", span, did_you_mean(str(name), self.tiers) or f"the tiers are: {known}"
-        )
-
-    # ------------------------------------------------------------------ conditions
-
-    def condition(
-        self, expr: Expr, *, item_scope: bool, stage: str = "item", in_aggregate: bool = False
-    ) -> None:
-        self.expr(expr, item_scope, stage, in_aggregate)
-
-    def expr(self, e: Expr, item_scope: bool, stage: str, in_aggregate: bool) -> str | None:
-        """Check ``e`` and return its type (None when unknown: already reported)."""
-        if isinstance(e, Field):
-            return self.field(e, item_scope, stage)
-        if isinstance(e, Const):
-            if e.type == "tier" and e.value not in self.tiers:
-                self.unknown_tier(e.value, e.span)
-            return e.type
-        if isinstance(e, Aggregate):
-            if in_aggregate:
-                self.fail(f"{e.kind}(...) cannot be nested in another measure", e.span)
-            if e.where is not None:
-                self.expr(e.where, True, stage, True)
-            return "money" if e.kind == "subtotal" else "number"
-        if isinstance(e, Compare):
-            self.compare(e, item_scope, stage, in_aggregate)
-        elif isinstance(e, In):
-            self.member_of(e, item_scope, stage, in_aggregate)
-        elif isinstance(e, Has):
-            self.has(e, item_scope, stage, in_aggregate)
-        elif isinstance(e, (And, Or)):
-            for item in e.items:
-                self.expr(item, item_scope, stage, in_aggregate)
-        elif isinstance(e, Not):
-            self.expr(e.item, item_scope, stage, in_aggregate)
-        elif not isinstance(e, IsBirthday):
-            self.fail(f"unknown condition {type(e).__name__}", getattr(e, "span", None))
-        return "bool"
-
-    def field(self, f: Field, item_scope: bool, stage: str = "item") -> str | None:
-        kind = FIELD_TYPES.get(f.name)
-        if kind is None:
-            self.fail(f"unknown field '{f.name}'", f.span, did_you_mean(f.name, FIELD_TYPES))
-            return None
-        if f.name.startswith("item.") and not item_scope:
-            self.fail(
-                f"{f.name} needs a basket line, but the `when` of {_a(stage)} rule looks at the whole basket",
-                f.span,
-                f'measure the lines, like subtotal({f.name} = "x") >= 100.00, or pick them with `over`',
-            )
-        return kind
-
-    def side(self, e: Expr, other: Expr, item_scope: bool, stage: str, in_aggregate: bool) -> str | None:
-        """Type of one side of a comparison; a bare word next to a text field was meant as text."""
-        if isinstance(e, Field) and "." not in e.name and e.name not in FIELD_TYPES:
-            if isinstance(other, Field) and other.name not in FIELD_TYPES:
-                return None  # the other side is unknown too: one error (on it) is enough
-            other_kind = FIELD_TYPES.get(other.name) if isinstance(other, Field) else None
-            if other_kind in ("text", "tags"):
-                self.type_error(
-                    f"unknown field '{e.name}'", e.span, f'text is written in double quotes: "{e.name}"'
-                )
-                return None
-            if e.name in self.tiers:
-                self.type_error(
-                    f"'{e.name}' is a tier; only member.tier is compared with tiers",
-                    e.span,
-                    f"write member.tier = {e.name}",
-                )
-                return None
-        return self.expr(e, item_scope, stage, in_aggregate)
-
-    def compare(self, e: Compare, item_scope: bool, stage: str, in_aggregate: bool) -> None:
-        left = self.side(e.left, e.right, item_scope, stage, in_aggregate)
-        right = self.side(e.right, e.left, item_scope, stage, in_aggregate)
-        if left is None or right is None:
-            return
-        if isinstance(e.left, Const) and isinstance(e.right, Const):
-            self.type_error(
-                "this compares two values", e.span, "compare a field with a value, like day_of_month = 15"
-            )
-        elif "tags" in (left, right):
-            self.type_error("tags are not compared with =", e.span, _WRITE["tags"])
-        elif left != right:
-            self.mismatch(e.left, left, e.right, right, e.span)
-        elif e.op not in ("=", "!=") and left not in _ORDERED:
-            self.type_error(f"{_TYPE_WORDS[left]} has no order: use = or !=", e.span)
-
-    def mismatch(self, a: Expr, a_type: str, b: Expr, b_type: str, span: Span | None) -> None:
-        target = b_type if isinstance(a, Const) else a_type
-        hint = _WRITE.get(target) if isinstance(a, Const) or isinstance(b, Const) else None
-        self.type_error(
-            f"cannot compare {_show(a)} ({_TYPE_WORDS[a_type]}) with {_show(b)} ({_TYPE_WORDS[b_type]})",
-            span,
-            hint,
-        )
-
-    def member_of(self, e: In, item_scope: bool, stage: str, in_aggregate: bool) -> None:
-        subject = self.expr(e.subject, item_scope, stage, in_aggregate)
-        if subject == "tags":
-            self.type_error("a tags field is tested with has, not in", e.span, _WRITE["tags"])
-            return
-        for value in e.values:
-            kind = self.expr(value, item_scope, stage, in_aggregate)
-            if subject is not None and kind is not None and kind != subject:
-                self.mismatch(e.subject, subject, value, kind, value.span)
-
-    def has(self, e: Has, item_scope: bool, stage: str, in_aggregate: bool) -> None:
-        subject = self.expr(e.subject, item_scope, stage, in_aggregate)
-        if subject is not None and subject != "tags":
-            hint = f'write {e.subject.name} = "..."' if subject == "text" else "use item.tags or member.tags"
-            self.type_error(
-                f"'has' needs a tags field, and {e.subject.name} is {_TYPE_WORDS[subject]}", e.span, hint
-            )
-        if e.value.type != "text":
-            self.type_error("a tag is text", e.value.span, 'write it in double quotes, like has "organic"')
-
-
-def _a(stage: str) -> str:
-    return {"item": "an item", "basket": "a basket", "points": "a points"}.get(stage, stage)
-
-
-def _hhmm(t: time) -> str:
-    return "24:00" if t == time.max else t.strftime("%H:%M")
-
-
-def _show(e: Expr) -> str:
-    """An expression as the merchandiser wrote it, roughly."""
-    if isinstance(e, Field):
-        return e.name
-    if isinstance(e, Aggregate):
-        return f"{e.kind}(...)"
-    if isinstance(e, Const):
-        v = e.value
-        if e.type == "money" and isinstance(v, int):
-            return format_fen(v)
-        if e.type == "text":
-            return f'"{v}"'
-        if e.type == "weekday" and isinstance(v, int) and 0 <= v < 7:
-            return _WEEKDAY_NAMES[v]
-        if isinstance(v, time):
-            return _hhmm(v)
-        if isinstance(v, date):
-            return v.isoformat()
-        return str(v)
-    return "this condition"
