@@ -63,7 +63,7 @@ def _optional(name: str):
 
 compiled = _optional("engine.compiled")
 interpret = _optional("engine.interpret")
-strategies = _optional("tests.engine.strategies")
+strategies = _optional("strategies")  # tests/engine is on sys.path under pytest
 
 AT = datetime(2026, 11, 15, 10, 0, tzinfo=timezone(timedelta(hours=8)))
 CODES = ("1030307000000000000", "1030201000000000000", "1010112000000000000")
