@@ -5,12 +5,13 @@
 Each backend gets a fresh database and a ``promo serve --workers N`` subprocess (N=1
 for SQLite, which has one writer anyway; default N=2 for PostgreSQL, one per core),
 driven from this process by 1 and then 8 concurrent tills (a thread and a channel
-each). A till commits a two-line basket for one of 50 members (so tills collide on
-members), half of the sales present a ledger coupon code of their own, and every
-tenth commit is retried at once (it must replay). After each run the ledger is
-checked: the sum of every member's entries equals their balance, every earn entry
-belongs to exactly one sale, and no coupon was redeemed twice. Numbers only, plus
-``FAILED`` lines for a failed check (exit 1).
+each, on its own TCP connection as real tills are, so every worker gets some). A till
+commits a two-line basket for one of 50 members (so tills collide on members), half
+of the sales present a ledger coupon code of their own, and every tenth commit is
+retried at once (it must replay). After each run the ledger is checked: the sum of
+every member's entries equals their balance, every earn entry belongs to exactly one
+sale, and no coupon was redeemed twice. Numbers only, plus ``FAILED`` lines for a
+failed check (exit 1).
 
 PostgreSQL: ``--pg`` (default $PROMO_TEST_PG or postgresql+psycopg://postgres@127.0.0.1:5432)
 names the server; a database ``promo_bench_<random>`` is created and dropped.
@@ -154,10 +155,15 @@ def drive(target: str, tills: int, seconds: float, tag: str) -> tuple[Run, float
     stop = time.monotonic() + seconds
 
     def till(k: int) -> None:
-        stub = pb_grpc.PromotionsStub(grpc.insecure_channel(target))
-        run, i = runs[k], 0
+        # Each till its own TCP connection, as separate tills are: gRPC would otherwise share one
+        # subchannel between the channels, and the kernel would hand every call to one worker.
+        with grpc.insecure_channel(target, options=[("grpc.use_local_subchannel_pool", 1)]) as channel:
+            commit_until(pb_grpc.PromotionsStub(channel), runs[k], k, stop)
+
+    def commit_until(stub: pb_grpc.PromotionsStub, run: Run, k: int, stop: float) -> None:
+        i = 0
         while time.monotonic() < stop:
-            coupon = f"CP-{tag}-{k}-{i}" if i % 2 == 0 else None
+            coupon = f"CP-{tag}-{k}-{i // 2}" if i % 2 == 0 else None
             quote = quote_coupon if coupon else quote_plain
             req = pb.CommitRequest(
                 transaction_id=f"{tag}-{k}-{i}",
@@ -211,7 +217,7 @@ def check(ledger: Ledger, expected_sales: int) -> list[str]:
 
 def bench(name: str, url: str, rulesets: Path, workers: int, seconds: float) -> list[str]:
     ledger = Ledger(make_sessionmaker(make_engine(url, poolclass=NullPool)))
-    per_till = int(seconds * 300) + 50  # more coupon codes than a till can use
+    per_till = int(seconds * 1000) + 50  # more coupon codes than a till can use (it takes every other one)
     server = Server(rulesets, url, workers)
     failures: list[str] = []
     try:

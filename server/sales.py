@@ -3,7 +3,9 @@
 A commit is priced again here, never trusted from the till: the quoted ruleset
 version re-evaluates the basket with the member and coupons as the ledger knows
 them, and only a payable equal to the one displayed reaches
-:meth:`Ledger.commit_sale` (one database transaction). What is stored with the
+:meth:`Ledger.commit_sale` (one database transaction). The ledger read that starts
+it (:meth:`Ledger.pricing_reads`, one statement) also finds a sale already stored
+under the transaction id, so a till's retry is answered without pricing again. What is stored with the
 sale is the *effective* request (the ledger's member attributes, coupon codes as
 the definitions the engine priced) plus how each presented code resolved, so
 :func:`reprice` reproduces the stored reply byte for byte, which is what ``promo
@@ -39,11 +41,10 @@ from server.convert_ledger import (
 from server.registry import RulesetRegistry, UnknownRuleset
 from server.ruleset_sources import SourceBook
 from server.servicer import Evaluator, default_evaluate, price
-from server.storage import sales as stored_sales
 from server.storage.errors import MemberNotFound
+from server.storage.pricing import PricingReads
 from server.storage.results import CommitResult, CouponOffer, RedeemResult, RulesetRef, SaleToCommit
 from server.storage.store import Ledger
-from server.storage.tx import in_transaction
 
 __all__ = ["Priced", "SalesDesk", "reprice", "stored_request_json"]
 
@@ -97,12 +98,20 @@ def reprice(
 
 
 def result_json(reply: pb.EvaluateReply) -> str:
-    return json.dumps(json_format.MessageToDict(reply), ensure_ascii=False, separators=(",", ":"))
+    return _compact(json_format.MessageToDict(reply))
+
+
+def _compact(data: dict[str, Any]) -> str:
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+
+
+def _member_id(msg: pb.EvaluateRequest) -> str | None:
+    return msg.member.id if msg.HasField("member") and msg.member.id else None
 
 
 @dataclass(frozen=True, slots=True)
 class _Key:
-    """The two fields :func:`server.storage.sales.replay_sale` reads from a sale."""
+    """What identifies a commit: the till's transaction id and the hash of its request."""
 
     transaction_id: str
     request_hash: str
@@ -135,10 +144,20 @@ class SalesDesk:
         attributes inline (a tier) and this is not a commit (``strict``): a till written before
         the ledger existed keeps working.
         """
-        member_id = None
-        if msg.HasField("member") and msg.member.id:
-            member_id = msg.member.id
-        reads = self.ledger.pricing_reads(member_id, msg.coupon_codes)  # one transaction for both
+        reads = self.ledger.pricing_reads(_member_id(msg), msg.coupon_codes)
+        return self._price(msg, reads, compiled, transaction_id, strict=strict)
+
+    def _price(
+        self,
+        msg: pb.EvaluateRequest,
+        reads: PricingReads,
+        compiled: CompiledRuleset,
+        transaction_id: str,
+        *,
+        strict: bool,
+    ) -> Priced:
+        """:meth:`quote` once the ledger has been read."""
+        member_id = reads.member_id
         if member_id is not None:
             if reads.member is not None:
                 msg = with_member(msg, reads.member)
@@ -190,10 +209,10 @@ class SalesDesk:
                 "displayed_payable_fen", f"must not be negative (got {msg.displayed_payable_fen})"
             )
         key = _Key(tid, commit_request_hash(msg))
-        # No read of the sale first (it would cost every commit a transaction): a retry that still
-        # prices the same replays inside Ledger.commit_sale (the sale INSERT meets its twin), and one
-        # that no longer does (its coupon is spent now, its ruleset version evicted...) is recognised
-        # below before anything is refused.
+        # The pricing read also finds a sale stored under tid, so a retry replays before it is priced
+        # (its coupon may be spent by now, its ruleset version evicted...). A retry racing its first
+        # attempt replays inside Ledger.commit_sale (the sale INSERT meets its twin), or below, once
+        # pricing it failed.
         if not msg.request.ruleset:
             raise InvalidRequest(
                 "request.ruleset", "is required: the name of the ruleset that priced the sale"
@@ -202,13 +221,18 @@ class SalesDesk:
             raise InvalidRequest(
                 "request.member.id", "is required to commit a member's sale (the member's ledger id)"
             )
+        reads = self.ledger.pricing_reads(_member_id(msg.request), msg.request.coupon_codes, tid)
+        prior = reads.replay(key.request_hash)  # a retry: answered as stored, not priced again
+        if prior is not None:
+            return commit_to_proto(prior, _stored_reply(prior))
         try:
             compiled = self.registry.get(msg.request.ruleset, version)
-            priced = self.quote(msg.request, compiled, tid, strict=True)
+            priced = self._price(msg.request, reads, compiled, tid, strict=True)
             if priced.evaluation.payable != msg.displayed_payable_fen:
                 raise PayableMismatch(msg.displayed_payable_fen, priced.evaluation.payable, compiled.version)
         except (InvalidRequest, UnknownRuleset, MemberNotFound, PayableMismatch) as exc:
-            prior = self._replay(key)  # a retry of a sale committed when all of this still held
+            # A retry whose first attempt committed after the read above, when all of this still held.
+            prior = self.ledger.replay_sale(key.transaction_id, key.request_hash)
             if prior is not None:
                 return commit_to_proto(prior, _stored_reply(prior))
             if isinstance(exc, InvalidRequest) and not exc.field.startswith("request."):
@@ -224,6 +248,11 @@ class SalesDesk:
         compiled, basket = priced.compiled, priced.basket
         zone = ZoneInfo(compiled.ruleset.settings.timezone)
         invoice = priced.invoice
+        result = json_format.MessageToDict(priced.reply)
+        if priced.reply.HasField("invoice"):  # the reply carries the invoice: convert it once, not twice
+            invoice_data = result["invoice"]
+        else:
+            invoice_data = json_format.MessageToDict(invoice_to_proto(invoice))
         return SaleToCommit(
             transaction_id=key.transaction_id,
             request_hash=key.request_hash,
@@ -232,23 +261,14 @@ class SalesDesk:
             request=basket,
             evaluation=priced.evaluation,
             invoice=invoice if invoice.issued else None,
-            invoice_json=json.dumps(
-                json_format.MessageToDict(invoice_to_proto(invoice)),
-                ensure_ascii=False,
-                separators=(",", ":"),
-            ),
-            result_json=result_json(priced.reply),
+            invoice_json=_compact(invoice_data),
+            result_json=_compact(result),
             sold_at=basket.at,
             local_date=basket.at.astimezone(zone).date(),
             member_id=priced.member_id,
             coupon_codes=priced.spent,
             tiers=compiled.ruleset.tiers,
             points_expire_days=compiled.ruleset.settings.points_expire_days,
-        )
-
-    def _replay(self, key: _Key) -> CommitResult | None:
-        return in_transaction(
-            self.ledger.sessions, lambda s: stored_sales.replay_sale(s, cast(SaleToCommit, key))
         )
 
     # ------------------------------------------------------------------ RedeemPoints

@@ -6,6 +6,8 @@ and every transaction started with ``BEGIN IMMEDIATE`` so two writers queue at t
 start instead of deadlocking when both try to upgrade a read lock. PostgreSQL goes
 through psycopg 3 at READ COMMITTED; the store's conditional UPDATEs make that
 enough (a lost update is impossible when the WHERE clause re-checks the row).
+A read that needs no transaction goes through :func:`reader`: no BEGIN/COMMIT round
+trips on PostgreSQL, no write lock on SQLite.
 
 The schema is owned by Alembic. The migrations ship inside this package and are
 found from it, never from the working directory, so ``promo db upgrade`` and
@@ -32,12 +34,14 @@ __all__ = [
     "make_engine",
     "make_sessionmaker",
     "normalise_url",
+    "reader",
     "upgrade",
 ]
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 _MIGRATION_LOCK = 0x70726F6D6F  # "promo": the PostgreSQL advisory lock serialising concurrent upgrades
+_NO_BEGIN = "promo_no_begin"  # execution option: SQLite's begin hook leaves this connection in autocommit
 
 
 def normalise_url(url: str) -> str:
@@ -73,7 +77,20 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        if not connection.get_execution_options().get(_NO_BEGIN):
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def reader(engine: Engine) -> Engine:
+    """``engine`` for reads outside a transaction: each statement sees what is committed when it runs.
+
+    PostgreSQL connections are in autocommit (no BEGIN/COMMIT round trips); SQLite ones
+    skip ``BEGIN IMMEDIATE``, so a read never waits for the write lock (WAL readers don't).
+    The pool is shared with ``engine``.
+    """
+    if engine.dialect.name == "sqlite":
+        return engine.execution_options(**{_NO_BEGIN: True})
+    return engine.execution_options(isolation_level="AUTOCOMMIT")
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:

@@ -10,29 +10,27 @@ the cache equals ``SUM(points)``.
 
 from __future__ import annotations
 
-import contextlib
 import secrets
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import TypeVar
 
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Connection, Engine, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from engine.model import Member as EngineMember
 from engine.rules import Settings, Tier
-from server.storage import maintenance, sales
-from server.storage.db import ensure_schema, make_engine, make_sessionmaker
+from server.storage import maintenance, returns, sales
+from server.storage.db import ensure_schema, make_engine, make_sessionmaker, reader
 from server.storage.errors import (
-    CouponProblem,
     CouponUnavailable,
     IdempotencyConflict,
     InsufficientPoints,
     MemberNotFound,
 )
 from server.storage.models import Adjustment, Coupon, Member, PointsEntry
+from server.storage.pricing import PricingReads, coupon_status, coupon_statuses, read_for_pricing
 from server.storage.results import (
     AdjustResult,
     BalanceMismatch,
@@ -47,7 +45,7 @@ from server.storage.results import (
     SaleToCommit,
 )
 from server.storage.sales import settle
-from server.storage.tx import in_transaction, is_unique_violation
+from server.storage.tx import in_connection, in_transaction, is_unique_violation
 from server.storage.types import utc_now
 
 __all__ = ["Ledger", "PricingReads"]
@@ -61,6 +59,7 @@ class Ledger:
     def __init__(self, sessions: sessionmaker[Session], *, clock: Callable[[], datetime] = utc_now) -> None:
         self.sessions = sessions
         self.clock = clock
+        self._reader = reader(self.engine)
 
     @classmethod
     def open(cls, url: str, *, migrate: bool = True, **engine_options: object) -> Ledger:
@@ -78,6 +77,10 @@ class Ledger:
 
     def _tx(self, work: Callable[[Session], T]) -> T:
         return in_transaction(self.sessions, work)
+
+    def _core(self, work: Callable[[Connection], T]) -> T:
+        """One transaction on a Core connection: the hot paths skip the ORM session."""
+        return in_connection(self.engine, work)
 
     # ----------------------------------------------------------------------- members
 
@@ -175,24 +178,16 @@ class Ledger:
 
         return self._tx(lambda s: _coupon_statuses(s, wanted, member_id, on))
 
-    def pricing_reads(self, member_id: str | None, codes: Iterable[str]) -> PricingReads:
-        """What pricing a sale reads, in one transaction: the member (None: a guest or unknown) and codes.
+    def pricing_reads(
+        self, member_id: str | None, codes: Iterable[str], transaction_id: str | None = None
+    ) -> PricingReads:
+        """What pricing a sale reads, in one statement outside any transaction: the member (None: a
+        guest or unknown), the presented codes and, for a commit, the sale already stored under
+        ``transaction_id`` (a retry is answered from it without pricing again).
 
-        One transaction instead of two saves every commit its BEGIN/COMMIT round trips.
+        No transaction is needed: the commit re-checks every row it changes.
         """
-        wanted = list(dict.fromkeys(codes))
-
-        def work(session: Session) -> PricingReads:
-            member = None
-            if member_id is not None:
-                with contextlib.suppress(MemberNotFound):
-                    member = _member_view(session, member_id, 0)
-            rows: tuple[Coupon, ...] = ()
-            if wanted:
-                rows = tuple(session.execute(select(Coupon).where(Coupon.code.in_(wanted))).scalars())
-            return PricingReads(member_id, member, tuple(wanted), rows)
-
-        return self._tx(work)
+        return in_connection(self._reader, lambda c: read_for_pricing(c, member_id, codes, transaction_id))
 
     # ----------------------------------------------------------------------- sales
 
@@ -204,9 +199,9 @@ class Ledger:
         different request.
         """
         try:
-            return self._tx(lambda s: sales.commit_sale(s, sale, self.clock()))
+            return self._core(lambda c: sales.commit_sale(c, sale, self.clock()))
         except IntegrityError as exc:
-            replay = self._tx(lambda s: sales.replay_sale(s, sale))
+            replay = self.replay_sale(sale.transaction_id, sale.request_hash)
             if replay is not None:
                 return replay
             if sale.member_id is not None and not self._member_exists(sale.member_id):
@@ -215,10 +210,15 @@ class Ledger:
         except (CouponUnavailable, InsufficientPoints):
             # A retry racing its own first attempt waits on the coupon or member row and then
             # finds it spent: it is a replay, not a failure.
-            replay = self._tx(lambda s: sales.replay_sale(s, sale))
+            replay = self.replay_sale(sale.transaction_id, sale.request_hash)
             if replay is not None:
                 return replay
             raise
+
+    def replay_sale(self, transaction_id: str, request_hash: str) -> CommitResult | None:
+        """The stored answer for a retried commit (None: never committed); IdempotencyConflict on
+        another request."""
+        return in_connection(self._reader, lambda c: sales.replay_sale(c, transaction_id, request_hash))
 
     def return_lines(
         self, transaction_id: str, return_id: str, quantities: Mapping[str, int]
@@ -232,14 +232,14 @@ class Ledger:
         """
         try:
             return self._tx(
-                lambda s: sales.return_lines(s, transaction_id, return_id, quantities, self.clock())
+                lambda s: returns.return_lines(s, transaction_id, return_id, quantities, self.clock())
             )
         except IntegrityError as exc:
             if not is_unique_violation(exc):
                 raise
             # The same return id raced itself: the winner is committed now, so this replays or conflicts.
             return self._tx(
-                lambda s: sales.return_lines(s, transaction_id, return_id, quantities, self.clock())
+                lambda s: returns.return_lines(s, transaction_id, return_id, quantities, self.clock())
             )
 
     # ----------------------------------------------------------------------- points
@@ -259,7 +259,7 @@ class Ledger:
                 coupon = session.scalars(select(Coupon).where(Coupon.source_entry_id == prior.id)).one()
                 balance = _balance(session, member_id)
                 return RedeemResult(
-                    _coupon_status(coupon, member_id, today), offer.points_price, balance, True
+                    coupon_status(coupon, member_id, today), offer.points_price, balance, True
                 )
             now = self.clock()
             balance = _debit(session, member_id, offer.points_price, now)
@@ -292,7 +292,7 @@ class Ledger:
             )
             session.add(coupon)
             session.flush()
-            return RedeemResult(_coupon_status(coupon, member_id, today), offer.points_price, balance, False)
+            return RedeemResult(coupon_status(coupon, member_id, today), offer.points_price, balance, False)
 
         return self._retry_on_duplicate(work)
 
@@ -421,52 +421,11 @@ def _member_view(session: Session, member_id: str, recent: int) -> MemberView:
     )
 
 
-@dataclass(frozen=True, slots=True)
-class PricingReads:
-    """The member and the presented coupon rows as one read found them (see Ledger.pricing_reads)."""
-
-    member_id: str | None
-    member: MemberView | None  # None: a guest, or a member id the ledger does not know
-    codes: tuple[str, ...]
-    rows: tuple[Coupon, ...]
-
-    def coupon_statuses(self, on: date) -> dict[str, CouponStatus]:
-        """Each presented code's status on the sale's local day (``Ledger.lookup_coupons``'s answer)."""
-        return _statuses(list(self.codes), self.rows, self.member_id, on)
-
-
 def _coupon_statuses(
     session: Session, wanted: list[str], member_id: str | None, on: date
 ) -> dict[str, CouponStatus]:
     rows = session.execute(select(Coupon).where(Coupon.code.in_(wanted))).scalars().all()
-    return _statuses(wanted, rows, member_id, on)
-
-
-def _statuses(
-    wanted: list[str], rows: Iterable[Coupon], member_id: str | None, on: date
-) -> dict[str, CouponStatus]:
-    found = {c.code: _coupon_status(c, member_id, on) for c in rows}
-    return {
-        code: found.get(code) or CouponStatus(code, None, None, None, None, None, None, "unknown")
-        for code in wanted
-    }
-
-
-def _coupon_status(c: Coupon, member_id: str | None, on: date) -> CouponStatus:
-    problem: CouponProblem | None = None
-    if c.state == "redeemed":
-        problem = "already_used"
-    elif c.owner_id is not None and c.owner_id != member_id:
-        problem = "not_owner"
-    elif (
-        c.state == "expired"
-        or (c.valid_from is not None and on < c.valid_from)
-        or (c.valid_to is not None and on > c.valid_to)
-    ):
-        problem = "expired"
-    return CouponStatus(
-        c.code, c.definition_id, c.ruleset, c.owner_id, c.state, c.valid_from, c.valid_to, problem
-    )
+    return coupon_statuses(wanted, rows, member_id, on)
 
 
 def _entry_by_key(session: Session, key: str) -> PointsEntry | None:

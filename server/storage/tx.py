@@ -14,12 +14,13 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
+from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from server.storage.errors import DatabaseUnavailable
 
-__all__ = ["RETRYABLE_SQLSTATES", "in_transaction", "is_unique_violation"]
+__all__ = ["RETRYABLE_SQLSTATES", "in_connection", "in_transaction", "is_unique_violation"]
 
 T = TypeVar("T")
 
@@ -29,15 +30,37 @@ MAX_ATTEMPTS = 5
 
 def in_transaction(sessions: sessionmaker[Session], work: Callable[[Session], T]) -> T:
     """Run ``work(session)`` in one transaction, committing on success; retry transient failures."""
-    for attempt in range(1, MAX_ATTEMPTS + 1):
+
+    def attempt() -> T:
+        with sessions() as session, session.begin():
+            return work(session)
+
+    return _retrying(attempt)
+
+
+def in_connection(engine: Engine, work: Callable[[Connection], T]) -> T:
+    """:func:`in_transaction` on a Core connection, for work that needs no ORM session (cheaper).
+
+    With a :func:`server.storage.db.reader` engine there is no transaction: each statement
+    stands alone.
+    """
+
+    def attempt() -> T:
+        with engine.begin() as connection:
+            return work(connection)
+
+    return _retrying(attempt)
+
+
+def _retrying(attempt: Callable[[], T]) -> T:
+    for n in range(1, MAX_ATTEMPTS + 1):
         try:
-            with sessions() as session, session.begin():
-                return work(session)
+            return attempt()
         except IntegrityError:
             raise
         except DBAPIError as exc:
-            if attempt < MAX_ATTEMPTS and _retryable(exc):
-                time.sleep(random.uniform(0, 0.005 * 2**attempt))  # jitter: let the other side finish
+            if n < MAX_ATTEMPTS and _retryable(exc):
+                time.sleep(random.uniform(0, 0.005 * 2**n))  # jitter: let the other side finish
                 continue
             if isinstance(exc, OperationalError) or exc.connection_invalidated:
                 raise DatabaseUnavailable(_first_line(exc)) from exc

@@ -1,30 +1,30 @@
 """Ledger fixtures: every test runs on SQLite (a temp file) and on PostgreSQL (a throwaway database).
 
-PostgreSQL is expected at 127.0.0.1:5432 (user postgres, trust auth; override with
-PROMO_TEST_PG). A database ``promo_test_<random>`` is created and migrated once per
-session and dropped at the end; each test starts from empty tables. Without a
-reachable server the PostgreSQL variants are skipped, unless PROMO_REQUIRE_PG=1
-(as CI sets it), which turns the skip into a failure.
+The databases come from tests/pg_support.py (shared with tests/ledger_service): PostgreSQL
+at PROMO_TEST_PG, a database ``promo_test_<random>`` created and migrated once per session
+and dropped at the end; each test starts from empty tables. Without a reachable server the
+PostgreSQL variants are skipped, unless PROMO_REQUIRE_PG=1 (as CI sets it).
 """
 
 from __future__ import annotations
 
-import os
-import secrets
-import shutil
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from ledger_helpers import Shop
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
 import dsl
 from engine.compiled import CompiledRuleset, compile_ruleset
-from server.storage.db import make_engine, make_sessionmaker, upgrade
+from server.storage.db import make_engine, make_sessionmaker
 from server.storage.store import Ledger
 
-PG_SERVER = os.environ.get("PROMO_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432")
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # tests/, for the shared pg_support
+from pg_support import fresh_database, migrated_sqlite, throwaway_pg
+
 TABLES = ("adjustments", "coupons", "points_entries", "returns", "sales", "members")
 
 RULES = """
@@ -65,46 +65,11 @@ def compiled() -> CompiledRuleset:
 # --------------------------------------------------------------------------- databases
 
 
-def _pg_reachable() -> str | None:
-    """None when the server answers, else why not."""
-    import psycopg
-
-    try:
-        url = PG_SERVER.replace("postgresql+psycopg", "postgresql")
-        psycopg.connect(f"{url}/postgres", connect_timeout=3).close()
-    except psycopg.OperationalError as exc:
-        return str(exc).strip().splitlines()[0]
-    return None
-
-
 @pytest.fixture(scope="session")
 def pg_url() -> Iterator[str]:
     """A migrated throwaway PostgreSQL database for the session."""
-    problem = _pg_reachable()
-    if problem is not None:
-        if os.environ.get("PROMO_REQUIRE_PG") == "1":
-            pytest.fail(f"PROMO_REQUIRE_PG=1 but PostgreSQL at {PG_SERVER} is unreachable: {problem}")
-        pytest.skip(
-            f"PostgreSQL at {PG_SERVER} is unreachable ({problem}); set PROMO_REQUIRE_PG=1 to fail instead"
-        )
-    name = f"promo_test_{secrets.token_hex(4)}"
-    admin = make_engine(f"{PG_SERVER}/postgres", isolation_level="AUTOCOMMIT", poolclass=_null_pool())
-    with admin.connect() as c:
-        c.execute(text(f'CREATE DATABASE "{name}"'))
-    url = f"{PG_SERVER}/{name}"
-    try:
-        upgrade(url)
+    with throwaway_pg("promo_test") as url:
         yield url
-    finally:
-        with admin.connect() as c:
-            c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
-def _null_pool() -> type:
-    from sqlalchemy.pool import NullPool
-
-    return NullPool
 
 
 @pytest.fixture(scope="session")
@@ -117,9 +82,7 @@ def pg_engine(pg_url: str) -> Iterator[Engine]:
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> str:
     """A migrated SQLite file each test copies (cheaper than migrating per test)."""
-    path = tmp_path_factory.mktemp("template") / "ledger.db"
-    upgrade(f"sqlite:///{path}")
-    return str(path)
+    return migrated_sqlite(tmp_path_factory.mktemp("template") / "ledger.db")
 
 
 @dataclass
@@ -132,19 +95,9 @@ class Db:
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def db(request: pytest.FixtureRequest, tmp_path) -> Iterator[Db]:
-    if request.param == "sqlite":
-        path = tmp_path / "ledger.db"
-        shutil.copy(request.getfixturevalue("sqlite_template"), path)
-        url = f"sqlite:///{path}"
-        engine = make_engine(url)
-        yield Db("sqlite", url, engine)
-        engine.dispose()
-    else:
-        engine = request.getfixturevalue("pg_engine")
-        with engine.begin() as c:
-            c.execute(text(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE"))
-        yield Db("postgresql", request.getfixturevalue("pg_url"), engine)
+def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Db]:
+    with fresh_database(request, request.param, tmp_path, TABLES) as (url, engine):
+        yield Db(request.param, url, engine)
 
 
 @pytest.fixture

@@ -1,16 +1,14 @@
 """An in-process server with a ledger on SQLite (a temp file) and on PostgreSQL (a throwaway database).
 
-Environment read here: PROMO_TEST_PG (the PostgreSQL server URL without a database, default
-postgresql+psycopg://postgres@127.0.0.1:5432) and PROMO_REQUIRE_PG (=1 turns "PostgreSQL unreachable"
-from a skip into a failure, as CI sets it). A database ``promo_svc_<random>`` is created and migrated
-once per session and dropped at the end; each test starts from empty tables.
+The databases come from tests/pg_support.py (shared with tests/ledger): PostgreSQL at
+PROMO_TEST_PG, a database ``promo_svc_<random>`` created and migrated once per session and
+dropped at the end; each test starts from empty tables. PROMO_REQUIRE_PG=1 turns
+"PostgreSQL unreachable" from a skip into a failure, as CI sets it.
 """
 
 from __future__ import annotations
 
-import os
-import secrets
-import shutil
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -18,18 +16,18 @@ from pathlib import Path
 import grpc
 import pytest
 import structlog
-from sqlalchemy import Engine, text
-from sqlalchemy.pool import NullPool
+from sqlalchemy import Engine
 from svc_support import CALL_TIMEOUT, RULES, TABLES, Svc
 
 from server._pb.promo.v1 import promo_pb2_grpc as pb_grpc
 from server.app import Deps, create_server
 from server.logs import configure_logging
 from server.registry import RulesetRegistry
-from server.storage.db import make_engine, make_sessionmaker, upgrade
+from server.storage.db import make_engine, make_sessionmaker
 from server.storage.store import Ledger
 
-PG_SERVER = os.environ.get("PROMO_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432")
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # tests/, for the shared pg_support
+from pg_support import fresh_database, migrated_sqlite, throwaway_pg
 
 
 @pytest.fixture(autouse=True)
@@ -38,37 +36,10 @@ def _reset_logging() -> Iterator[None]:
     structlog.reset_defaults()
 
 
-def _pg_problem() -> str | None:
-    import psycopg
-
-    try:
-        psycopg.connect(
-            f"{PG_SERVER.replace('postgresql+psycopg', 'postgresql')}/postgres", connect_timeout=3
-        ).close()
-    except psycopg.OperationalError as exc:
-        return str(exc).strip().splitlines()[0]
-    return None
-
-
 @pytest.fixture(scope="session")
 def pg_url() -> Iterator[str]:
-    problem = _pg_problem()
-    if problem is not None:
-        if os.environ.get("PROMO_REQUIRE_PG") == "1":
-            pytest.fail(f"PROMO_REQUIRE_PG=1 but PostgreSQL at {PG_SERVER} is unreachable: {problem}")
-        pytest.skip(f"PostgreSQL at {PG_SERVER} is unreachable ({problem}); PROMO_REQUIRE_PG=1 fails instead")
-    name = f"promo_svc_{secrets.token_hex(4)}"
-    admin = make_engine(f"{PG_SERVER}/postgres", isolation_level="AUTOCOMMIT", poolclass=NullPool)
-    with admin.connect() as c:
-        c.execute(text(f'CREATE DATABASE "{name}"'))
-    url = f"{PG_SERVER}/{name}"
-    try:
-        upgrade(url)
+    with throwaway_pg("promo_svc") as url:
         yield url
-    finally:
-        with admin.connect() as c:
-            c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 @pytest.fixture(scope="session")
@@ -80,9 +51,7 @@ def pg_engine(pg_url: str) -> Iterator[Engine]:
 
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> str:
-    path = tmp_path_factory.mktemp("svc-template") / "ledger.db"
-    upgrade(f"sqlite:///{path}")
-    return str(path)
+    return migrated_sqlite(tmp_path_factory.mktemp("svc-template") / "ledger.db")
 
 
 @pytest.fixture
@@ -96,18 +65,8 @@ def rulesets(tmp_path: Path) -> Path:
 @pytest.fixture(params=["sqlite", "postgresql"])
 def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str, str, Engine]]:
     """(backend, url, engine) of an empty, migrated ledger database."""
-    if request.param == "sqlite":
-        path = tmp_path / "ledger.db"
-        shutil.copy(request.getfixturevalue("sqlite_template"), path)
-        url = f"sqlite:///{path}"
-        engine = make_engine(url)
-        yield "sqlite", url, engine
-        engine.dispose()
-    else:
-        engine = request.getfixturevalue("pg_engine")
-        with engine.begin() as c:
-            c.execute(text(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE"))
-        yield "postgresql", request.getfixturevalue("pg_url"), engine
+    with fresh_database(request, request.param, tmp_path, TABLES) as (url, engine):
+        yield request.param, url, engine
 
 
 @pytest.fixture

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
 import grpc
 import pytest
+from google.protobuf import json_format
+from sqlalchemy import select
 from svc_support import CALL_TIMEOUT, Svc, basket
 
 from server._pb.promo.v1 import promo_pb2 as pb
+from server.storage.models import Sale
 
 T = CALL_TIMEOUT
 PAYABLE = 38000  # 180.00 (A line, 9折) + 200.00
@@ -143,6 +147,20 @@ class TestCommit:
         first = svc.stub.Commit(req, timeout=T)
         again = svc.stub.Commit(req, timeout=T)
         assert again.replayed and again.sale == first.sale and first.sale.payable_fen == PAYABLE - 1000
+
+    def test_the_sale_row_keeps_the_reply_and_invoice_verbatim(self, svc: Svc) -> None:
+        """The stored result and invoice are the reply's JSON, byte for byte, as finance reads them."""
+        svc.enroll()
+        svc.ledger.issue_coupon("ONCE", "C10", "svc-test")
+        reply = svc.commit("T1", basket(coupons=("ONCE",)))
+        with svc.ledger.sessions() as s:
+            result, invoice = s.execute(select(Sale.result, Sale.invoice)).one()
+
+        def compact(message) -> str:  # type: ignore[no-untyped-def]
+            return json.dumps(json_format.MessageToDict(message), ensure_ascii=False, separators=(",", ":"))
+
+        assert result == compact(reply.sale) and invoice == compact(reply.sale.invoice)
+        assert reply.sale.invoice.lines and "ONCE" in result
 
     def test_same_id_other_payload_is_already_exists(self, svc: Svc) -> None:
         """Reusing a transaction id for another basket is ALREADY_EXISTS."""

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import grpc
 import pytest
+from pg_support import truncate  # tests/: on sys.path from conftest.py
 from svc_support import CALL_TIMEOUT, TABLES, Svc, basket
 
 from server._pb.promo.v1 import promo_pb2 as pb
@@ -75,10 +76,7 @@ def _free_port() -> int:
 @pytest.fixture
 def two_servers(rulesets: Path, pg_url: str, pg_engine, tmp_path: Path) -> Iterator[list[str]]:  # type: ignore[no-untyped-def]
     """Two `promo serve` processes on different ports, both on the session's PostgreSQL database."""
-    from sqlalchemy import text
-
-    with pg_engine.begin() as c:
-        c.execute(text(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE"))
+    truncate(pg_engine, TABLES)
     procs, targets, logs = [], [], []
     for k in range(2):
         port = _free_port()

@@ -1,0 +1,182 @@
+"""What pricing a sale reads from the ledger, in one SELECT: the member, the presented coupons, the sale.
+
+Evaluate and Commit both start here, so the read is one round trip built once with
+SQLAlchemy Core (its compiled form is cached; no ORM session, no identity map). One
+driving row is LEFT JOINed to the member, to the sale already stored under the
+transaction id (a till's retry) and to every presented coupon code, so each coupon
+found is one row and a guest, an unknown member or a first attempt simply join
+nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, NamedTuple, Protocol
+
+from sqlalchemy import Connection, bindparam, literal_column, select
+
+from server.storage.errors import CouponProblem, IdempotencyConflict
+from server.storage.models import Coupon, Member, Sale
+from server.storage.results import CommitResult, CouponStatus, MemberView
+
+__all__ = ["CouponRow", "PricingReads", "StoredSale", "coupon_status", "coupon_statuses", "read_for_pricing"]
+
+_members = Member.__table__
+_coupons = Coupon.__table__
+_sales = Sale.__table__
+
+_MEMBER = ("id", "tier", "birthday", "tags", "segment", "join_date", "lifetime_spend_fen")
+_MEMBER += ("last_purchase_at", "points_balance", "points_owed", "status")
+_COUPON = ("code", "definition_id", "ruleset", "owner_id", "state", "valid_from", "valid_to")
+_SALE = ("request_hash", "result", "points_earned", "points_redeemed", "member_id")
+_C, _S = len(_MEMBER), len(_MEMBER) + len(_COUPON)  # where a row's coupon and sale columns start
+
+_ONE = select(literal_column("1").label("one")).subquery("one")
+_READ = select(
+    *(_members.c[name].label(f"m_{name}") for name in _MEMBER),
+    *(_coupons.c[name].label(f"c_{name}") for name in _COUPON),
+    *(_sales.c[name].label(f"s_{name}") for name in _SALE),
+).select_from(
+    _ONE.outerjoin(_members, _members.c.id == bindparam("p_member"))
+    .outerjoin(_sales, _sales.c.transaction_id == bindparam("p_sale"))
+    .outerjoin(_coupons, _coupons.c.code.in_(bindparam("p_codes", expanding=True)))
+)
+
+
+class CouponRow(NamedTuple):
+    """The coupon columns a status is decided from."""
+
+    code: str
+    definition_id: str
+    ruleset: str
+    owner_id: str | None
+    state: str
+    valid_from: date | None
+    valid_to: date | None
+
+
+class StoredSale(NamedTuple):
+    """A sale already committed under the transaction id: what a retry is answered from."""
+
+    request_hash: str
+    result_json: str
+    points_earned: int
+    points_redeemed: int
+    member_id: str | None
+
+
+class _CouponLike(Protocol):
+    code: str
+    definition_id: str
+    ruleset: str
+    owner_id: str | None
+    state: str
+    valid_from: date | None
+    valid_to: date | None
+
+
+@dataclass(frozen=True, slots=True)
+class PricingReads:
+    """The member, the presented coupon rows and the stored sale (if any) as one read found them."""
+
+    member_id: str | None
+    member: MemberView | None  # None: a guest, or a member id the ledger does not know
+    codes: tuple[str, ...]
+    rows: tuple[CouponRow, ...]
+    transaction_id: str | None = None
+    sale: StoredSale | None = None  # the sale already stored under transaction_id
+
+    def coupon_statuses(self, on: date) -> dict[str, CouponStatus]:
+        """Each presented code's status on the sale's local day (``Ledger.lookup_coupons``'s answer)."""
+        return coupon_statuses(self.codes, self.rows, self.member_id, on)
+
+    def replay(self, request_hash: str) -> CommitResult | None:
+        """The stored answer when the transaction id was committed already; None for a first attempt.
+
+        IdempotencyConflict when it was committed with another request. The member fields are
+        the member as this read found them, as ``server.storage.sales.replay_sale`` answers.
+        """
+        sale = self.sale
+        if sale is None or self.transaction_id is None:
+            return None
+        if sale.request_hash != request_hash:
+            raise IdempotencyConflict("transaction", self.transaction_id)
+        balance = tier = None
+        if sale.member_id is not None:
+            if self.member is None or self.member.id != sale.member_id:
+                return None  # not this read's member (cannot be with an equal hash): read it properly
+            balance, tier = self.member.points_balance, self.member.tier
+        return CommitResult(
+            self.transaction_id,
+            sale.result_json,
+            True,
+            sale.points_earned,
+            sale.points_redeemed,
+            balance,
+            tier,
+        )
+
+
+def read_for_pricing(
+    connection: Connection, member_id: str | None, codes: Iterable[str], transaction_id: str | None = None
+) -> PricingReads:
+    """Run the one SELECT for ``member_id``, the presented ``codes`` and the sale ``transaction_id``."""
+    wanted = tuple(dict.fromkeys(codes))
+    rows = connection.execute(
+        _READ, {"p_member": member_id, "p_sale": transaction_id, "p_codes": list(wanted)}
+    ).all()
+    first = rows[0]  # the driving row makes at least one
+    member = _member(first[:_C]) if first[0] is not None else None
+    sale = StoredSale(*first[_S:]) if first[_S] is not None else None
+    coupons = tuple(CouponRow(*r[_C:_S]) for r in rows if r[_C] is not None)
+    return PricingReads(member_id, member, wanted, coupons, transaction_id, sale)
+
+
+def _member(columns: Sequence[Any]) -> MemberView:
+    member_id, tier, birthday, tags, segment, join_date, lifetime, last_purchase, balance, owed, status = (
+        columns
+    )
+    return MemberView(
+        id=member_id,
+        tier=tier,
+        birthday=birthday,
+        tags=frozenset(tags),
+        segment=segment,
+        join_date=join_date,
+        lifetime_spend_fen=lifetime,
+        last_purchase_at=last_purchase,
+        points_balance=balance - owed,
+        points_owed=owed,
+        status=status,
+    )
+
+
+def coupon_statuses(
+    wanted: Sequence[str], rows: Iterable[_CouponLike], member_id: str | None, on: date
+) -> dict[str, CouponStatus]:
+    """Each wanted code's status; a code without a row is ``unknown`` (a public code, maybe)."""
+    found = {c.code: coupon_status(c, member_id, on) for c in rows}
+    return {
+        code: found.get(code) or CouponStatus(code, None, None, None, None, None, None, "unknown")
+        for code in wanted
+    }
+
+
+def coupon_status(c: _CouponLike, member_id: str | None, on: date) -> CouponStatus:
+    """Whether ``member_id`` may spend coupon ``c`` on local day ``on``, and why not."""
+    problem: CouponProblem | None = None
+    if c.state == "redeemed":
+        problem = "already_used"
+    elif c.owner_id is not None and c.owner_id != member_id:
+        problem = "not_owner"
+    elif (
+        c.state == "expired"
+        or (c.valid_from is not None and on < c.valid_from)
+        or (c.valid_to is not None and on > c.valid_to)
+    ):
+        problem = "expired"
+    return CouponStatus(
+        c.code, c.definition_id, c.ruleset, c.owner_id, c.state, c.valid_from, c.valid_to, problem
+    )
