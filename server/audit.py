@@ -25,7 +25,6 @@ from engine.compiled import CompiledRuleset
 from server.storage import codec
 from server.storage.models import Return, Sale
 from server.storage.store import Ledger
-from server.storage.tx import in_transaction
 
 __all__ = ["PROGRESS_FROM", "VerifyReport", "differences", "export", "verify"]
 
@@ -65,7 +64,7 @@ def export(ledger: Ledger, first: date, last: date, zone: ZoneInfo, fmt: str, ou
         .where(Return.created_at >= start, Return.created_at < end)
         .order_by(Return.created_at)
     )
-    with ledger.sessions() as session:
+    with ledger.snapshots() as session:
         total = session.scalar(select(func.count()).select_from(sales_q.subquery())) + session.scalar(
             select(func.count()).select_from(returns_q.subquery())
         )
@@ -209,24 +208,21 @@ def verify(
     book = SourceBook(ledger)
     report = VerifyReport()
     where = [] if transaction_id is None else [Sale.transaction_id == transaction_id]
-    # Resolve every ruleset first: a second transaction inside the scan would wait for SQLite's own lock.
-    versions = in_transaction(
-        ledger.sessions,
-        lambda s: s.execute(select(Sale.ruleset_digest, Sale.ruleset).where(*where).distinct()).all(),
-    )
-    compiled_by_digest: dict[str, CompiledRuleset | None] = {}
-    folder_cache: dict[str, CompiledRuleset] | None = None
-    for digest, name in versions:
-        compiled = _from_source(book, digest, name)
-        if compiled is None:
-            folder_cache = folder() if folder_cache is None else folder_cache
-            compiled = folder_cache.get(digest)
-        compiled_by_digest[digest] = compiled
     query = select(
         Sale.transaction_id, Sale.ruleset, Sale.ruleset_digest, Sale.request, Sale.result, Sale.invoice
     )
     query = query.where(*where).order_by(Sale.sold_at, Sale.transaction_id).execution_options(yield_per=500)
-    with ledger.sessions() as session:
+    # One snapshot for the versions and the scan, so a sale committed meanwhile is in neither.
+    with ledger.snapshots() as session:
+        versions = session.execute(select(Sale.ruleset_digest, Sale.ruleset).where(*where).distinct()).all()
+        compiled_by_digest: dict[str, CompiledRuleset | None] = {}
+        folder_cache: dict[str, CompiledRuleset] | None = None
+        for digest, name in versions:
+            compiled = _from_source(book, digest, name)
+            if compiled is None:
+                folder_cache = folder() if folder_cache is None else folder_cache
+                compiled = folder_cache.get(digest)
+            compiled_by_digest[digest] = compiled
         for tid, name, digest, request, result, invoice in session.execute(query):
             report.checked += 1
             compiled = compiled_by_digest.get(digest)

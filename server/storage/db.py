@@ -7,7 +7,8 @@ start instead of deadlocking when both try to upgrade a read lock. PostgreSQL go
 through psycopg 3 at READ COMMITTED; the store's conditional UPDATEs make that
 enough (a lost update is impossible when the WHERE clause re-checks the row).
 A read that needs no transaction goes through :func:`reader`: no BEGIN/COMMIT round
-trips on PostgreSQL, no write lock on SQLite.
+trips on PostgreSQL, no write lock on SQLite. A long read that must see one moment
+(an audit export) goes through :func:`snapshot`, which blocks no till either.
 
 The schema is owned by Alembic. The migrations ship inside this package and are
 found from it, never from the working directory, so ``promo db upgrade`` and
@@ -35,13 +36,14 @@ __all__ = [
     "make_sessionmaker",
     "normalise_url",
     "reader",
+    "snapshot",
     "upgrade",
 ]
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 _MIGRATION_LOCK = 0x70726F6D6F  # "promo": the PostgreSQL advisory lock serialising concurrent upgrades
-_NO_BEGIN = "promo_no_begin"  # execution option: SQLite's begin hook leaves this connection in autocommit
+_BEGIN = "promo_sqlite_begin"  # execution option: the statement a SQLite transaction begins with ("": none)
 
 
 def normalise_url(url: str) -> str:
@@ -77,8 +79,9 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        if not connection.get_execution_options().get(_NO_BEGIN):
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        begin = connection.get_execution_options().get(_BEGIN, "BEGIN IMMEDIATE")
+        if begin:
+            connection.exec_driver_sql(begin)
 
 
 def reader(engine: Engine) -> Engine:
@@ -89,8 +92,21 @@ def reader(engine: Engine) -> Engine:
     The pool is shared with ``engine``.
     """
     if engine.dialect.name == "sqlite":
-        return engine.execution_options(**{_NO_BEGIN: True})
+        return engine.execution_options(**{_BEGIN: ""})
     return engine.execution_options(isolation_level="AUTOCOMMIT")
+
+
+def snapshot(engine: Engine) -> Engine:
+    """``engine`` for long reads that must see one moment without holding up a till (audit export, verify).
+
+    SQLite begins DEFERRED: in WAL mode the first read fixes the snapshot and takes no lock a
+    writer waits for, where ``BEGIN IMMEDIATE`` would hold the write lock for the whole export.
+    PostgreSQL runs REPEATABLE READ, READ ONLY: the count and the rows come from one snapshot.
+    The pool is shared with ``engine``.
+    """
+    if engine.dialect.name == "sqlite":
+        return engine.execution_options(**{_BEGIN: "BEGIN DEFERRED"})
+    return engine.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:

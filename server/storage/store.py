@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from engine.model import Member as EngineMember
 from engine.rules import Settings, Tier
 from server.storage import maintenance, returns, sales
-from server.storage.db import ensure_schema, make_engine, make_sessionmaker, reader
+from server.storage.db import ensure_schema, make_engine, make_sessionmaker, reader, snapshot
 from server.storage.errors import (
     CouponUnavailable,
     IdempotencyConflict,
@@ -60,6 +60,8 @@ class Ledger:
         self.sessions = sessions
         self.clock = clock
         self._reader = reader(self.engine)
+        # Sessions for long reads (audit export and verify): one snapshot, no write lock held.
+        self.snapshots = make_sessionmaker(snapshot(self.engine))
 
     @classmethod
     def open(cls, url: str, *, migrate: bool = True, **engine_options: object) -> Ledger:
