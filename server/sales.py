@@ -41,7 +41,7 @@ from server.convert_ledger import (
 from server.registry import RulesetRegistry, UnknownRuleset
 from server.ruleset_sources import SourceBook
 from server.servicer import Evaluator, default_evaluate, price
-from server.storage.errors import MemberNotFound
+from server.storage.errors import MemberNotFound, MemberTerminated
 from server.storage.pricing import PricingReads
 from server.storage.results import CommitResult, CouponOffer, RedeemResult, RulesetRef, SaleToCommit
 from server.storage.store import Ledger
@@ -142,7 +142,8 @@ class SalesDesk:
 
         A member id the ledger does not know is NOT_FOUND, unless the till sent the member's
         attributes inline (a tier) and this is not a commit (``strict``): a till written before
-        the ledger existed keeps working.
+        the ledger existed keeps working. A terminated member is MemberTerminated: pricing them
+        as a member would quote points and member prices the commit then refuses.
         """
         reads = self.ledger.pricing_reads(_member_id(msg), msg.coupon_codes)
         return self._price(msg, reads, compiled, transaction_id, strict=strict)
@@ -160,6 +161,8 @@ class SalesDesk:
         member_id = reads.member_id
         if member_id is not None:
             if reads.member is not None:
+                if reads.member.status != "active":
+                    raise MemberTerminated(member_id)  # even with inline attributes: the ledger knows them
                 msg = with_member(msg, reads.member)
             elif strict or not msg.member.tier:
                 raise MemberNotFound(member_id)
@@ -230,7 +233,7 @@ class SalesDesk:
             priced = self._price(msg.request, reads, compiled, tid, strict=True)
             if priced.evaluation.payable != msg.displayed_payable_fen:
                 raise PayableMismatch(msg.displayed_payable_fen, priced.evaluation.payable, compiled.version)
-        except (InvalidRequest, UnknownRuleset, MemberNotFound, PayableMismatch) as exc:
+        except (InvalidRequest, UnknownRuleset, MemberNotFound, MemberTerminated, PayableMismatch) as exc:
             # A retry whose first attempt committed after the read above, when all of this still held.
             prior = self.ledger.replay_sale(key.transaction_id, key.request_hash)
             if prior is not None:

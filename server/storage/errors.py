@@ -1,8 +1,8 @@
 """Named ledger failures, each a sentence a till operator or integrator can act on.
 
 ``server.status`` maps them to gRPC codes: IdempotencyConflict is ALREADY_EXISTS,
-the not-found ones NOT_FOUND, CouponUnavailable / InsufficientPoints /
-ReturnExceedsSale FAILED_PRECONDITION, DatabaseUnavailable UNAVAILABLE.
+the not-found ones NOT_FOUND, CouponUnavailable / InsufficientPoints / MemberTerminated
+FAILED_PRECONDITION, ReturnExceedsSale INVALID_ARGUMENT, DatabaseUnavailable UNAVAILABLE.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ __all__ = [
     "InsufficientPoints",
     "LedgerError",
     "MemberNotFound",
+    "MemberTerminated",
     "ReturnExceedsSale",
     "SaleNotFound",
 ]
@@ -38,6 +39,19 @@ class DatabaseUnavailable(LedgerError):
 class MemberNotFound(LedgerError):
     def __init__(self, member_id: str) -> None:
         super().__init__(f"no member {member_id!r} in the ledger; enroll the member first")
+        self.member_id = member_id
+
+
+class MemberTerminated(LedgerError):
+    """The membership was ended (``promo maintain``, after long inactivity): the member may no longer
+    be priced as a member, earn or spend points. Returns and staff adjustments still post."""
+
+    def __init__(self, member_id: str) -> None:
+        super().__init__(
+            f"member {member_id!r} was terminated after long inactivity and cannot earn or spend points; "
+            "the customer must enroll again (under a new member id), or ring the sale up as a guest "
+            "(without a member id)"
+        )
         self.member_id = member_id
 
 

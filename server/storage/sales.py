@@ -7,14 +7,16 @@ connection, and writes with few statements, none through lazy ORM loads:
    or the same sale at two tills) is an IntegrityError and nothing is kept;
 2. spend the coupons with one conditional UPDATE (``state = 'issued'``), which
    re-checks the row after waiting for a concurrent spender's lock;
-3. UPDATE the member with a conditional ``points_balance >= redeemed``, so the
-   spendable balance can never go negative and concurrent sales add up;
+3. UPDATE the member with a conditional ``status = 'active' AND points_balance >=
+   redeemed``, so the spendable balance can never go negative, concurrent sales add
+   up and a sale cannot slip past a termination that committed after it was priced;
 4. INSERT the earn and redeem entries;
 5. read the day's spend and upgrade the tier if a threshold is met.
 
 On PostgreSQL steps 1-4 are one statement (data-modifying CTEs), so a commit is
 BEGIN, that statement and COMMIT; SQLite runs them one by one. A coupon or member
-update that did not happen raises, and the store rolls everything back.
+update that did not happen raises (for the member: MemberNotFound, MemberTerminated or
+InsufficientPoints, read after the fact), and the store rolls everything back.
 """
 
 from __future__ import annotations
@@ -45,7 +47,9 @@ from server.storage.errors import (
     CouponUnavailable,
     IdempotencyConflict,
     InsufficientPoints,
+    LedgerError,
     MemberNotFound,
+    MemberTerminated,
 )
 from server.storage.models import Coupon, Member, PointsEntry, Sale
 from server.storage.results import CommitResult, SaleToCommit
@@ -95,7 +99,11 @@ _INSERT_SALE = insert(_sales).values(
 )
 _UPDATE_MEMBER = (
     update(_members)
-    .where(_members.c.id == _member_id, _members.c.points_balance >= bindparam("p_redeemed"))
+    .where(
+        _members.c.id == _member_id,
+        _members.c.status == "active",  # a terminated member earns and spends nothing (MemberTerminated)
+        _members.c.points_balance >= bindparam("p_redeemed"),
+    )
     .values(
         **settle(bindparam("p_delta", type_=BigInteger())),
         lifetime_spend_fen=_members.c.lifetime_spend_fen + _payable,
@@ -167,10 +175,7 @@ def commit_sale(connection: Connection, sale: SaleToCommit, now: datetime) -> Co
     if sale.member_id is None:
         return CommitResult(sale.transaction_id, sale.result_json, False, 0, 0)
     if row is None:
-        balance = connection.scalar(select(Member.points_balance).where(Member.id == sale.member_id))
-        if balance is None:
-            raise MemberNotFound(sale.member_id)
-        raise InsufficientPoints(sale.member_id, balance, redeemed)
+        raise _member_refused(connection, sale.member_id, redeemed)
     tier, lifetime, balance, owed = row
     new_tier = _upgrade(connection, sale, tier, lifetime)
     if new_tier != tier:
@@ -296,6 +301,19 @@ def _upgrade(connection: Connection, sale: SaleToCommit, tier: str, lifetime: in
         # Read after the member UPDATE: a concurrent sale of this member has committed by now.
         day = connection.scalar(_DAY_SPEND, {"p_member": sale.member_id, "p_day": sale.local_date})
     return upgraded_tier(sale.tiers, tier, lifetime, int(day or 0))
+
+
+def _member_refused(connection: Connection, member_id: str, redeemed: int) -> LedgerError:
+    """Why the guarded member UPDATE matched nothing, read after it: gone, terminated or too few points."""
+    row = connection.execute(
+        select(Member.points_balance, Member.status).where(Member.id == member_id)
+    ).one_or_none()
+    if row is None:
+        return MemberNotFound(member_id)
+    balance, status = row
+    if status != "active":
+        return MemberTerminated(member_id)
+    return InsufficientPoints(member_id, balance, redeemed)
 
 
 def _why_not(connection: Connection, code: str, sale: SaleToCommit) -> CouponProblem:

@@ -28,6 +28,7 @@ from server.storage.errors import (
     IdempotencyConflict,
     InsufficientPoints,
     MemberNotFound,
+    MemberTerminated,
 )
 from server.storage.models import Adjustment, Coupon, Member, PointsEntry
 from server.storage.pricing import PricingReads, coupon_status, coupon_statuses, read_for_pricing
@@ -196,8 +197,8 @@ class Ledger:
     def commit_sale(self, sale: SaleToCommit) -> CommitResult:
         """Post a priced sale in one transaction, or return the original answer for a retry.
 
-        Raises CouponUnavailable, InsufficientPoints or MemberNotFound (nothing is
-        stored), or IdempotencyConflict when the transaction id was committed with a
+        Raises CouponUnavailable, InsufficientPoints, MemberNotFound or MemberTerminated
+        (nothing is stored), or IdempotencyConflict when the transaction id was committed with a
         different request.
         """
         try:
@@ -249,7 +250,11 @@ class Ledger:
     def redeem_points_for_coupon(
         self, member_id: str, offer: CouponOffer, idempotency_key: str, *, today: date
     ) -> RedeemResult:
-        """Spend the offer's points price and issue one coupon atomically; InsufficientPoints if short."""
+        """Spend the offer's points price and issue one coupon atomically.
+
+        InsufficientPoints if short, MemberTerminated for a terminated member; a retry of a
+        purchase made before a termination still gets its coupon back.
+        """
         key = f"coupon_purchase:{idempotency_key}"
         reason = f"coupon {offer.definition_id} of {offer.ruleset}"
 
@@ -264,7 +269,7 @@ class Ledger:
                     coupon_status(coupon, member_id, today), offer.points_price, balance, True
                 )
             now = self.clock()
-            balance = _debit(session, member_id, offer.points_price, now)
+            balance = _debit(session, member_id, offer.points_price, now, active_only=True)
             entry_id = session.scalar(
                 insert(PointsEntry)
                 .values(
@@ -441,19 +446,30 @@ def _balance(session: Session, member_id: str) -> int:
     return int(value)
 
 
-def _debit(session: Session, member_id: str, points: int, now: datetime) -> int:
-    """Take ``points`` from the spendable balance, never below zero; the balance after."""
+def _debit(session: Session, member_id: str, points: int, now: datetime, *, active_only: bool = False) -> int:
+    """Take ``points`` from the spendable balance, never below zero; the balance after.
+
+    ``active_only`` refuses a terminated member in the same UPDATE (a customer's purchase);
+    a staff correction leaves it off.
+    """
+    guards = [Member.id == member_id, Member.points_balance >= points]
+    if active_only:
+        guards.append(Member.status == "active")
     new = session.scalar(
         update(Member)
-        .where(Member.id == member_id, Member.points_balance >= points)
+        .where(*guards)
         .values(**settle(-points), updated_at=now)
         .returning(Member.points_balance)
     )
     if new is None:
-        have = session.scalar(select(Member.points_balance).where(Member.id == member_id))
-        if have is None:
+        found = session.execute(
+            select(Member.points_balance, Member.status).where(Member.id == member_id)
+        ).one_or_none()
+        if found is None:
             raise MemberNotFound(member_id)
-        raise InsufficientPoints(member_id, int(have), points)
+        if active_only and found.status != "active":
+            raise MemberTerminated(member_id)
+        raise InsufficientPoints(member_id, int(found.points_balance), points)
     return int(new)
 
 

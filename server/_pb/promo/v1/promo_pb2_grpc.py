@@ -143,7 +143,10 @@ class PromotionsServicer:
         different payload. A retry must resend exactly the same request; a new operation needs a new id.
         * FAILED_PRECONDITION: the ledger refuses the operation as it stands: the payable differs from the
         one displayed (both amounts are in the details), a coupon is already used / not the member's /
-        expired (the code and the reason are in the details), too few points. Nothing was changed.
+        expired (the code and the reason are in the details), too few points, or the member's
+        membership was terminated after long inactivity (`member_id: member 'M1' was terminated ...`;
+        Evaluate, Commit and RedeemPoints: the customer enrolls again under a new member id, or the sale
+        is rung up as a guest, without `member.id`). Nothing was changed.
         * UNAVAILABLE: the ledger database cannot be reached. Safe to retry with the same ids.
         Every ledger write is idempotent by the id the till chooses: retrying with the same id and payload
         returns the original answer and changes nothing.
@@ -165,7 +168,8 @@ class PromotionsServicer:
         """Commit a sale: re-price it with the ruleset version the customer was quoted and, when the payable
         is the one the till displayed, in one database transaction post the points, spend the coupons and
         the points redeemed, add to the cumulative spend, upgrade the tier and store the sale with its
-        invoice lines.
+        invoice lines. A terminated member's sale is FAILED_PRECONDITION (nothing is stored), but a retry
+        of a sale committed before the termination still gets its original answer.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -174,6 +178,7 @@ class PromotionsServicer:
     def Return(self, request, context):
         """Return lines (or part of their quantity) of a committed sale: claws back exactly the points those
         units earned, refunds their net, and prints red-letter invoice lines. Idempotent by return_id.
+        Works for a member terminated since the sale: the points are still clawed back.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -181,7 +186,8 @@ class PromotionsServicer:
 
     def RedeemPoints(self, request, context):
         """Buy a coupon with points (a ruleset coupon with `redeem_for N points`): spends the points and issues
-        a coupon code owned by the member, atomically. The balance never goes negative.
+        a coupon code owned by the member, atomically. The balance never goes negative. A terminated
+        member is FAILED_PRECONDITION.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -503,7 +509,8 @@ class AdminServicer:
     """
 
     def AdjustPoints(self, request, context):
-        """A manual, audited points correction (who and why are kept with the entry).
+        """A manual, audited points correction (who and why are kept with the entry). Allowed for a
+        terminated member too (finance may correct their ledger); it does not make them active again.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
