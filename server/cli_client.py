@@ -47,7 +47,7 @@ def run_client(args: argparse.Namespace) -> int:
             if args.action == "ping":
                 print(_to_json(stub.Ping(request, timeout=args.timeout, metadata=metadata)))
                 return EXIT_OK
-            from server.convert import reply_to_json
+            from server.convert_reply import reply_to_json
 
             reply = stub.Evaluate(request, timeout=args.timeout, metadata=metadata)
             print(reply_to_json(reply, explain=request.explain))
@@ -58,7 +58,7 @@ def run_client(args: argparse.Namespace) -> int:
 
 def _read_request(path: str | None) -> Any:
     from engine.errors import InvalidRequest
-    from server.convert import request_from_json
+    from server.convert_request import request_from_json
 
     if not path:
         raise UsageError("--request FILE.json is required for evaluate and ping")

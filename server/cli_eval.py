@@ -19,13 +19,8 @@ from engine.invoice_check import ensure_invoice
 from engine.model import Evaluation, Request
 from server._pb.promo.v1 import promo_pb2 as pb
 from server.cli_base import EXIT_FAILED, EXIT_OK, Failure, arg, command, compile_path, read_text
-from server.convert import (
-    evaluation_to_proto,
-    reply_to_json,
-    request_from_json,
-    request_from_proto,
-    wire_error,
-)
+from server.convert_reply import evaluation_to_proto, reply_to_json
+from server.convert_request import request_from_json, request_from_proto, wire_error
 from server.invoicing import invoice_or_refusal
 
 __all__ = ["evaluate_files", "invoice_or_refusal", "run_eval", "run_invoice"]

@@ -17,7 +17,8 @@ from datetime import date, datetime
 
 from engine.errors import InvalidRequest
 from server._pb.promo.v1 import promo_pb2 as pb
-from server.convert import invoice_to_proto, parse_date
+from server.convert_reply import invoice_to_proto
+from server.convert_request import parse_date
 from server.storage.results import (
     AdjustResult,
     CommitResult,

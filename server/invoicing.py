@@ -12,7 +12,7 @@ from engine.errors import InvalidRequest
 from engine.invoice import Invoice, Totals, build_invoice
 from engine.invoice_check import ensure_invoice
 from engine.model import Evaluation, Request
-from server.convert import wire_error
+from server.convert_request import wire_error
 
 __all__ = ["invoice_or_refusal"]
 

@@ -29,7 +29,6 @@ from engine.invoice import Invoice
 from engine.model import Evaluation, Request
 from server._pb.promo.v1 import promo_pb2 as pb
 from server.commit_errors import CouponNotForPoints, PayableMismatch
-from server.convert import evaluation_to_proto, invoice_to_proto, request_from_proto
 from server.convert_ledger import (
     PresentedCoupons,
     commit_request_hash,
@@ -38,6 +37,8 @@ from server.convert_ledger import (
     resolve_coupons,
     with_member,
 )
+from server.convert_reply import evaluation_to_proto, invoice_to_proto
+from server.convert_request import request_from_proto
 from server.registry import RulesetRegistry, UnknownRuleset
 from server.ruleset_sources import SourceBook
 from server.servicer import Evaluator, default_evaluate, price

@@ -25,7 +25,8 @@ from engine.invoice import Invoice
 from engine.model import Evaluation, Request
 from server._pb.promo.v1 import promo_pb2 as pb
 from server._pb.promo.v1 import promo_pb2_grpc as pb_grpc
-from server.convert import evaluation_to_proto, request_from_proto
+from server.convert_reply import evaluation_to_proto
+from server.convert_request import request_from_proto
 from server.invoicing import invoice_or_refusal
 from server.logs import get_logger, mask_member
 from server.registry import FileState, RulesetRegistry

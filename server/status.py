@@ -15,7 +15,7 @@ import grpc
 
 from engine.errors import InvalidRequest, RuleErrors
 from server.commit_errors import CouponNotForPoints, NoLedger, PayableMismatch
-from server.convert import wire_error
+from server.convert_request import wire_error
 from server.registry import UnknownRuleset
 from server.storage.errors import (
     CouponUnavailable,

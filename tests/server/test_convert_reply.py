@@ -22,7 +22,7 @@ from engine.model import (
     TaxRate,
 )
 from server._pb.promo.v1 import promo_pb2 as pb
-from server.convert import evaluation_to_proto, fraction_text
+from server.convert_reply import evaluation_to_proto, fraction_text
 
 DIGEST = "ab" * 32
 

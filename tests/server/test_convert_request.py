@@ -11,7 +11,7 @@ import pytest
 from engine.errors import InvalidRequest
 from engine.model import TaxRate
 from server._pb.promo.v1 import promo_pb2 as pb
-from server.convert import request_from_proto, wire_error
+from server.convert_request import request_from_proto, wire_error
 
 
 class TestRequestFromProto:

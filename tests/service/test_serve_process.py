@@ -23,7 +23,7 @@ from server._pb.promo.v1 import promo_pb2 as pb
 from server._pb.promo.v1 import promo_pb2_grpc as pb_grpc
 from server.cli import main
 from server.cli_serve import bundled_rulesets
-from server.convert import request_from_json
+from server.convert_request import request_from_json
 
 START_LIMIT = 20.0
 
