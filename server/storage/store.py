@@ -6,46 +6,42 @@ answer and changes nothing; with a different payload it raises
 :class:`IdempotencyConflict`. Balances are cached on the member row in the same
 transaction as the entry that moves them, and :meth:`Ledger.verify_balances` proves
 the cache equals ``SUM(points)``.
+
+:class:`Ledger` owns the transactions (one per operation, retried on a duplicate key
+where a concurrent twin may have won) and delegates each unit of work to the module
+that keeps its invariant: ``members``, ``coupons``, ``pricing``, ``sales``,
+``returns``, ``points`` and ``maintenance``.
 """
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Callable, Iterable, Mapping
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import TypeVar
 
-from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from engine.model import Member as EngineMember
 from engine.rules import Settings, Tier
-from server.storage import maintenance, returns, sales
+from server.storage import coupons, maintenance, members, returns, sales
+from server.storage import points as points_ops
 from server.storage.db import ensure_schema, make_engine, make_sessionmaker, reader, snapshot
-from server.storage.errors import (
-    CouponUnavailable,
-    IdempotencyConflict,
-    InsufficientPoints,
-    MemberNotFound,
-    MemberTerminated,
-)
-from server.storage.models import Adjustment, Coupon, Member, PointsEntry
-from server.storage.pricing import PricingReads, coupon_status, coupon_statuses, read_for_pricing
+from server.storage.errors import CouponUnavailable, IdempotencyConflict, InsufficientPoints, MemberNotFound
+from server.storage.pricing import PricingReads, read_for_pricing
 from server.storage.results import (
     AdjustResult,
     BalanceMismatch,
     CommitResult,
     CouponOffer,
     CouponStatus,
-    EntryView,
     MaintenanceReport,
     MemberView,
     RedeemResult,
     ReturnResult,
     SaleToCommit,
 )
-from server.storage.sales import settle
 from server.storage.tx import in_connection, in_transaction, is_unique_violation
 from server.storage.types import utc_now
 
@@ -98,39 +94,21 @@ class Ledger:
         join_date: date | None = None,
     ) -> MemberView:
         """Create a member; enrolling again with the same data answers the same, different data conflicts."""
-        wanted = {
-            "tier": tier,
-            "birthday": birthday,
-            "tags": sorted(set(tags)),
-            "segment": segment,
-            "join_date": join_date,
-        }
-
-        def create(session: Session) -> None:
-            now = self.clock()
-            session.execute(insert(Member).values(id=member_id, created_at=now, updated_at=now, **wanted))
-
+        wanted = members.enrollment(tier, birthday, tags, segment, join_date)
         try:
-            self._tx(create)
+            self._tx(lambda s: members.create_member(s, member_id, wanted, self.clock()))
         except IntegrityError as exc:
             if not is_unique_violation(exc):
                 raise
             existing = self.get_member(member_id, recent=0)
-            have = {
-                "tier": existing.tier,
-                "birthday": existing.birthday,
-                "tags": sorted(existing.tags),
-                "segment": existing.segment,
-                "join_date": existing.join_date,
-            }
-            if have != wanted:
+            if members.enrolled_as(existing) != wanted:
                 raise IdempotencyConflict("member", member_id) from None
             return existing
         return self.get_member(member_id, recent=0)
 
     def get_member(self, member_id: str, recent: int = 20) -> MemberView:
         """The member, their balance and their ``recent`` latest entries (newest first)."""
-        return self._tx(lambda s: _member_view(s, member_id, recent))
+        return self._tx(lambda s: members.member_view(s, member_id, recent))
 
     def member_for_evaluation(self, member_id: str) -> EngineMember:
         """The engine's member for Evaluate by id, with the spendable balance."""
@@ -149,22 +127,18 @@ class Ledger:
         valid_to: date | None = None,
     ) -> CouponStatus:
         """Record an issued coupon code (a campaign's printed codes, or one sold for points)."""
-
-        def work(session: Session) -> None:
-            session.execute(
-                insert(Coupon).values(
-                    code=code,
-                    definition_id=definition_id,
-                    ruleset=ruleset,
-                    owner_id=owner_id,
-                    state="issued",
-                    valid_from=valid_from,
-                    valid_to=valid_to,
-                    created_at=self.clock(),
-                )
+        self._tx(
+            lambda s: coupons.insert_coupon(
+                s,
+                code,
+                definition_id,
+                ruleset,
+                owner_id=owner_id,
+                valid_from=valid_from,
+                valid_to=valid_to,
+                now=self.clock(),
             )
-
-        self._tx(work)
+        )
         return self.lookup_coupons([code], member_id=owner_id, on=valid_from or date.min)[code]
 
     def lookup_coupons(
@@ -179,7 +153,7 @@ class Ledger:
         if not wanted:
             return {}
 
-        return self._tx(lambda s: _coupon_statuses(s, wanted, member_id, on))
+        return self._tx(lambda s: coupons.lookup_coupons(s, wanted, member_id, on))
 
     def pricing_reads(
         self, member_id: str | None, codes: Iterable[str], transaction_id: str | None = None
@@ -233,17 +207,10 @@ class Ledger:
         shortfall is recorded as ``points_owed`` (the spendable balance stays >= 0) and
         later earnings pay it off first.
         """
-        try:
-            return self._tx(
-                lambda s: returns.return_lines(s, transaction_id, return_id, quantities, self.clock())
-            )
-        except IntegrityError as exc:
-            if not is_unique_violation(exc):
-                raise
-            # The same return id raced itself: the winner is committed now, so this replays or conflicts.
-            return self._tx(
-                lambda s: returns.return_lines(s, transaction_id, return_id, quantities, self.clock())
-            )
+        # A return id racing itself: the retry finds the winner committed, so it replays or conflicts.
+        return self._retry_on_duplicate(
+            lambda s: returns.return_lines(s, transaction_id, return_id, quantities, self.clock())
+        )
 
     # ----------------------------------------------------------------------- points
 
@@ -255,107 +222,22 @@ class Ledger:
         InsufficientPoints if short, MemberTerminated for a terminated member; a retry of a
         purchase made before a termination still gets its coupon back.
         """
-        key = f"coupon_purchase:{idempotency_key}"
-        reason = f"coupon {offer.definition_id} of {offer.ruleset}"
-
-        def work(session: Session) -> RedeemResult:
-            prior = _entry_by_key(session, key)
-            if prior is not None:
-                if (prior.member_id, prior.points, prior.reason) != (member_id, -offer.points_price, reason):
-                    raise IdempotencyConflict("points redemption", idempotency_key)
-                coupon = session.scalars(select(Coupon).where(Coupon.source_entry_id == prior.id)).one()
-                balance = _balance(session, member_id)
-                return RedeemResult(
-                    coupon_status(coupon, member_id, today), offer.points_price, balance, True
-                )
-            now = self.clock()
-            balance = _debit(session, member_id, offer.points_price, now, active_only=True)
-            entry_id = session.scalar(
-                insert(PointsEntry)
-                .values(
-                    member_id=member_id,
-                    kind="coupon_purchase",
-                    points=-offer.points_price,
-                    action=idempotency_key,
-                    reason=reason,
-                    created_at=now,
-                    idempotency_key=key,
-                )
-                .returning(PointsEntry.id)
+        return self._retry_on_duplicate(
+            lambda s: points_ops.redeem_points_for_coupon(
+                s, member_id, offer, idempotency_key, today, self.clock
             )
-            valid_to = None
-            if offer.validity_days is not None:
-                valid_to = today + timedelta(days=offer.validity_days - 1)
-            coupon = Coupon(
-                code=_new_code(),
-                definition_id=offer.definition_id,
-                ruleset=offer.ruleset,
-                owner_id=member_id,
-                state="issued",
-                valid_from=today,
-                valid_to=valid_to,
-                source_entry_id=entry_id,
-                created_at=now,
-            )
-            session.add(coupon)
-            session.flush()
-            return RedeemResult(coupon_status(coupon, member_id, today), offer.points_price, balance, False)
-
-        return self._retry_on_duplicate(work)
+        )
 
     def adjust_points(
         self, member_id: str, points: int, reason: str, operator: str, idempotency_key: str
     ) -> AdjustResult:
         """An audited manual correction (who and why are kept); a debit may not overdraw the balance."""
-        if points == 0:
-            raise ValueError("an adjustment must move at least one point")
-        if not reason.strip() or not operator.strip():
-            raise ValueError("an adjustment needs a reason and an operator, for the audit trail")
-        key = f"adjust:{idempotency_key}"
-
-        def work(session: Session) -> AdjustResult:
-            prior = _entry_by_key(session, key)
-            if prior is not None:
-                audit = session.scalars(select(Adjustment).where(Adjustment.entry_id == prior.id)).one()
-                if (prior.member_id, prior.points, audit.reason, audit.operator) != (
-                    member_id,
-                    points,
-                    reason,
-                    operator,
-                ):
-                    raise IdempotencyConflict("adjustment", idempotency_key)
-                return AdjustResult(prior.id, points, _balance(session, member_id), True)
-            now = self.clock()
-            if points < 0:
-                balance = _debit(session, member_id, -points, now)
-            else:
-                balance = _credit(session, member_id, points, now)
-            entry_id = session.scalar(
-                insert(PointsEntry)
-                .values(
-                    member_id=member_id,
-                    kind="adjust",
-                    points=points,
-                    action=idempotency_key,
-                    reason=reason,
-                    created_at=now,
-                    idempotency_key=key,
-                )
-                .returning(PointsEntry.id)
+        points_ops.check_adjustment(points, reason, operator)
+        return self._retry_on_duplicate(
+            lambda s: points_ops.adjust_points(
+                s, member_id, points, reason, operator, idempotency_key, self.clock
             )
-            session.execute(
-                insert(Adjustment).values(
-                    entry_id=entry_id,
-                    member_id=member_id,
-                    points=points,
-                    operator=operator,
-                    reason=reason,
-                    created_at=now,
-                )
-            )
-            return AdjustResult(int(entry_id), points, balance, False)
-
-        return self._retry_on_duplicate(work)
+        )
 
     def _retry_on_duplicate(self, work: Callable[[Session], T]) -> T:
         try:
@@ -366,7 +248,7 @@ class Ledger:
             return self._tx(work)  # the concurrent twin committed: this run replays it
 
     def _member_exists(self, member_id: str) -> bool:
-        return self._tx(lambda s: s.get(Member, member_id) is not None)
+        return self._tx(lambda s: members.member_exists(s, member_id))
 
     # ----------------------------------------------------------------------- housekeeping
 
@@ -381,111 +263,3 @@ class Ledger:
     def verify_balances(self) -> list[BalanceMismatch]:
         """Every member whose cached balance differs from the sum of their entries (must be empty)."""
         return self._tx(maintenance.verify_balances)
-
-
-# --------------------------------------------------------------------------- helpers
-
-
-def _member_view(session: Session, member_id: str, recent: int) -> MemberView:
-    m = session.get(Member, member_id)
-    if m is None:
-        raise MemberNotFound(member_id)
-    entries: tuple[EntryView, ...] = ()
-    if recent > 0:
-        rows = session.scalars(
-            select(PointsEntry)
-            .where(PointsEntry.member_id == member_id)
-            .order_by(PointsEntry.id.desc())
-            .limit(recent)
-        )
-        entries = tuple(
-            EntryView(
-                e.id,
-                e.kind,
-                e.points,
-                e.transaction_id,
-                e.return_id,
-                e.action,
-                e.reason,
-                e.created_at,
-                e.expires_at,
-            )
-            for e in rows
-        )
-    return MemberView(
-        id=m.id,
-        tier=m.tier,
-        birthday=m.birthday,
-        tags=frozenset(m.tags),
-        segment=m.segment,
-        join_date=m.join_date,
-        lifetime_spend_fen=m.lifetime_spend_fen,
-        last_purchase_at=m.last_purchase_at,
-        points_balance=m.points_balance - m.points_owed,
-        points_owed=m.points_owed,
-        status=m.status,
-        recent=entries,
-    )
-
-
-def _coupon_statuses(
-    session: Session, wanted: list[str], member_id: str | None, on: date
-) -> dict[str, CouponStatus]:
-    rows = session.execute(select(Coupon).where(Coupon.code.in_(wanted))).scalars().all()
-    return coupon_statuses(wanted, rows, member_id, on)
-
-
-def _entry_by_key(session: Session, key: str) -> PointsEntry | None:
-    return session.scalars(select(PointsEntry).where(PointsEntry.idempotency_key == key)).one_or_none()
-
-
-def _balance(session: Session, member_id: str) -> int:
-    value = session.scalar(select(Member.points_balance - Member.points_owed).where(Member.id == member_id))
-    if value is None:
-        raise MemberNotFound(member_id)
-    return int(value)
-
-
-def _debit(session: Session, member_id: str, points: int, now: datetime, *, active_only: bool = False) -> int:
-    """Take ``points`` from the spendable balance, never below zero; the balance after.
-
-    ``active_only`` refuses a terminated member in the same UPDATE (a customer's purchase);
-    a staff correction leaves it off.
-    """
-    guards = [Member.id == member_id, Member.points_balance >= points]
-    if active_only:
-        guards.append(Member.status == "active")
-    new = session.scalar(
-        update(Member)
-        .where(*guards)
-        .values(**settle(-points), updated_at=now)
-        .returning(Member.points_balance)
-    )
-    if new is None:
-        found = session.execute(
-            select(Member.points_balance, Member.status).where(Member.id == member_id)
-        ).one_or_none()
-        if found is None:
-            raise MemberNotFound(member_id)
-        if active_only and found.status != "active":
-            raise MemberTerminated(member_id)
-        raise InsufficientPoints(member_id, int(found.points_balance), points)
-    return int(new)
-
-
-def _credit(session: Session, member_id: str, points: int, now: datetime) -> int:
-    new = session.scalar(
-        update(Member)
-        .where(Member.id == member_id)
-        .values(**settle(points), updated_at=now)
-        .returning(Member.points_balance - Member.points_owed)
-    )
-    if new is None:
-        raise MemberNotFound(member_id)
-    return int(new)
-
-
-def _new_code() -> str:
-    """A coupon code a cashier can read out: 12 characters without 0/O or 1/I."""
-    alphabet = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
-    return "P" + "".join(secrets.choice(alphabet) for _ in range(12))

@@ -1,0 +1,92 @@
+"""Enrolling members and reading them back: the member row and its recent entries as one view.
+
+Enrolment is idempotent by member id: :func:`enrollment` is the one canonical form
+of what an enrolment says, so a repeated enrolment is compared with what is stored
+field by field and the same data always compares equal. The view's balance is the
+spendable one (``points_balance - points_owed``), never the raw cached columns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
+
+from server.storage.errors import MemberNotFound
+from server.storage.models import Member, PointsEntry
+from server.storage.results import EntryView, MemberView
+
+__all__ = ["create_member", "enrolled_as", "enrollment", "member_exists", "member_view"]
+
+
+def enrollment(
+    tier: str, birthday: date | None, tags: Iterable[str], segment: str, join_date: date | None
+) -> dict[str, Any]:
+    """What an enrolment says, in the form it is stored and compared in (tags sorted, without repeats)."""
+    return {
+        "tier": tier,
+        "birthday": birthday,
+        "tags": sorted(set(tags)),
+        "segment": segment,
+        "join_date": join_date,
+    }
+
+
+def enrolled_as(member: MemberView) -> dict[str, Any]:
+    """The :func:`enrollment` a stored member was created with, to compare a repeated enrolment to."""
+    return enrollment(member.tier, member.birthday, member.tags, member.segment, member.join_date)
+
+
+def create_member(session: Session, member_id: str, wanted: dict[str, Any], now: datetime) -> None:
+    """INSERT the member; an IntegrityError when the id is taken (the store decides replay or conflict)."""
+    session.execute(insert(Member).values(id=member_id, created_at=now, updated_at=now, **wanted))
+
+
+def member_exists(session: Session, member_id: str) -> bool:
+    return session.get(Member, member_id) is not None
+
+
+def member_view(session: Session, member_id: str, recent: int) -> MemberView:
+    """The member with their spendable balance and ``recent`` latest entries; MemberNotFound if absent."""
+    m = session.get(Member, member_id)
+    if m is None:
+        raise MemberNotFound(member_id)
+    entries: tuple[EntryView, ...] = ()
+    if recent > 0:
+        rows = session.scalars(
+            select(PointsEntry)
+            .where(PointsEntry.member_id == member_id)
+            .order_by(PointsEntry.id.desc())
+            .limit(recent)
+        )
+        entries = tuple(
+            EntryView(
+                e.id,
+                e.kind,
+                e.points,
+                e.transaction_id,
+                e.return_id,
+                e.action,
+                e.reason,
+                e.created_at,
+                e.expires_at,
+            )
+            for e in rows
+        )
+    return MemberView(
+        id=m.id,
+        tier=m.tier,
+        birthday=m.birthday,
+        tags=frozenset(m.tags),
+        segment=m.segment,
+        join_date=m.join_date,
+        lifetime_spend_fen=m.lifetime_spend_fen,
+        last_purchase_at=m.last_purchase_at,
+        points_balance=m.points_balance - m.points_owed,
+        points_owed=m.points_owed,
+        status=m.status,
+        recent=entries,
+    )
