@@ -86,16 +86,37 @@ class ExampleParts(BuildBase):
         )
 
     def _expectation(self, expects: list[Stmt]) -> ir.Expectation:
-        values: dict[str, Any] = {"rules": [], "coupons": []}
+        values: dict[str, Any] = {"rules": [], "coupons": [], "lines": []}
+        line_fields: set[tuple[int, str]] = set()
         for term in (t for e in expects for t in e.value):
-            if term.kind in ("rules", "coupons"):
+            if term.kind == "lines":
+                values["lines"].append(self._line_expectation(term, line_fields))
+            elif term.kind in ("rules", "coupons"):
                 values[term.kind].append(term.value)
             else:
                 if term.kind in values:
                     self.fail(f"'{term.kind}' is expected twice", term.span)
                 values[term.kind] = term.value
-        values["rules"], values["coupons"] = tuple(values["rules"]), tuple(values["coupons"])
+        for many in ("rules", "coupons", "lines"):
+            values[many] = tuple(values[many])
         return ir.Expectation(**values, span=expects[0].span)
+
+    def _line_expectation(self, term: Stmt, seen: set[tuple[int, str]]) -> ir.LineExpectation:
+        """One `line N net .. discount .. points ..` term; a field already expected for line N is refused."""
+        number, fields = term.value
+        values: dict[str, int] = {}
+        for item in fields:
+            if (number, item.kind) in seen:
+                self.fail(
+                    f"'{item.kind}' of line {number} is expected twice",
+                    item.span,
+                    f"keep one `{item.kind}` for line {number}: each line's net, discount and points "
+                    "is expected at most once",
+                )
+                continue
+            seen.add((number, item.kind))
+            values[item.kind] = item.value
+        return ir.LineExpectation(number, **values, span=term.span)
 
     def guest(self, meta: Any, ch: list[Any]) -> Stmt:
         return Stmt("member", None, self.span(meta))
@@ -217,3 +238,10 @@ class ExampleParts(BuildBase):
 
     def expect_redeemed(self, meta: Any, ch: list[Any]) -> Stmt:
         return Stmt("redeemed_points", args_of(ch)[0], self.span(meta))
+
+    def expect_line(self, meta: Any, ch: list[Any]) -> Stmt:
+        number, *fields = args_of(ch)
+        return Stmt("lines", (number, fields), self.span(meta))
+
+    def expect_net(self, meta: Any, ch: list[Any]) -> Stmt:
+        return Stmt("net", args_of(ch)[0], self.span(meta))

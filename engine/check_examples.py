@@ -2,9 +2,9 @@
 
 An example is a basket the merchandiser writes next to the rules, with the outcome it
 expects; it may only name tiers, coupons and rules the ruleset declares, use real tax
-rates and rejection reasons, and redeem points only where redemption is set up. These
-checks look at test data rather than at the rules themselves, so they live apart from
-the ruleset-level checks in engine/check.py and report into the same
+rates and rejection reasons, expect only lines it has, and redeem points only where
+redemption is set up. These checks look at test data rather than at the rules themselves,
+so they live apart from the ruleset-level checks in engine/check.py and report into the same
 :class:`~engine.check_conditions.ConditionChecker`.
 """
 
@@ -54,3 +54,15 @@ def check_example(checker: ConditionChecker, ruleset: Ruleset, ex: Example) -> N
         if outcome != "accepted" and outcome not in _REJECTIONS:
             hint = did_you_mean(outcome, _REJECTIONS) or "reasons are " + ", ".join(_REJECTIONS)
             checker.fail(f"unknown rejection reason '{outcome}'", expect.span, hint)
+    count = len(ex.lines)
+    for want in expect.lines:
+        if not 1 <= want.line <= count:
+            has = "1 line" if count == 1 else f"{count} lines"
+            hint = (
+                "write `line 1`, the example's only line"
+                if count == 1
+                else f"write `line 1` to `line {count}`: the example's lines, counted from the top"
+            )
+            checker.fail(
+                f"this example has {has}; `line {want.line}` names none", want.span or expect.span, hint
+            )

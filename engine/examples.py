@@ -98,6 +98,16 @@ def _compare(example: Example, result: Evaluation) -> list[RuleError]:
             by_rule[d.source] += d.fen
     for rule_id, want in expect.rules:
         money(f"rule {rule_id} took", want, by_rule.get(rule_id, 0))
+    lines = {line.line_id: line for line in result.lines}  # example_request numbers them from "1"
+    for want in expect.lines:
+        got_line = lines.get(str(want.line))
+        if got_line is None:
+            continue  # the checker refuses a line number the example does not have
+        name = f"line {want.line}"
+        money(f"{name} net", want.net, got_line.net)
+        money(f"{name} discount", want.discount, got_line.discount)
+        if want.points is not None and want.points != got_line.points:
+            wrong.append(f"{name} points {got_line.points}, expected {want.points}")
     outcomes = {c.code: c for c in result.coupons}
     for code, want_reason in expect.coupons:
         got = outcomes.get(code)
@@ -115,7 +125,10 @@ def _explain(result: Evaluation) -> str:
     parts = []
     for line in result.lines:
         taken = ", ".join(f"{d.source} {format_fen(d.fen)}" for d in line.discounts) or "no discount"
-        parts.append(f"line {line.line_id}: {format_fen(line.amount)} - ({taken}) = {format_fen(line.net)}")
+        parts.append(
+            f"line {line.line_id}: {format_fen(line.amount)} - ({taken}) = {format_fen(line.net)}, "
+            f"{line.points} points"
+        )
     p = result.points
     parts.append(f"points: base {p.base} + bonus {p.earned - p.base} = {p.earned}")
     return "the engine computed\n      " + "\n      ".join(parts)

@@ -40,6 +40,7 @@ __all__ = [
     "Has",
     "In",
     "IsBirthday",
+    "LineExpectation",
     "MemberPrice",
     "NoPoints",
     "Not",
@@ -418,6 +419,20 @@ class ExampleLine:
 
 
 @dataclass(frozen=True, slots=True)
+class LineExpectation:
+    """What one basket line of an example must come to (`line 2 net 71.36 points 107`).
+
+    One per `line N` term as written; ``None`` fields are not checked.
+    """
+
+    line: int  # 1-based position among the example's `line` statements
+    net: int | None = None  # fen
+    discount: int | None = None  # fen
+    points: int | None = None
+    span: Span | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
 class Expectation:
     """What an example must produce; ``None`` fields are not checked."""
 
@@ -427,6 +442,7 @@ class Expectation:
     rules: tuple[tuple[str, int], ...] = ()  # (rule id, total fen it took)
     coupons: tuple[tuple[str, str], ...] = ()  # (coupon id, "accepted" or a rejection reason)
     redeemed_points: int | None = None
+    lines: tuple[LineExpectation, ...] = ()  # per basket line, in the order written
     span: Span | None = field(default=None, compare=False)
 
 

@@ -124,6 +124,7 @@ example "金卡会员 会员日 买A类商品" {
   redeem 500 points
   expect payable 95.00, points 285, discount 5.00
   expect rule a_class 5.00, coupon C20 accepted, coupon C30 rejected min_spend, redeemed 500
+  expect line 2 points 24 net 16.00, line 1 net 95.00 discount 5.00  # per line, any order
 }
 
 example "散客" {

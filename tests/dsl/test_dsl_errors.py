@@ -127,6 +127,14 @@ class TestSyntaxMessages:
                 H + 'example "e" {\n  line "x" price 1 qty\n}\n',
                 "expected a quantity like 1 or 1.250 after 'qty'",
             ),
+            (
+                H + 'example "e" {\n  expect line 1, points 10\n}\n',
+                "expected 'discount', 'net' or 'points' after '1', found ','",
+            ),
+            (
+                H + 'example "e" {\n  expect line net 1.00\n}\n',
+                "expected a whole number after 'line', found 'net'",
+            ),
             (H + "x", "expected a declaration (ruleset, tier, rule, table, no_points, coupon or example)"),
             (
                 H + 'rule a "a" {\n  then points x2\n} rule',

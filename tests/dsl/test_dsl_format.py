@@ -49,6 +49,12 @@ class TestProperties:
             return  # some samples are only fragments; their layout is still checked above
         assert dsl.load(once, "t") == original
 
+    @pytest.mark.parametrize("path", RULESETS, ids=lambda p: p.name)
+    def test_bundled_rulesets_are_canonical(self, path: Path) -> None:
+        """The shipped files are what `promo fmt` writes, so `promo fmt --check rulesets/` passes."""
+        text = path.read_text(encoding="utf-8")
+        assert fmt(text) == text, f"run `promo fmt {path.relative_to(path.parents[1])}`"
+
     @settings(max_examples=60, deadline=None)
     @given(st.data())
     def test_spacing_does_not_matter(self, data: st.DataObject) -> None:
@@ -99,6 +105,22 @@ class TestLayout:
             'example "e" {\n  at 2026-01-01 10:00\n  line "x" price 3.00 qty 1.250\n'
             "  expect payable 3.75, points 3\n}\n"
         )
+
+    def test_line_expectations(self) -> None:
+        """`line N` terms: single spaces, money with two decimals, points and line numbers as written,
+        fields in the author's order; formatting again changes nothing and the meaning is the same."""
+        text = (
+            'ruleset "t" {\n}\ntier normal "n" points x1\nexample "e" {\n at 2026-01-01 10:00\n'
+            '  line "x" price 3\n  line "y" price 1\n'
+            " expect points 4 ,line   1 net 3   discount 0 points 3,line 2 points 1  net 1.0  # per line\n}\n"
+        )
+        once = fmt(text)
+        assert once.splitlines()[-2] == (
+            "  expect points 4, line 1 net 3.00 discount 0.00 points 3, line 2 points 1 net 1.00  # per line"
+        )
+        assert fmt(once) == once
+        assert dsl.load(once, "t").examples == dsl.load(text, "t").examples
+        assert dsl.load(once, "t").examples[0].expect.lines[1].net == 100
 
     def test_one_line_block_is_opened_up(self) -> None:
         """`{ then points x2 }` becomes one statement per line; a trailing comment stays on the brace line."""

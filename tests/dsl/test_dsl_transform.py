@@ -283,6 +283,10 @@ class TestExamples:
                 rules=(("a_class", 500),),
                 coupons=(("C20", "accepted"), ("C30", "min_spend")),
                 redeemed_points=500,
+                lines=(
+                    ir.LineExpectation(2, net=1600, points=24),
+                    ir.LineExpectation(1, net=9500, discount=500),
+                ),
             ),
             member=ir.ExampleMember(
                 "gold", date(1990, 3, 2), frozenset({"vip"}), "important", date(2020, 1, 1), 500
@@ -310,6 +314,49 @@ class TestExamples:
                        '  line "x" price 1\n'
                        "  expect payable 1\n}\n")  # fmt: skip
         assert dsl.load(text, "t").examples[0].member.tier == "normal"
+
+    def test_line_expectations(self) -> None:
+        """`line N` terms: fields in any order, several per `expect`, mixed with totals, kept as written."""
+        text = ruleset(
+            'example "e" {\n  at 2026-01-01 00:00\n  line "a" price 400\n  line "b" price 75.50\n'
+            "  expect payable 344.70, line 1 net 273.34 discount 122.66 points 410, points 517,"
+            " line 2 points 107 net 71.36\n"
+            "  expect line 2 discount 4.14\n}\n"
+        )  # the example starts on line 6; the `expect` lines are 10 and 11
+        expect = dsl.load(text, "t.rules").examples[0].expect
+        assert (expect.payable, expect.points) == (34470, 517)
+        assert expect.lines == (
+            ir.LineExpectation(1, net=27334, discount=12266, points=410),
+            ir.LineExpectation(2, net=7136, points=107),
+            ir.LineExpectation(2, discount=414),
+        )
+        assert [(t.span.line, t.span.column, t.span.end_column) for t in expect.lines] == [
+            (10, 26, 70),
+            (10, 84, 111),
+            (11, 10, 30),
+        ]
+
+    def test_a_line_field_expected_twice(self) -> None:
+        """The same field of the same line, in one term or across terms, is refused at the second one."""
+        text = ruleset(
+            'example "e" {\n  at 2026-01-01 00:00\n  line "a" price 1\n  line "b" price 2\n'
+            "  expect line 1 net 1.00 points 1 net 1.00, line 2 net 2.00\n"
+            "  expect line 2 points 2, line 2 net 2.00\n}\n"
+        )
+        got = [(e.span.line, e.span.column, e.span.end_column, e.message, e.hint) for e in _errors(text)]
+        hint = "each line's net, discount and points is expected at most once"
+        assert got == [
+            (10, 35, 43, "'net' of line 1 is expected twice", f"keep one `net` for line 1: {hint}"),
+            (11, 34, 42, "'net' of line 2 is expected twice", f"keep one `net` for line 2: {hint}"),
+        ]
+
+    def test_line_expectation_literals_are_checked(self) -> None:
+        """Money with three decimals or fractional points in a line term are refused at the token."""
+        text = ruleset(
+            'example "e" {\n  at 2026-01-01 00:00\n  line "a" price 1\n'
+            "  expect line 1 net 1.005 points 1.5\n}\n"
+        )
+        assert [(e.span.line, e.span.column) for e in _errors(text)] == [(9, 21), (9, 34)]
 
     @pytest.mark.parametrize(
         ("body", "message"),

@@ -380,6 +380,40 @@ class TestExamples:
         )
         assert check_ruleset(_ruleset(examples=(example,))) == []
 
+    def test_line_expectation_names_a_line_the_example_does_not_have(self) -> None:
+        """`line 0` and `line 3` of a two-line example are refused at the term, with the range to use."""
+        body = (
+            'example "e" {\n  at 2026-01-01 10:00\n  line "a" price 1\n  line "b" price 2\n'
+            "  expect payable 3, line 2 net 2.00, line 3 net 1.00\n"
+            "  expect line 0 points 1, line 1 discount 0\n}\n"
+        )  # the example starts on line 5: its `expect` lines are 9 and 10
+        got = [(e.message, e.span.line, e.span.column, e.span.end_column, e.hint) for e in _check(body)]
+        hint = "write `line 1` to `line 2`: the example's lines, counted from the top"
+        assert got == [
+            ("this example has 2 lines; `line 3` names none", 9, 38, 53, hint),
+            ("this example has 2 lines; `line 0` names none", 10, 10, 25, hint),
+        ]
+        rendered = str(_check(body)[0])
+        assert rendered.startswith("t.rules:9:38: this example has 2 lines; `line 3` names none\n")
+        assert "\n    " + " " * 37 + "^" * 15 + "\n" in rendered
+
+    def test_line_expectation_of_a_one_line_example(self) -> None:
+        """With one line the hint names it; `line 1` itself is fine."""
+        assert self._example('  line "x" price 1\n  expect line 1 net 1.00, line 2 net 1.00') == [
+            "this example has 1 line; `line 2` names none"
+        ]
+        ex = ir.Example(
+            "e",
+            datetime(2026, 1, 1),
+            (ir.ExampleLine("x", 100, 1000),),
+            ir.Expectation(lines=(ir.LineExpectation(1, net=100), ir.LineExpectation(2, points=1))),
+        )
+        (error,) = check_ruleset(_ruleset(examples=(ex,)))  # hand-built IR is checked the same way
+        assert (error.message, error.hint) == (
+            "this example has 1 line; `line 2` names none",
+            "write `line 1`, the example's only line",
+        )
+
 
 class TestLeadReview:
     """Checks added when the compiled engine met the reference interpreter."""

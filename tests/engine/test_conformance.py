@@ -167,6 +167,13 @@ class TestShippedExamples:
                 got[rule_id] = sum(d.fen for o in ev.lines for d in o.discounts if d.source == rule_id)
             for code, _ in want.coupons:
                 got[code] = next((c.reason for c in ev.coupons if c.code == code), "not sent")
+            per_line: dict[str, int] = {}
+            for term in want.lines:
+                outcome = ev.lines[term.line - 1]
+                for name in ("net", "discount", "points"):
+                    if getattr(term, name) is not None:
+                        got[f"line {term.line} {name}"] = getattr(outcome, name)
+                        per_line[f"line {term.line} {name}"] = getattr(term, name)
             expected = {
                 "payable": want.payable,
                 "discount": want.discount,
@@ -174,5 +181,7 @@ class TestShippedExamples:
                 "redeemed": want.redeemed_points,
                 **dict(want.rules),
                 **dict(want.coupons),
+                **per_line,
             }
             assert got == {k: expected[k] for k in got}, ex.label
+        assert any(ex.expect.lines for ex in ruleset.examples), "a shipped ruleset pins some lines"
