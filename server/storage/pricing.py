@@ -21,7 +21,15 @@ from server.storage.errors import CouponProblem, IdempotencyConflict
 from server.storage.models import Coupon, Member, Sale
 from server.storage.results import CommitResult, CouponStatus, MemberView
 
-__all__ = ["CouponRow", "PricingReads", "StoredSale", "coupon_status", "coupon_statuses", "read_for_pricing"]
+__all__ = [
+    "STORED_SALE",
+    "CouponRow",
+    "PricingReads",
+    "StoredSale",
+    "coupon_status",
+    "coupon_statuses",
+    "read_for_pricing",
+]
 
 _members = Member.__table__
 _coupons = Coupon.__table__
@@ -30,14 +38,15 @@ _sales = Sale.__table__
 _MEMBER = ("id", "tier", "birthday", "tags", "segment", "join_date", "lifetime_spend_fen")
 _MEMBER += ("last_purchase_at", "points_balance", "points_owed", "status")
 _COUPON = ("code", "definition_id", "ruleset", "owner_id", "state", "valid_from", "valid_to")
-_SALE = ("request_hash", "result", "points_earned", "points_redeemed", "member_id")
+STORED_SALE = ("request_hash", "result", "points_earned", "points_redeemed", "member_id")
+"""The sale columns a :class:`StoredSale` is made of, in its field order."""
 _C, _S = len(_MEMBER), len(_MEMBER) + len(_COUPON)  # where a row's coupon and sale columns start
 
 _ONE = select(literal_column("1").label("one")).subquery("one")
 _READ = select(
     *(_members.c[name].label(f"m_{name}") for name in _MEMBER),
     *(_coupons.c[name].label(f"c_{name}") for name in _COUPON),
-    *(_sales.c[name].label(f"s_{name}") for name in _SALE),
+    *(_sales.c[name].label(f"s_{name}") for name in STORED_SALE),
 ).select_from(
     _ONE.outerjoin(_members, _members.c.id == bindparam("p_member"))
     .outerjoin(_sales, _sales.c.transaction_id == bindparam("p_sale"))
@@ -65,6 +74,17 @@ class StoredSale(NamedTuple):
     points_earned: int
     points_redeemed: int
     member_id: str | None
+
+    def check(self, transaction_id: str, request_hash: str) -> None:
+        """IdempotencyConflict when the retry's request is not the one committed under the id."""
+        if self.request_hash != request_hash:
+            raise IdempotencyConflict("transaction", transaction_id)
+
+    def answer(self, transaction_id: str, balance: int | None, tier: str | None) -> CommitResult:
+        """The stored answer to a retry, with the member's spendable balance and tier as read now."""
+        return CommitResult(
+            transaction_id, self.result_json, True, self.points_earned, self.points_redeemed, balance, tier
+        )
 
 
 class _CouponLike(Protocol):
@@ -101,22 +121,13 @@ class PricingReads:
         sale = self.sale
         if sale is None or self.transaction_id is None:
             return None
-        if sale.request_hash != request_hash:
-            raise IdempotencyConflict("transaction", self.transaction_id)
+        sale.check(self.transaction_id, request_hash)
         balance = tier = None
         if sale.member_id is not None:
             if self.member is None or self.member.id != sale.member_id:
                 return None  # not this read's member (cannot be with an equal hash): read it properly
             balance, tier = self.member.points_balance, self.member.tier
-        return CommitResult(
-            self.transaction_id,
-            sale.result_json,
-            True,
-            sale.points_earned,
-            sale.points_redeemed,
-            balance,
-            tier,
-        )
+        return sale.answer(self.transaction_id, balance, tier)
 
 
 def read_for_pricing(

@@ -45,13 +45,13 @@ from server.storage import codec
 from server.storage.errors import (
     CouponProblem,
     CouponUnavailable,
-    IdempotencyConflict,
     InsufficientPoints,
     LedgerError,
     MemberNotFound,
     MemberTerminated,
 )
 from server.storage.models import Coupon, Member, PointsEntry, Sale
+from server.storage.pricing import STORED_SALE, StoredSale
 from server.storage.results import CommitResult, SaleToCommit
 from server.storage.types import TZDateTime
 
@@ -331,19 +331,15 @@ def _why_not(connection: Connection, code: str, sale: SaleToCommit) -> CouponPro
 def replay_sale(connection: Connection, transaction_id: str, request_hash: str) -> CommitResult | None:
     """The stored answer for a retried commit; None when no such sale exists."""
     row = connection.execute(
-        select(
-            Sale.request_hash, Sale.result, Sale.points_earned, Sale.points_redeemed, Sale.member_id
-        ).where(Sale.transaction_id == transaction_id)
+        select(*(_sales.c[name] for name in STORED_SALE)).where(_sales.c.transaction_id == transaction_id)
     ).one_or_none()
     if row is None:
         return None
-    stored_hash, result, earned, redeemed, member_id = row
-    if stored_hash != request_hash:
-        raise IdempotencyConflict("transaction", transaction_id)
+    sale = StoredSale(*row)
+    sale.check(transaction_id, request_hash)
     balance = tier = None
-    if member_id is not None:
-        member = connection.execute(
-            select(Member.points_balance - Member.points_owed, Member.tier).where(Member.id == member_id)
+    if sale.member_id is not None:
+        balance, tier = connection.execute(
+            select(Member.points_balance - Member.points_owed, Member.tier).where(Member.id == sale.member_id)
         ).one()
-        balance, tier = member
-    return CommitResult(transaction_id, result, True, earned, redeemed, balance, tier)
+    return sale.answer(transaction_id, balance, tier)
