@@ -8,7 +8,7 @@ spendable one (``points_balance - points_owed``), never the raw cached columns.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -19,7 +19,19 @@ from server.storage.errors import MemberNotFound
 from server.storage.models import Member, PointsEntry
 from server.storage.results import EntryView, MemberView
 
-__all__ = ["create_member", "enrolled_as", "enrollment", "member_exists", "member_view"]
+__all__ = [
+    "MEMBER_COLUMNS",
+    "create_member",
+    "enrolled_as",
+    "enrollment",
+    "member_exists",
+    "member_view",
+    "view_of",
+]
+
+MEMBER_COLUMNS = ("id", "tier", "birthday", "tags", "segment", "join_date", "lifetime_spend_fen")
+MEMBER_COLUMNS += ("last_purchase_at", "points_balance", "points_owed", "status")
+"""The member columns a :class:`MemberView` is made from, in the order :func:`view_of` takes them."""
 
 
 def enrollment(
@@ -76,17 +88,25 @@ def member_view(session: Session, member_id: str, recent: int) -> MemberView:
             )
             for e in rows
         )
+    return view_of([getattr(m, name) for name in MEMBER_COLUMNS], entries)
+
+
+def view_of(columns: Sequence[Any], recent: tuple[EntryView, ...] = ()) -> MemberView:
+    """The view of a member row given as :data:`MEMBER_COLUMNS`: the balance is the spendable one."""
+    member_id, tier, birthday, tags, segment, join_date, lifetime, last_purchase, balance, owed, status = (
+        columns
+    )
     return MemberView(
-        id=m.id,
-        tier=m.tier,
-        birthday=m.birthday,
-        tags=frozenset(m.tags),
-        segment=m.segment,
-        join_date=m.join_date,
-        lifetime_spend_fen=m.lifetime_spend_fen,
-        last_purchase_at=m.last_purchase_at,
-        points_balance=m.points_balance - m.points_owed,
-        points_owed=m.points_owed,
-        status=m.status,
-        recent=entries,
+        id=member_id,
+        tier=tier,
+        birthday=birthday,
+        tags=frozenset(tags),
+        segment=segment,
+        join_date=join_date,
+        lifetime_spend_fen=lifetime,
+        last_purchase_at=last_purchase,
+        points_balance=balance - owed,
+        points_owed=owed,
+        status=status,
+        recent=recent,
     )

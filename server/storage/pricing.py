@@ -13,11 +13,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, NamedTuple, Protocol
+from typing import NamedTuple, Protocol
 
 from sqlalchemy import Connection, bindparam, literal_column, select
 
 from server.storage.errors import CouponProblem, IdempotencyConflict
+from server.storage.members import MEMBER_COLUMNS, view_of
 from server.storage.models import Coupon, Member, Sale
 from server.storage.results import CommitResult, CouponStatus, MemberView
 
@@ -35,16 +36,15 @@ _members = Member.__table__
 _coupons = Coupon.__table__
 _sales = Sale.__table__
 
-_MEMBER = ("id", "tier", "birthday", "tags", "segment", "join_date", "lifetime_spend_fen")
-_MEMBER += ("last_purchase_at", "points_balance", "points_owed", "status")
 _COUPON = ("code", "definition_id", "ruleset", "owner_id", "state", "valid_from", "valid_to")
 STORED_SALE = ("request_hash", "result", "points_earned", "points_redeemed", "member_id")
 """The sale columns a :class:`StoredSale` is made of, in its field order."""
-_C, _S = len(_MEMBER), len(_MEMBER) + len(_COUPON)  # where a row's coupon and sale columns start
+_C = len(MEMBER_COLUMNS)  # where a row's coupon columns start
+_S = _C + len(_COUPON)  # and its sale columns
 
 _ONE = select(literal_column("1").label("one")).subquery("one")
 _READ = select(
-    *(_members.c[name].label(f"m_{name}") for name in _MEMBER),
+    *(_members.c[name].label(f"m_{name}") for name in MEMBER_COLUMNS),
     *(_coupons.c[name].label(f"c_{name}") for name in _COUPON),
     *(_sales.c[name].label(f"s_{name}") for name in STORED_SALE),
 ).select_from(
@@ -139,29 +139,10 @@ def read_for_pricing(
         _READ, {"p_member": member_id, "p_sale": transaction_id, "p_codes": list(wanted)}
     ).all()
     first = rows[0]  # the driving row makes at least one
-    member = _member(first[:_C]) if first[0] is not None else None
+    member = view_of(first[:_C]) if first[0] is not None else None
     sale = StoredSale(*first[_S:]) if first[_S] is not None else None
     coupons = tuple(CouponRow(*r[_C:_S]) for r in rows if r[_C] is not None)
     return PricingReads(member_id, member, wanted, coupons, transaction_id, sale)
-
-
-def _member(columns: Sequence[Any]) -> MemberView:
-    member_id, tier, birthday, tags, segment, join_date, lifetime, last_purchase, balance, owed, status = (
-        columns
-    )
-    return MemberView(
-        id=member_id,
-        tier=tier,
-        birthday=birthday,
-        tags=frozenset(tags),
-        segment=segment,
-        join_date=join_date,
-        lifetime_spend_fen=lifetime,
-        last_purchase_at=last_purchase,
-        points_balance=balance - owed,
-        points_owed=owed,
-        status=status,
-    )
 
 
 def coupon_statuses(
