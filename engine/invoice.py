@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 from engine.errors import InvalidRequest
 from engine.model import Evaluation, Request, TaxRate
 from engine.money import round_half_up
-from engine.tax import RateTerms, TaxFlags, known_terms, rate_terms, unit_price_excl
+from engine.tax import TaxFlags, known_terms, rate_terms, unit_price_excl
 
 __all__ = [
     "TAX_CODE_DIGITS",
@@ -326,12 +326,8 @@ def _vet(request: Request, evaluation: Evaluation) -> None:
     _check_matches(request, evaluation)
 
 
-def _check_invoiceable(request: Request) -> list[RateTerms]:
-    """Refuse lines no invoice can carry (the evaluation itself does not need these fields).
-
-    Returns each line's rate terms, so the invoice works a rate out once.
-    """
-    terms = []
+def _check_invoiceable(request: Request) -> None:
+    """Refuse lines no invoice can carry (the evaluation itself does not need these fields)."""
     for i, line in enumerate(request.lines):
         code = line.tax_code
         if not (len(code) == TAX_CODE_DIGITS and code.isascii() and code.isdigit()):
@@ -344,7 +340,7 @@ def _check_invoiceable(request: Request) -> list[RateTerms]:
         if not isinstance(line.tax, TaxRate):
             raise InvalidRequest(f"lines[{i}].tax", f"line {line.id!r} ({line.name}) has no tax rate")
         try:
-            terms.append(rate_terms(line.tax))
+            rate_terms(line.tax)  # a rate no invoice can carry is ValueError
         except ValueError as exc:
             raise InvalidRequest(f"lines[{i}].tax", f"line {line.id!r} ({line.name}): {exc}") from None
         name = line.name
@@ -354,7 +350,6 @@ def _check_invoiceable(request: Request) -> list[RateTerms]:
             raise InvalidRequest(
                 f"lines[{i}].quantity", f"line {line.id!r} ({line.name}) needs a positive quantity"
             )
-    return terms
 
 
 def _check_matches(request: Request, evaluation: Evaluation) -> None:
