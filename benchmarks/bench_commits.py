@@ -106,7 +106,7 @@ class Server:
 
     def __init__(self, rulesets: Path, url: str, workers: int) -> None:
         self.port = _free_port()
-        cmd = [sys.executable, "-m", "server.cli", "serve", "--rulesets", str(rulesets), "--db", url]
+        cmd = [sys.executable, "-m", "server.cli.main", "serve", "--rulesets", str(rulesets), "--db", url]
         cmd += ["--host", "127.0.0.1", "--port", str(self.port), "--workers", str(workers), "--grace", "1"]
         self.process = subprocess.Popen(
             cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True

@@ -20,12 +20,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.timing import percentiles, sample  # noqa: E402
-from engine.invoice import build_invoice  # noqa: E402
-from engine.invoice_check import ensure_invoice  # noqa: E402
+from engine.invoice.build import build_invoice  # noqa: E402
+from engine.invoice.check import ensure_invoice  # noqa: E402
 from server._pb.promo.v1 import promo_pb2 as pb  # noqa: E402
-from server.cli_base import compile_path  # noqa: E402
-from server.convert_reply import evaluation_to_proto  # noqa: E402
-from server.convert_request import request_from_json, request_from_proto  # noqa: E402
+from server.cli.base import compile_path  # noqa: E402
+from server.wire.reply import evaluation_to_proto  # noqa: E402
+from server.wire.request import request_from_json, request_from_proto  # noqa: E402
 
 SIZES = (10, 50)
 STEPS = (

@@ -20,7 +20,7 @@ def load(text: str, name: str) -> Ruleset:
     """Parse, build and check a ruleset; raise RuleErrors with every error found."""
     from dsl.parser import parse
     from dsl.transform import build_ruleset
-    from engine.check import check_ruleset
+    from engine.check.ruleset import check_ruleset
 
     source = Source(name, text)
     parsed = parse(text, source)

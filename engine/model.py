@@ -2,7 +2,7 @@
 
 All frozen and exact: money in fen, quantities in thousandths, rates as
 ``Fraction``. Constructing a request does not validate it against a ruleset;
-:func:`engine.validate.validate_request` does that and names the bad field.
+:func:`engine.evaluate.validate.validate_request` does that and names the bad field.
 """
 
 from __future__ import annotations

@@ -7,9 +7,9 @@ import shlex
 from pathlib import Path
 
 import dsl
-from engine.compiled import compile_ruleset
-from engine.examples import run_examples
-from server.cli import build_parser
+from engine.check.run_examples import run_examples
+from engine.compile.compiler import compile_ruleset
+from server.cli.main import build_parser
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text(encoding="utf-8")

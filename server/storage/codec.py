@@ -11,10 +11,10 @@ from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
-from engine.invoice import InvoiceLine, LineKind
-from engine.ledger import LineReturn, Returned, SoldLine
+from engine.invoice.build import InvoiceLine, LineKind
+from engine.invoice.tax import tax_flags
+from engine.ledger.returns import LineReturn, Returned, SoldLine
 from engine.model import TaxRate
-from engine.tax import tax_flags
 
 __all__ = [
     "dump",

@@ -1,6 +1,6 @@
 """Named ledger failures, each a sentence a till operator or integrator can act on.
 
-``server.status`` maps them to gRPC codes: IdempotencyConflict is ALREADY_EXISTS,
+``server.rpc.status`` maps them to gRPC codes: IdempotencyConflict is ALREADY_EXISTS,
 the not-found ones NOT_FOUND, CouponUnavailable / InsufficientPoints / MemberTerminated
 FAILED_PRECONDITION, ReturnExceedsSale INVALID_ARGUMENT, DatabaseUnavailable UNAVAILABLE.
 """

@@ -30,7 +30,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from engine.ledger import ENTRY_KINDS
+from engine.ledger.returns import ENTRY_KINDS
 from server.storage.types import fen, id64, points, serial, str64, utc, utc_now
 
 __all__ = ["Adjustment", "Base", "Coupon", "Member", "PointsEntry", "Return", "Sale"]
@@ -76,7 +76,7 @@ class Member(Base):
     join_date: Mapped[date | None] = mapped_column(Date)
     lifetime_spend_fen: Mapped[fen] = mapped_column(default=0, server_default=text("0"))
     last_purchase_at: Mapped[utc | None]
-    # Spendable points; a clawback beyond it becomes points_owed (engine.ledger.settle_balance).
+    # Spendable points; a clawback beyond it becomes points_owed (engine.ledger.returns.settle_balance).
     points_balance: Mapped[points] = mapped_column(default=0, server_default=text("0"))
     points_owed: Mapped[points] = mapped_column(default=0, server_default=text("0"))
     status: Mapped[str] = mapped_column(String(16), default="active", server_default="active")
@@ -102,7 +102,7 @@ class Sale(Base):
     ruleset_digest: Mapped[str] = mapped_column(String(64))
     result: Mapped[str] = mapped_column(Text)  # the reply a retried commit gets back
     invoice: Mapped[str] = mapped_column(Text)  # the invoice lines as JSON
-    lines: Mapped[str] = mapped_column(Text)  # engine.ledger.SoldLine per line, for returns
+    lines: Mapped[str] = mapped_column(Text)  # engine.ledger.returns.SoldLine per line, for returns
     invoiced: Mapped[bool] = mapped_column(Boolean)
     payable_fen: Mapped[fen]
     points_earned: Mapped[points]

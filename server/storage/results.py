@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from engine.invoice import Invoice, InvoiceLine
-from engine.ledger import LineReturn
+from engine.invoice.build import Invoice, InvoiceLine
+from engine.ledger.returns import LineReturn
 from engine.model import Evaluation, Member, Request
 from engine.rules import Tier
 from server.storage.errors import CouponProblem

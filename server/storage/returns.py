@@ -2,7 +2,7 @@
 
 The sale row is locked first (``FOR UPDATE``; SQLite's ``BEGIN IMMEDIATE`` does it),
 so returns of one sale queue and each sees what the others took; the arithmetic is
-``engine.ledger.plan_return``'s. Idempotent by the return id.
+``engine.ledger.returns.plan_return``'s. Idempotent by the return id.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from datetime import datetime
 from sqlalchemy import case, insert, select, update
 from sqlalchemy.orm import Session
 
-from engine.ledger import Returned, ReturnRefused, plan_return
+from engine.ledger.returns import Returned, ReturnRefused, plan_return
 from server.storage import codec
 from server.storage.errors import IdempotencyConflict, ReturnExceedsSale, SaleNotFound
 from server.storage.models import Member, PointsEntry, Return, Sale
@@ -33,7 +33,7 @@ def return_request_hash(transaction_id: str, quantities: Mapping[str, int]) -> s
 def return_lines(
     session: Session, transaction_id: str, return_id: str, quantities: Mapping[str, int], now: datetime
 ) -> ReturnResult:
-    """Post one return against a committed sale (or replay it); see engine.ledger for the arithmetic."""
+    """Post one return against a committed sale (or replay it); engine.ledger.returns does the arithmetic."""
     request_hash = return_request_hash(transaction_id, quantities)
     sale = session.execute(
         select(Sale.lines, Sale.invoiced, Sale.member_id, Sale.state)

@@ -40,7 +40,7 @@ from sqlalchemy import (
     update,
 )
 
-from engine.ledger import sold_lines, upgraded_tier
+from engine.ledger.returns import sold_lines, upgraded_tier
 from server.storage import codec
 from server.storage.errors import (
     CouponProblem,
@@ -59,7 +59,7 @@ __all__ = ["commit_sale", "replay_sale", "settle"]
 
 
 def settle(delta: int) -> dict[str, Any]:
-    """SET clauses posting ``delta`` points: the SQL form of ``engine.ledger.settle_balance``."""
+    """SET clauses posting ``delta`` points: the SQL form of ``engine.ledger.returns.settle_balance``."""
     net = Member.points_balance - Member.points_owed + delta
     return {
         "points_balance": case((net >= 0, net), else_=0),

@@ -2,7 +2,7 @@
 
 Values come from small shared pools (categories, brands, tags, days) so that
 conditions, validity windows and coupon codes actually hit the baskets generated
-against them; everything is type-correct and passes ``engine.validate``.
+against them; everything is type-correct and passes ``engine.evaluate.validate``.
 
 Deliberately not generated (the semantics are open or the checker refuses them):
 hours windows that wrap past midnight, best-of groups mixing rules of two stages or

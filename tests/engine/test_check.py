@@ -1,4 +1,4 @@
-"""engine.check: rulesets that parse but make no sense are refused with a sentence, a place and a hint."""
+"""engine.check.ruleset: rulesets that parse but make no sense are refused with a sentence, place and hint."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from dsl.parser import parse
 from dsl.transform import build_ruleset
 from engine import rules as ir
-from engine.check import check_ruleset
+from engine.check.ruleset import check_ruleset
 from engine.errors import RuleError, RuleTypeError
 from engine.spans import Source
 
@@ -420,7 +420,7 @@ class TestLeadReview:
 
     def test_ladder_amounts_must_rise(self) -> None:
         """A ladder whose higher step gives less is refused: 'the largest step met' would look like a bug."""
-        from engine.check import check_ruleset
+        from engine.check.ruleset import check_ruleset
         from engine.rules import BasketSteps, Rule, Ruleset, Settings
 
         rs = Ruleset("t", Settings(), rules=(Rule("l", "l", BasketSteps(((10000, 3000), (20000, 2000)))),))
@@ -431,7 +431,7 @@ class TestLeadReview:
         """A best-of group cannot compare a multiplier with a bonus."""
         from fractions import Fraction
 
-        from engine.check import check_ruleset
+        from engine.check.ruleset import check_ruleset
         from engine.rules import BonusPoints, PointsMultiplier, Rule, Ruleset, Settings
 
         rs = Ruleset(

@@ -1,6 +1,6 @@
 """The compiled engine must give exactly the reference interpreter's answer on random baskets.
 
-``engine.interpret`` is slow and plainly written from PRODUCT.md; ``engine.compiled``
+``engine.reference.interpreter`` is slow and plainly written from PRODUCT.md; ``engine.compile.compiler``
 is fast. Hypothesis generates valid rulesets and requests (tests/engine/strategies.py)
 and every field of the two evaluations must agree.
 """
@@ -17,11 +17,12 @@ from hypothesis import HealthCheck, example, given, settings
 from strategies import cases, rulesets  # pytest puts tests/engine on sys.path, as for tests/dsl
 
 import dsl
-import engine.compiled as compiled
-from engine import check
-from engine.examples import example_request
-from engine.interpret import interpret
+import engine.compile.compiler as compiled
+import engine.compile.compiler as compiler
+from engine.check import ruleset as check
+from engine.check.run_examples import example_request
 from engine.model import Evaluation, Line, Request, TaxRate
+from engine.reference.interpreter import interpret
 from engine.rules import Aggregate, Compare, Const, Field, Or, PercentOff, Rule, Ruleset, Settings
 
 RULESETS = Path(__file__).resolve().parents[2] / "rulesets"
@@ -98,7 +99,7 @@ class TestCompiledMatchesInterpreter:
         """With every stage indexed (as in a large ruleset) the answer is still the interpreter's."""
         ruleset, request = case
         want = interpret(ruleset, request)
-        with mock.patch.object(compiled, "INDEX_FROM", 0):
+        with mock.patch.object(compiler, "INDEX_FROM", 0):
             program = compiled.compile_ruleset(ruleset)
         assert_same(program.evaluate(request), want)
 

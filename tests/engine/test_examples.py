@@ -1,11 +1,11 @@
-"""engine.examples: an example's per-line expectations are held to the evaluation's line outcomes."""
+"""engine.check.run_examples: an example's per-line expectations are held to the line outcomes."""
 
 from __future__ import annotations
 
 import dsl
-from engine.compiled import compile_ruleset
+from engine.check.run_examples import run_examples
+from engine.compile.compiler import compile_ruleset
 from engine.errors import RuleError
-from engine.examples import run_examples
 
 # Three lines of 10.00 and 1 fen off over all of them: each line's exact share is 1/3 fen, the
 # floors give 0, and the fen left goes to the largest fraction; all three tie on fraction and on

@@ -14,8 +14,6 @@ from fractions import Fraction
 import pytest
 
 from engine.errors import InvalidRequest
-from engine.interpret import interpret
-from engine.interpret_share import apportion_fen, share_points
 from engine.model import (
     Bonus,
     CouponOutcome,
@@ -28,6 +26,8 @@ from engine.model import (
     Request,
     TaxRate,
 )
+from engine.reference.interpreter import interpret
+from engine.reference.share import apportion_fen, share_points
 from engine.rules import (
     Aggregate,
     AmountOff,

@@ -29,7 +29,7 @@ from test_invoice import (
 )  # tests/engine is on sys.path
 
 from engine.errors import InvalidRequest
-from engine.invoice import (
+from engine.invoice.build import (
     Invoice,
     InvoiceError,
     InvoiceLine,
@@ -42,8 +42,8 @@ from engine.invoice import (
     _new_totals,
     build_invoice,
 )
+from engine.invoice.tax import PRICE_PLACES, tax_flags, unit_price_excl
 from engine.model import Discount, Request, TaxRate
-from engine.tax import PRICE_PLACES, tax_flags, unit_price_excl
 
 
 class TestFastConstructors:

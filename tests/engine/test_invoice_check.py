@@ -9,8 +9,9 @@ from fractions import Fraction
 
 import pytest
 
-from engine.invoice import Invoice, InvoiceLine, LineKind, RateTotals, Totals, build_invoice
-from engine.invoice_check import InvoiceInvariantError, check_invoice, ensure_invoice
+from engine.invoice.build import Invoice, InvoiceLine, LineKind, RateTotals, Totals, build_invoice
+from engine.invoice.check import InvoiceInvariantError, check_invoice, ensure_invoice
+from engine.invoice.tax import tax_flags
 from engine.model import (
     CouponOutcome,
     Discount,
@@ -22,7 +23,6 @@ from engine.model import (
     Request,
     TaxRate,
 )
-from engine.tax import tax_flags
 
 CODE = "1030307000000000000"
 AT = datetime(2026, 11, 15, 10, 0, tzinfo=timezone(timedelta(hours=8)))

@@ -1,6 +1,6 @@
 """The checker's fast path vouches only for invoices the full report finds nothing wrong with.
 
-:func:`engine.invoice_check.check_invoice` first asks :func:`invoice_holds` and runs the
+:func:`engine.invoice.check.check_invoice` first asks :func:`invoice_holds` and runs the
 full report only when it says "look closer". So its answer is the report's as long as
 "holds" implies "the report is empty"; these tests hold it to that on thousands of
 invoices broken one field at a time, and check that sound invoices do take the fast path
@@ -18,11 +18,11 @@ from hypothesis import strategies as st
 from test_invoice_check import AT, CODE, sale  # pytest puts tests/engine on sys.path
 from test_invoice_properties import synthetic_sales
 
-from engine.invoice import Invoice, InvoiceLine, LineKind, RateTotals, Totals, build_invoice
-from engine.invoice_check import check_invoice, full_report
-from engine.invoice_check_fast import invoice_holds
+from engine.invoice.build import Invoice, InvoiceLine, LineKind, RateTotals, Totals, build_invoice
+from engine.invoice.check import check_invoice, full_report
+from engine.invoice.check_fast import invoice_holds
+from engine.invoice.tax import TaxFlags, tax_flags
 from engine.model import Discount, Evaluation, Line, LineOutcome, PointsOutcome, Request, TaxRate
-from engine.tax import TaxFlags, tax_flags
 
 RATES = tuple(TaxRate.parse(t) for t in ("13%", "9%", "0%", "exempt", "non_taxable"))
 

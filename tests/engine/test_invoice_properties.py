@@ -1,6 +1,6 @@
 """§11 invariants on thousands of generated sales: every invoice is checked twice.
 
-Once by :func:`engine.invoice_check.check_invoice` (the code the service runs) and once
+Once by :func:`engine.invoice.check.check_invoice` (the code the service runs) and once
 by the independent assertions below, which recompute every figure with ``Decimal``
 half-up arithmetic instead of the engine's integer division. Sales come from a small
 local generator that knows each promotion's eligible lines (so largest remainder,
@@ -22,8 +22,8 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from engine.invoice import Invoice, build_invoice
-from engine.invoice_check import check_invoice
+from engine.invoice.build import Invoice, build_invoice
+from engine.invoice.check import check_invoice
 from engine.model import (
     CouponOutcome,
     Discount,
@@ -61,8 +61,8 @@ def _optional(name: str):
         return None
 
 
-compiled = _optional("engine.compiled")
-interpret = _optional("engine.interpret")
+compiled = _optional("engine.compile.compiler")
+interpret = _optional("engine.reference.interpreter")
 strategies = _optional("strategies")  # tests/engine is on sys.path under pytest
 
 AT = datetime(2026, 11, 15, 10, 0, tzinfo=timezone(timedelta(hours=8)))
@@ -392,7 +392,7 @@ def _evaluator():
 
 EVALUATOR = _evaluator()
 needs_engine = pytest.mark.skipif(
-    EVALUATOR is None, reason="neither engine.compiled nor engine.interpret exists"
+    EVALUATOR is None, reason="neither engine.compile.compiler nor engine.reference.interpreter exists"
 )
 
 

@@ -6,8 +6,8 @@ import hashlib
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 
-from engine.compiled import CompiledRuleset
-from engine.invoice import build_invoice
+from engine.compile.compiler import CompiledRuleset
+from engine.invoice.build import build_invoice
 from engine.model import Line, Member, Request, TaxRate
 from server.storage.results import RulesetRef, SaleToCommit
 from server.storage.store import Ledger

@@ -18,7 +18,7 @@ import pytest
 from ledger_helpers import enroll, line
 
 import server.storage.db as db_module
-from server.audit import export
+from server.finance.audit import export
 from server.storage.db import make_engine, make_sessionmaker
 from server.storage.store import Ledger
 

@@ -1,4 +1,4 @@
-"""engine.ledger: the pure arithmetic of tiers, returns, red-letter lines, expiry and balances."""
+"""engine.ledger.returns: the pure arithmetic of tiers, returns, red-letter lines, expiry and balances."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.invoice import LineKind
-from engine.ledger import (
+from engine.invoice.build import LineKind
+from engine.invoice.tax import split_inclusive
+from engine.ledger.returns import (
     Lot,
     Returned,
     ReturnRefused,
@@ -24,7 +25,6 @@ from engine.ledger import (
 )
 from engine.model import TaxRate
 from engine.rules import Settings, Tier
-from engine.tax import split_inclusive
 
 TIERS = (
     Tier("normal", "普通", Fraction(1), 0),

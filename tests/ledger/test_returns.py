@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from ledger_helpers import enroll, line
 
-from engine.invoice import LineKind
+from engine.invoice.build import LineKind
 from server.storage.errors import IdempotencyConflict, ReturnExceedsSale, SaleNotFound
 
 

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import inspect, text
 from sqlalchemy.exc import IntegrityError
 
-from server.cli import main
+from server.cli.main import main
 from server.storage.db import (
     current_revision,
     ensure_schema,

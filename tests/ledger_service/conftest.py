@@ -20,9 +20,9 @@ from sqlalchemy import Engine
 from svc_support import CALL_TIMEOUT, RULES, TABLES, Svc
 
 from server._pb.promo.v1 import promo_pb2_grpc as pb_grpc
-from server.app import Deps, create_server
-from server.logs import configure_logging
-from server.registry import RulesetRegistry
+from server.rpc.app import Deps, create_server
+from server.rpc.logs import configure_logging
+from server.rulesets.registry import RulesetRegistry
 from server.storage.db import make_engine, make_sessionmaker
 from server.storage.store import Ledger
 

@@ -8,7 +8,7 @@ import grpc
 
 from server._pb.promo.v1 import promo_pb2 as pb
 from server._pb.promo.v1 import promo_pb2_grpc as pb_grpc
-from server.registry import RulesetRegistry
+from server.rulesets.registry import RulesetRegistry
 from server.storage.store import Ledger
 
 CALL_TIMEOUT = 10.0

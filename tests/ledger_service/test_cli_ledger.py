@@ -12,7 +12,7 @@ from sqlalchemy import text
 from svc_support import CALL_TIMEOUT, Svc, basket
 
 from server._pb.promo.v1 import promo_pb2 as pb
-from server.cli import main
+from server.cli.main import main
 
 
 @pytest.fixture

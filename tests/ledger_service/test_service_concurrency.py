@@ -82,7 +82,7 @@ def two_servers(rulesets: Path, pg_url: str, pg_engine, tmp_path: Path) -> Itera
         port = _free_port()
         log = (tmp_path / f"serve{k}.log").open("w")
         logs.append(log)
-        cmd = [sys.executable, "-m", "server.cli", "serve", "--rulesets", str(rulesets), "--db", pg_url]
+        cmd = [sys.executable, "-m", "server.cli.main", "serve", "--rulesets", str(rulesets), "--db", pg_url]
         cmd += ["--host", "127.0.0.1", "--port", str(port), "--grace", "1"]
         procs.append(subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=log, start_new_session=True))
         targets.append(f"127.0.0.1:{port}")

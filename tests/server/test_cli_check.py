@@ -17,8 +17,8 @@ import dsl
 from engine.errors import RuleError, RuleErrors
 from engine.rules import Example, ExampleLine, Expectation, Ruleset, Settings, Tier
 from engine.spans import Source, Span
-from server import cli_rules
-from server.cli import main
+from server.cli import rules as cli_rules
+from server.cli.main import main
 
 MINI = Ruleset("mini", Settings(), tiers=(Tier("normal", "普通", Fraction(1), 0),), source_text="mini")
 ONE_EXAMPLE = Example(
@@ -114,7 +114,7 @@ class TestCheck:
             RuleError("example 'a': payable is 1.00, expected 2.00", Span(source, 1, 1)),
             RuleError("example 'a': points is 1, expected 2", Span(source, 1, 1)),
         ]
-        monkeypatch.setattr("engine.examples.run_examples", lambda compiled: failures)
+        monkeypatch.setattr("engine.check.run_examples.run_examples", lambda compiled: failures)
         with_example = replace(MINI, examples=(ONE_EXAMPLE, ONE_EXAMPLE))
         monkeypatch.setattr(cli_rules, "load_and_check", lambda name, text: (with_example, []))
         assert main(["check", str(good)]) == 1

@@ -14,12 +14,13 @@ from pathlib import Path
 
 import pytest
 
-from engine.compiled import CompiledRuleset
+from engine.compile.compiler import CompiledRuleset
 from engine.errors import RuleError
 from engine.rules import Compare, Const, Field, PercentOff, Rule, Ruleset, Settings, Tier
 from engine.spans import Source, Span
-from server import cli_base, cli_rules
-from server.cli import build_parser, main
+from server.cli import base as cli_base
+from server.cli import rules as cli_rules
+from server.cli.main import build_parser, main
 
 MINI_TEXT = 'ruleset "mini" {\n}\ntier normal "普通" points x1.0\ntier gold "金卡" points x1.5\n'
 MINI = Ruleset(

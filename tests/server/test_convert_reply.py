@@ -1,4 +1,4 @@
-"""engine.model.Evaluation (+ engine.invoice.Invoice) -> promo.v1 EvaluateReply, every field."""
+"""engine.model.Evaluation (+ engine.invoice.build.Invoice) -> promo.v1 EvaluateReply, every field."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from fractions import Fraction
 
 import pytest
 
-from engine.invoice import build_invoice
+from engine.invoice.build import build_invoice
 from engine.model import (
     Bonus,
     CouponOutcome,
@@ -22,7 +22,7 @@ from engine.model import (
     TaxRate,
 )
 from server._pb.promo.v1 import promo_pb2 as pb
-from server.convert_reply import evaluation_to_proto, fraction_text
+from server.wire.reply import evaluation_to_proto, fraction_text
 
 DIGEST = "ab" * 32
 

@@ -11,7 +11,7 @@ import pytest
 from engine.errors import InvalidRequest
 from engine.model import TaxRate
 from server._pb.promo.v1 import promo_pb2 as pb
-from server.convert_request import request_from_proto, wire_error
+from server.wire.request import request_from_proto, wire_error
 
 
 class TestRequestFromProto:
@@ -213,7 +213,7 @@ class TestWireError:
         ],
     )
     def test_engine_paths_become_wire_paths(self, engine_field: str, wire_field: str) -> None:
-        """Field paths from engine.validate are renamed to the names the integrator sent."""
+        """Field paths from engine.evaluate.validate are renamed to the names the integrator sent."""
         converted = wire_error(InvalidRequest(engine_field, "is wrong"))
         assert converted.field == wire_field
         assert converted.message == "is wrong"

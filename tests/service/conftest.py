@@ -19,11 +19,11 @@ from service_support import CALL_TIMEOUT, HEALTH_RULES, REPO, Running  # tests/s
 
 from server._pb.promo.v1 import promo_pb2 as pb
 from server._pb.promo.v1 import promo_pb2_grpc as pb_grpc
-from server.app import Deps, create_server
-from server.convert_request import request_from_json
-from server.logs import configure_logging
-from server.registry import RulesetRegistry
-from server.servicer import Evaluator, default_evaluate
+from server.rpc.app import Deps, create_server
+from server.rpc.logs import configure_logging
+from server.rulesets.registry import RulesetRegistry
+from server.sales.pricing import Evaluator, default_evaluate
+from server.wire.request import request_from_json
 
 
 @pytest.fixture(autouse=True)

@@ -12,8 +12,8 @@ from typing import Any
 import grpc
 
 from server._pb.promo.v1 import promo_pb2_grpc as pb_grpc
-from server.app import Deps
-from server.registry import RulesetRegistry
+from server.rpc.app import Deps
+from server.rulesets.registry import RulesetRegistry
 
 REPO = Path(__file__).resolve().parents[2]
 HEALTH_RULES = REPO / "rulesets" / "health.rules"

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from service_support import REPO, Running
 
-from server.cli import main
+from server.cli.main import main
 
 GOLD = REPO / "rulesets" / "requests" / "health-gold.json"
 

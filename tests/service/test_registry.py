@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from service_support import HEALTH_RULES
 
-from server.registry import RulesetRegistry, UnknownRuleset
+from server.rulesets.registry import RulesetRegistry, UnknownRuleset
 
 HEALTH = HEALTH_RULES.read_text(encoding="utf-8")
 

@@ -21,9 +21,9 @@ from service_support import CALL_TIMEOUT, HEALTH_RULES, REPO
 
 from server._pb.promo.v1 import promo_pb2 as pb
 from server._pb.promo.v1 import promo_pb2_grpc as pb_grpc
-from server.cli import main
-from server.cli_serve import bundled_rulesets
-from server.convert_request import request_from_json
+from server.cli.main import main
+from server.cli.serve import bundled_rulesets
+from server.wire.request import request_from_json
 
 START_LIMIT = 20.0
 
@@ -31,7 +31,7 @@ START_LIMIT = 20.0
 # stderr when it starts, so the test knows the call is in flight before it sends SIGTERM.
 SLOW_SERVE = """
 import sys, time
-from engine.compiled import CompiledRuleset
+from engine.compile.compiler import CompiledRuleset
 original = CompiledRuleset.evaluate
 def evaluate(self, request):
     if any(line.sku == "SLOW" for line in request.lines):
@@ -39,7 +39,7 @@ def evaluate(self, request):
         time.sleep(1.5)
     return original(self, request)
 CompiledRuleset.evaluate = evaluate
-from server.cli import main
+from server.cli.main import main
 sys.exit(main(sys.argv[1:]))
 """
 

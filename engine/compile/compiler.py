@@ -1,0 +1,325 @@
+"""Compile a checked :class:`~engine.rules.Ruleset` into closures and indexes.
+
+Everything that does not depend on the basket is decided here, once: the stage
+order of rules, best-of groups, operator choice, tier ranks, exact rate
+fractions as integer pairs, and which lines each rule can possibly match. The
+result is immutable; a server swaps a reference to reload.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from fractions import Fraction
+from zoneinfo import ZoneInfo
+
+from engine import rules as ir
+from engine.compile.closures import ALWAYS, Predicate, compile_predicate, field_getter
+from engine.compile.index import Key, keys_of, split_conjuncts
+from engine.compile.linefilter import LineFilter, compile_line_filter
+from engine.context import Context
+from engine.model import Evaluation, Multiplier, Request
+from engine.money import QTY_SCALE, line_amount, round_half_up
+
+__all__ = ["CompiledCoupon", "CompiledRule", "CompiledRuleset", "compile_ruleset", "ruleset_digest"]
+
+ItemEffect = Callable[[Context, int, int], int]
+"""``(ctx, line, remaining) -> fen`` off that line, before capping at what is left."""
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledRule:
+    """One rule ready to run: a once-per-request gate, a per-line test and its effect."""
+
+    id: str
+    rule: ir.Rule
+    live: Predicate  # validity and the parts of the condition that need no line; called with i = -1
+    on_line: Predicate  # the parts that read the line (always true for basket/points rules)
+    item_effect: ItemEffect | None
+    over: Predicate  # which lines a basket discount or bonus spreads over
+    keys: frozenset[Key] | None
+    line_filter: LineFilter | None = None  # generated form of on_line (item) or over (basket, bonus)
+    exclusive: bool = False
+    basket_amount: Callable[[int], int] | None = None  # fen off, given the eligible subtotal
+    multiplier: Multiplier | None = None  # the explanation entry of a multiplier rule, built once
+    bonus: int = 0  # the points of a bonus rule
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """A position in a stage: one rule, or a best-of group acting at its first member's place."""
+
+    members: tuple[CompiledRule, ...]
+    keys: frozenset[Key] | None
+    single: CompiledRule | None  # the member when the step is one rule, not a group
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledCoupon:
+    coupon: ir.Coupon
+    live: Callable[[Context], bool]
+    applies: Predicate
+    applies_filter: LineFilter | None
+
+
+class CompiledRuleset:
+    """An immutable, evaluable ruleset. ``version`` names it in every answer."""
+
+    def __init__(self, ruleset: ir.Ruleset) -> None:
+        self.ruleset = ruleset
+        self.name = ruleset.name
+        self.digest = ruleset_digest(ruleset)
+        self.version = self.digest[:12]
+        self.settings = ruleset.settings
+        self.zone = ZoneInfo(ruleset.settings.timezone)
+        self.tier_ranks = {t.id: t.rank for t in ruleset.tiers}
+        self.tiers = {t.id: t for t in ruleset.tiers}
+        ranks = self.tier_ranks
+        # Points factor per tier as an integer pair: per_yuan x tier rate / 100.
+        per_yuan = ruleset.settings.points_per_yuan
+        self.tier_points: dict[str | None, tuple[int, int, Fraction]] = {}
+        for tier in ruleset.tiers:
+            f = per_yuan * tier.rate / 100
+            self.tier_points[tier.id] = (f.numerator, f.denominator, tier.rate)
+        base = per_yuan / 100
+        self.default_points = (base.numerator, base.denominator, Fraction(1))
+
+        ordered = sorted(ruleset.rules, key=lambda r: (-r.priority, r.order))
+        self.item_steps = _steps([r for r in ordered if r.stage == "item"], ranks)
+        self.basket_steps = _steps([r for r in ordered if r.stage == "basket"], ranks)
+        self.points_steps = _steps([r for r in ordered if r.stage == "points"], ranks)
+        self.item_index, self.item_always = _index(self.item_steps)
+        self.basket_index, self.basket_always = _index(self.basket_steps)
+        self.points_index, self.points_always = _index(self.points_steps)
+        self.indexed = bool(self.item_index or self.basket_index or self.points_index)
+        no_points = ir.Or(tuple(n.condition for n in ruleset.no_points)) if ruleset.no_points else None
+        self.no_points = compile_predicate(no_points, ranks) if no_points is not None else None
+        self.no_points_filter = compile_line_filter(no_points, "no_points") if no_points is not None else None
+        self.coupons = {
+            c.id: CompiledCoupon(
+                c,
+                _validity(c.validity) or _always_live,
+                compile_predicate(c.applies_to, ranks),
+                compile_line_filter(c.applies_to, f"coupon {c.id}"),
+            )
+            for c in sorted(ruleset.coupons, key=lambda c: c.order)
+        }
+        self.coupon_order = {c: k for k, c in enumerate(self.coupons)}
+
+    def evaluate(self, request: Request) -> Evaluation:
+        """Validate ``request`` and price it; raises :class:`~engine.errors.InvalidRequest`."""
+        return evaluate(self, request, validate_request(self.ruleset, request, self.tier_ranks))
+
+    def __repr__(self) -> str:
+        return f"<CompiledRuleset {self.name}@{self.version}>"
+
+
+def compile_ruleset(ruleset: ir.Ruleset) -> CompiledRuleset:
+    """Compile a ruleset that passed :func:`engine.check.check_ruleset`."""
+    return CompiledRuleset(ruleset)
+
+
+def ruleset_digest(ruleset: ir.Ruleset) -> str:
+    """sha256 of the ruleset's source text (or of its IR when built by hand)."""
+    text = ruleset.source_text or repr(ruleset)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+# --------------------------------------------------------------------------- stages
+
+
+def _steps(rules: list[ir.Rule], ranks: dict[str, int]) -> tuple[Step, ...]:
+    """Group rules into steps: a best-of group sits where its first member does."""
+    steps: list[list[CompiledRule]] = []
+    group_at: dict[str, int] = {}
+    for rule in rules:
+        compiled = _compile_rule(rule, ranks)
+        if rule.group is None:
+            steps.append([compiled])
+        elif rule.group in group_at:
+            steps[group_at[rule.group]].append(compiled)
+        else:
+            group_at[rule.group] = len(steps)
+            steps.append([compiled])
+    out = []
+    for members in steps:
+        keys: frozenset[Key] | None = frozenset()
+        for m in members:
+            keys = None if keys is None or m.keys is None else keys | m.keys
+        out.append(Step(tuple(members), keys, members[0] if len(members) == 1 else None))
+    return tuple(out)
+
+
+INDEX_FROM = 12
+"""A stage with fewer steps is scanned: testing a handful of rules on each line is cheaper
+than looking the lines up. Above it, each line meets only the rules filed under its keys."""
+
+
+def _index(steps: tuple[Step, ...]) -> tuple[dict[Key, tuple[int, ...]], dict[int, None]]:
+    """File each step under its keys; steps without keys are met by every basket."""
+    index: dict[Key, list[int]] = {}
+    always = []
+    for position, step in enumerate(steps):
+        if step.keys is None or len(steps) < INDEX_FROM:
+            always.append(position)
+        else:
+            for key in step.keys:
+                index.setdefault(key, []).append(position)
+    return {k: tuple(v) for k, v in index.items()}, dict.fromkeys(always)
+
+
+def _compile_rule(rule: ir.Rule, ranks: dict[str, int]) -> CompiledRule:
+    validity = _validity(rule.validity)
+    over: Predicate = compile_predicate(None, ranks)
+    item_effect = None
+    keys: frozenset[Key] | None = None
+    if rule.stage == "item":
+        basket_parts, line_parts = split_conjuncts(rule.condition)
+        gate = _all(basket_parts, ranks)
+        on_line = _all(line_parts, ranks)
+        keys = keys_of(ir.And(tuple(line_parts))) if line_parts else None
+        line_filter = compile_line_filter(
+            ir.And(tuple(line_parts)) if line_parts else None, f"rule {rule.id}"
+        )
+        item_effect = _item_effect(rule.effect)
+        if isinstance(rule.effect, ir.TableDiscount):
+            table_keys = _table_keys(rule.effect)
+            if table_keys is not None and (keys is None or len(table_keys) < len(keys)):
+                keys = table_keys
+    else:
+        gate = compile_predicate(rule.condition, ranks)
+        on_line = over
+        over_expr = getattr(rule.effect, "over", None)
+        over = compile_predicate(over_expr, ranks)
+        line_filter = compile_line_filter(over_expr, f"rule {rule.id}")
+        keys = keys_of(over_expr)
+
+    live: Predicate
+    if validity is None:
+        live = gate
+    elif gate is ALWAYS:
+        live = lambda ctx, i: validity(ctx)  # noqa: E731
+    else:
+        live = lambda ctx, i: validity(ctx) and gate(ctx, i)  # noqa: E731
+    effect = rule.effect
+    return CompiledRule(
+        rule.id,
+        rule,
+        live,
+        on_line,
+        item_effect,
+        over,
+        keys,
+        line_filter,
+        rule.exclusive,
+        _basket_amount(effect) if rule.stage == "basket" else None,
+        Multiplier(rule.id, effect.factor) if isinstance(effect, ir.PointsMultiplier) else None,
+        effect.points if isinstance(effect, ir.BonusPoints) else 0,
+    )
+
+
+def _basket_amount(effect: ir.Effect) -> Callable[[int], int]:
+    """Fen a basket effect takes from lines whose remaining amounts sum to ``subtotal``."""
+    if isinstance(effect, ir.BasketOff):
+        amount = effect.amount
+        return lambda subtotal: min(amount, subtotal)
+    if isinstance(effect, ir.BasketSteps):
+        steps = sorted(effect.steps, reverse=True)  # the largest step whose threshold is met applies, once
+
+        def ladder(subtotal: int) -> int:
+            for threshold, off in steps:
+                if threshold <= subtotal:
+                    return min(off, subtotal)
+            return 0
+
+        return ladder
+    if isinstance(effect, ir.BasketEvery):
+        every, off, limit = effect.every, effect.amount, effect.limit
+
+        def each_full(subtotal: int) -> int:
+            times = subtotal // every
+            if limit is not None and times > limit:
+                times = limit
+            return min(off * times, subtotal)
+
+        return each_full
+    raise TypeError(f"not a basket effect: {type(effect).__name__}")
+
+
+def _all(parts: list[ir.Expr], ranks: dict[str, int]) -> Predicate:
+    if not parts:
+        return compile_predicate(None, ranks)
+    if len(parts) == 1:
+        return compile_predicate(parts[0], ranks)
+    return compile_predicate(ir.And(tuple(parts)), ranks)
+
+
+def _table_keys(effect: ir.TableDiscount) -> frozenset[Key] | None:
+    for position, key in enumerate(effect.keys):
+        if key.name == "item.category":
+            return frozenset(("category", cell[position]) for cell in effect.rates)
+    return None
+
+
+def _item_effect(effect: ir.Effect) -> ItemEffect:
+    """Each item effect as a closure over exact integers."""
+    if isinstance(effect, ir.PercentOff):
+        num, den = effect.rate.numerator, effect.rate.denominator
+        return lambda ctx, i, remaining: round_half_up(remaining * num, den)
+    if isinstance(effect, ir.AmountOff):
+        per_unit = effect.per_unit
+        return lambda ctx, i, remaining: round_half_up(per_unit * ctx.lines[i].quantity, QTY_SCALE)
+    if isinstance(effect, ir.MemberPrice):
+        price = effect.price
+        return lambda ctx, i, remaining: remaining - line_amount(price, ctx.lines[i].quantity)
+    if isinstance(effect, ir.TableDiscount):
+        getters = tuple(_key_getter(k) for k in effect.keys)
+        rates = {cell: (r.numerator, r.denominator) for cell, r in effect.rates.items()}
+
+        def table(ctx: Context, i: int, remaining: int) -> int:
+            rate = rates.get(tuple(g(ctx, i) for g in getters))
+            return 0 if rate is None else round_half_up(remaining * rate[0], rate[1])
+
+        return table
+    raise TypeError(f"not an item effect: {type(effect).__name__}")
+
+
+def _key_getter(key: ir.Field) -> Callable[[Context, int], object]:
+    if key.name == "member.tier":
+        return lambda ctx, i: None if ctx.member is None else ctx.member.tier
+    return field_getter(key.name)
+
+
+def _always_live(ctx: Context) -> bool:
+    return True
+
+
+def _validity(v: ir.Validity) -> Callable[[Context], bool] | None:
+    """A closure testing only the bounds that are set; None when always valid."""
+    checks: list[Callable[[Context], bool]] = []
+    start, end = v.date_from, v.date_to
+    if start is not None and end is not None:
+        checks.append(lambda ctx: start <= ctx.date <= end)
+    elif start is not None:
+        checks.append(lambda ctx: ctx.date >= start)
+    elif end is not None:
+        checks.append(lambda ctx: ctx.date <= end)
+    if v.weekdays is not None:
+        days = v.weekdays
+        checks.append(lambda ctx: ctx.weekday in days)
+    if v.hours is not None:
+        lo, hi = v.hours
+        checks.append(lambda ctx: lo <= ctx.time < hi)
+    if not checks:
+        return None
+    if len(checks) == 1:
+        return checks[0]
+    every = tuple(checks)
+    return lambda ctx: all(c(ctx) for c in every)
+
+
+# The evaluator needs this module's classes and this module calls the evaluator; the
+# import sits here, after the classes exist, so neither side imports inside a hot call.
+from engine.evaluate.stages import evaluate  # noqa: E402
+from engine.evaluate.validate import validate_request  # noqa: E402

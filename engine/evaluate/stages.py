@@ -1,0 +1,400 @@
+"""Run a compiled ruleset over one validated request, stage by stage.
+
+Order (PRODUCT.md): item rules -> basket rules (满减) -> coupons -> points
+redemption -> points earned. Each stage reads and updates the lines' remaining
+amounts and locks in a :class:`~engine.context.Context`; every fen taken is
+recorded against the line and the rule that took it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from fractions import Fraction
+from itertools import repeat
+from operator import attrgetter
+from typing import TYPE_CHECKING
+
+from engine.apportion import split_by_remainder
+from engine.compile.index import line_keys
+from engine.context import Context
+from engine.model import (
+    NO_REDEMPTION,
+    Bonus,
+    CouponOutcome,
+    Discount,
+    Evaluation,
+    LineOutcome,
+    Multiplier,
+    PointsOutcome,
+    Redemption,
+    Request,
+)
+from engine.money import line_amount
+
+if TYPE_CHECKING:  # engine.compile.compiler imports this module to run what it compiles
+    from engine.compile.compiler import CompiledRule, CompiledRuleset, Step
+
+__all__ = ["evaluate"]
+
+_ONE = Fraction(1)
+
+_new = tuple.__new__
+"""Builds a result NamedTuple from a tuple of its fields: the class's own ``__new__`` is a
+Python function, and an evaluation builds a few dozen of these (same values, a third the cost)."""
+
+_line_id = attrgetter("id")
+
+
+def evaluate(compiled: CompiledRuleset, request: Request, amounts: list[int] | None = None) -> Evaluation:
+    """Price ``request`` (already validated) with ``compiled``; deterministic and side-effect free.
+
+    ``amounts`` are the line amounts when the caller has them (validation computes them).
+    """
+    lines = request.lines
+    if amounts is None:
+        amounts = [line_amount(line.unit_price, line.quantity) for line in lines]
+    member = request.member
+    tier_rank = compiled.tier_ranks.get(member.tier) if member is not None else None
+    ctx = Context(request, compiled.zone, amounts, tier_rank)
+    taken: list[list[Discount]] = [[] for _ in lines]
+
+    keys: set = set()  # every (attribute, value) the basket's lines carry, for the rule index
+    if compiled.indexed:
+        for line in lines:
+            keys.update(line_keys(line))
+    _item_stage(compiled, ctx, taken, keys)
+    _basket_stage(compiled, ctx, taken, keys)
+    coupons = _coupon_stage(compiled, ctx, taken, request) if request.coupons else ()
+    redemption = _redeem(compiled, ctx, taken, request.redeem_points) if request.redeem_points else None
+    points, shares, earns = _points(compiled, ctx, keys)
+
+    remaining = ctx.remaining
+    fields = zip(
+        map(_line_id, lines),
+        amounts,
+        map(tuple, taken),
+        map(int.__sub__, amounts, remaining),
+        remaining,
+        shares,
+        earns,
+        strict=True,
+    )
+    outcomes = tuple(map(_new, repeat(LineOutcome), fields))
+    subtotal = sum(amounts)
+    payable = sum(remaining)
+    return _new(
+        Evaluation,
+        (
+            compiled.name,
+            compiled.version,
+            outcomes,
+            subtotal,
+            subtotal - payable,
+            payable,
+            points,
+            coupons,
+            redemption or NO_REDEMPTION,
+        ),
+    )
+
+
+# --------------------------------------------------------------------------- candidates
+
+
+def _candidates(index: dict, always: dict[int, None], present: set) -> Iterable[int]:
+    """The positions of the steps this basket can meet, in stage order.
+
+    A stage without an index is met in full (``always``). Otherwise a step is met when
+    some line carries one of its keys; the step's own tests then decide exactly.
+    """
+    if not index:
+        return always
+    found = set(always)
+    for key in present:
+        steps = index.get(key)
+        if steps:
+            found.update(steps)
+    return sorted(found)
+
+
+# --------------------------------------------------------------------------- item rules
+
+
+def _item_stage(compiled: CompiledRuleset, ctx: Context, taken: list[list[Discount]], keys: set) -> None:
+    remaining, locked = ctx.remaining, ctx.locked
+    for position in _candidates(compiled.item_index, compiled.item_always, keys):
+        step = compiled.item_steps[position]
+        m = step.single
+        if m is not None and m.line_filter is not None:
+            # One rule whose line test was generated and reads nothing that changes:
+            # test all lines in one call and write each discount straight away.
+            if not m.live(ctx, -1):
+                continue
+            effect = m.item_effect
+            for i in ctx.select(m.line_filter, m.on_line):
+                left = remaining[i]
+                if locked[i] or left <= 0:
+                    continue
+                d = effect(ctx, i, left)  # type: ignore[misc]
+                if d > 0:
+                    if d > left:
+                        d = left
+                    remaining[i] = left - d
+                    taken[i].append(_new(Discount, (m.id, "rule", d)))
+                    if m.exclusive:
+                        locked[i] = True
+        else:
+            _item_step(step, ctx, taken, range(ctx.line_count))
+
+
+def _item_step(step: Step, ctx: Context, taken: list[list[Discount]], lines: range) -> None:
+    """A best-of group, or a rule whose line test needs the state: per-line calls."""
+    members = [m for m in step.members if m.live(ctx, -1)]
+    if not members:
+        return
+    remaining, locked = ctx.remaining, ctx.locked
+    # Price every line first and write afterwards: a condition such as subtotal()
+    # is measured just before the rule, for all of its lines alike.
+    applied = []
+    for i in lines:
+        left = remaining[i]
+        if locked[i] or left <= 0:
+            continue
+        best, winner = 0, None
+        for m in members:
+            if m.on_line(ctx, i):
+                d = m.item_effect(ctx, i, left)  # type: ignore[misc]
+                if d > left:
+                    d = left
+                if d > best:
+                    best, winner = d, m
+        if winner is not None:
+            applied.append((i, best, winner))
+    for i, best, winner in applied:
+        remaining[i] -= best
+        taken[i].append(_new(Discount, (winner.id, "rule", best)))
+        if winner.exclusive:
+            locked[i] = True
+
+
+# --------------------------------------------------------------------------- basket rules
+
+
+def _basket_stage(compiled: CompiledRuleset, ctx: Context, taken: list[list[Discount]], keys: set) -> None:
+    if not compiled.basket_steps:
+        return
+    remaining, locked = ctx.remaining, ctx.locked
+    for position in _candidates(compiled.basket_index, compiled.basket_always, keys):
+        step: Step = compiled.basket_steps[position]
+        best, winner, eligible = 0, None, []
+        for m in step.members:
+            if not m.live(ctx, -1):
+                continue
+            lines, subtotal = [], 0  # a loop, not comprehensions: baskets are short
+            for i in ctx.select(m.line_filter, m.over):
+                if not locked[i] and remaining[i] > 0:
+                    lines.append(i)
+                    subtotal += remaining[i]
+            amount = m.basket_amount(subtotal)  # type: ignore[misc]
+            if amount > best:
+                best, winner, eligible = amount, m, lines
+        if winner is not None:
+            _spread(ctx, taken, eligible, best, winner.id, "rule", winner.exclusive)
+
+
+def _spread(
+    ctx: Context,
+    taken: list[list[Discount]],
+    lines: list[int],
+    amount: int,
+    source: str,
+    kind: str,
+    exclusive: bool = False,
+) -> None:
+    """Apportion ``amount`` over ``lines`` by their remaining amounts and record each share."""
+    remaining = ctx.remaining
+    if len(lines) == 1:
+        shares = [amount]
+    else:
+        # The weights are the remaining amounts, which are also the caps: largest
+        # remainder can then never push a share past its line (engine.apportion.apportion),
+        # so the overflow pass is not needed here.
+        shares = split_by_remainder(amount, [remaining[i] for i in lines])
+    locked = ctx.locked
+    for i, share in zip(lines, shares, strict=True):
+        if share:
+            remaining[i] -= share
+            taken[i].append(_new(Discount, (source, kind, share)))
+            if exclusive:
+                locked[i] = True
+
+
+# --------------------------------------------------------------------------- coupons
+
+
+def _coupon_stage(
+    compiled: CompiledRuleset, ctx: Context, taken: list[list[Discount]], request: Request
+) -> tuple[CouponOutcome, ...]:
+    """Coupons in declaration order; unknown codes are reported after the known ones."""
+    order = compiled.coupon_order
+    first: dict[str, int] = {}
+    repeats: list[str] = []
+    unknown: list[CouponOutcome] = []
+    for code in request.coupons:
+        if code not in order:
+            unknown.append(CouponOutcome(code, False, "unknown"))
+        elif code in first:
+            repeats.append(code)
+        else:
+            first[code] = order[code]
+    results: list[CouponOutcome] = []
+    for code in sorted(first, key=first.__getitem__):
+        results.append(_apply_coupon(compiled, ctx, taken, code))
+        results.extend(CouponOutcome(code, False, "duplicate") for r in repeats if r == code)
+    results.extend(unknown)
+    return tuple(results)
+
+
+def _apply_coupon(
+    compiled: CompiledRuleset, ctx: Context, taken: list[list[Discount]], code: str
+) -> CouponOutcome:
+    c = compiled.coupons[code]
+    coupon = c.coupon
+    if not c.live(ctx):
+        return CouponOutcome(code, False, "not_valid_now")
+    if coupon.members_only and ctx.member is None:
+        return CouponOutcome(code, False, "members_only")
+    remaining, locked = ctx.remaining, ctx.locked
+    lines = [i for i in ctx.select(c.applies_filter, c.applies) if not locked[i] and remaining[i] > 0]
+    eligible = sum(remaining[i] for i in lines)
+    if eligible == 0:
+        return CouponOutcome(code, False, "no_eligible_amount")
+    if eligible < coupon.min_spend:
+        return CouponOutcome(code, False, "min_spend")
+    amount = min(coupon.value, eligible)
+    _spread(ctx, taken, lines, amount, f"coupon:{code}", "coupon")
+    return CouponOutcome(code, True, "accepted", amount)
+
+
+# --------------------------------------------------------------------------- points
+
+
+def _redeem(compiled: CompiledRuleset, ctx: Context, taken: list[list[Discount]], asked: int) -> Redemption:
+    """Spend points at the ruleset's rate, capped at a share of the eligible remaining amount."""
+    settings = compiled.settings
+    rate = settings.redeem_points_per_yuan
+    assert rate is not None  # validate_request refuses redemption without a rate
+    remaining, locked = ctx.remaining, ctx.locked
+    lines = [i for i in range(ctx.line_count) if not locked[i] and remaining[i] > 0]
+    eligible = sum(remaining[i] for i in lines)
+    share = settings.redeem_cap
+    cap = eligible * share.numerator // share.denominator
+    used = min(asked, cap * rate // 100)
+    value = used * 100 // rate
+    if value:
+        _spread(ctx, taken, lines, value, "points", "points")
+    return Redemption(used, value)
+
+
+def _points(
+    compiled: CompiledRuleset, ctx: Context, keys: set
+) -> tuple[PointsOutcome, list[int], list[bool]]:
+    """Points earned on the final nets, with each line's share; guests earn none."""
+    n = ctx.line_count
+    member = ctx.member
+    if member is None:
+        return _new(PointsOutcome, (0, 0, 0, _ONE, _ONE, (), ())), [0] * n, [False] * n
+    earns = [True] * n
+    if compiled.no_points is not None:
+        for i in ctx.select(compiled.no_points_filter, compiled.no_points):
+            earns[i] = False
+    net = ctx.remaining
+    multipliers: list[Multiplier] = []
+    bonuses: list[CompiledRule] = []
+    if compiled.points_steps:
+        steps = compiled.points_steps
+        for position in _candidates(compiled.points_index, compiled.points_always, keys):
+            rule = _points_step(steps[position], ctx)
+            if rule is None:
+                continue
+            if rule.multiplier is not None:
+                multipliers.append(rule.multiplier)
+            else:
+                bonuses.append(rule)
+
+    num, den, tier_rate = compiled.tier_points.get(member.tier, compiled.default_points)
+    factor = _combine(compiled.settings.multipliers, multipliers)
+    if multipliers:
+        num, den = num * factor.numerator, den * factor.denominator
+
+    # Each line's exact share floored, then a point each to the largest fractions
+    # (ties: larger net, earlier line) until the shares sum to the rounded total.
+    shares = [0] * n
+    fractions = [0] * n
+    earning = []
+    eligible_fen = given = 0
+    for i in range(n):
+        paid = net[i]
+        if paid and earns[i]:
+            earning.append(i)
+            eligible_fen += paid
+            shares[i], fractions[i] = q_r = divmod(paid * num, den)
+            given += q_r[0]
+    base = _round_points(compiled.settings.points_rounding, eligible_fen * num, den)
+    if base > given:
+        for _, _, k in sorted([(-fractions[k], -net[k], k) for k in earning])[: base - given]:
+            shares[k] += 1
+
+    earned = base
+    granted: list[Bonus] = []
+    for rule in bonuses:
+        lines = [i for i in ctx.select(rule.line_filter, rule.over) if earns[i] and net[i] > 0]
+        if not lines:
+            continue
+        for i, part in zip(lines, split_by_remainder(rule.bonus, [net[i] for i in lines]), strict=True):
+            shares[i] += part
+        granted.append(_new(Bonus, (rule.id, rule.bonus)))
+        earned += rule.bonus
+    fields = (earned, base, eligible_fen, tier_rate, factor, tuple(multipliers), tuple(granted))
+    return _new(PointsOutcome, fields), shares, earns
+
+
+def _points_step(step: Step, ctx: Context) -> CompiledRule | None:
+    """The rule of a points step that applies: the rule if live, or a best-of group's winner
+    (the largest factor or bonus, ties to the first)."""
+    best: CompiledRule | None = step.single
+    if best is not None:
+        return best if best.live(ctx, -1) else None
+    best_value: Fraction | int = 0
+    for m in step.members:
+        if m.live(ctx, -1):
+            value = m.multiplier.factor if m.multiplier is not None else m.bonus
+            if best is None or value > best_value:
+                best, best_value = m, value
+    return best
+
+
+def _combine(mode: str, multipliers: list[Multiplier]) -> Fraction:
+    """Combine active multipliers: multiply (default), max, or add (x2 and x2 add to x3)."""
+    if not multipliers:
+        return _ONE
+    if len(multipliers) == 1:
+        return multipliers[0].factor
+    factors = [m.factor for m in multipliers]
+    if mode == "max":
+        return max(factors)
+    if mode == "add":
+        return 1 + sum((f - 1 for f in factors), Fraction(0))
+    numerator = denominator = 1
+    for f in factors:  # integer products, one normalisation: Fraction arithmetic is slow
+        numerator *= f.numerator
+        denominator *= f.denominator
+    return Fraction(numerator, denominator)
+
+
+def _round_points(mode: str, numerator: int, denominator: int) -> int:
+    if mode == "floor":
+        return numerator // denominator
+    if mode == "ceil":
+        return -(-numerator // denominator)
+    return (2 * numerator + denominator) // (2 * denominator)  # half up, numerator >= 0

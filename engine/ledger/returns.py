@@ -1,0 +1,347 @@
+"""Pure ledger arithmetic: tiers, return shares, red-letter lines and points expiry.
+
+The database layer (``server.storage``) only persists what these functions decide, so
+every rounding rule of the ledger is here, testable without a database:
+
+* A return claws back points and refunds money **cumulatively**: after returning ``q``
+  of ``n`` units in total, the points clawed back so far are ``floor(points x q / n)``
+  and the money refunded so far is ``round-half-up(net x q / n)``; each return takes
+  the difference from what earlier returns already took. Returning every unit, in any
+  number of returns, therefore takes back exactly the line's points and net.
+* Red-letter invoice lines (VAT-DISCOUNT-LINES.md INV-28) are normal lines with the
+  negated net; their tax split is cumulative too, and the return that completes a
+  line uses the sold line's own split, so the red lines of all returns negate the
+  blue net exactly.
+* Expiry consumes earned lots first-in-first-out by expiry date: every debit (redeem,
+  coupon purchase, clawback, expiry, negative adjustment) is taken from the lot that
+  expires first, and what is left of the lots due by the day expires.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Literal
+
+from engine.invoice.build import Invoice, InvoiceLine, red_line
+from engine.invoice.tax import TaxFlags, split_inclusive, tax_flags
+from engine.model import Evaluation, Request, TaxRate
+from engine.money import round_half_up
+from engine.rules import Settings, Tier
+
+__all__ = [
+    "ENTRY_KINDS",
+    "EntryKind",
+    "LineReturn",
+    "Lot",
+    "ReturnPlan",
+    "ReturnRefused",
+    "Returned",
+    "SoldLine",
+    "inactivity_verdict",
+    "lower_tier",
+    "plan_return",
+    "points_to_expire",
+    "settle_balance",
+    "sold_lines",
+    "upgraded_tier",
+]
+
+EntryKind = Literal["earn", "redeem", "return_clawback", "expire", "adjust", "coupon_purchase"]
+ENTRY_KINDS: tuple[EntryKind, ...] = (
+    "earn",
+    "redeem",
+    "return_clawback",
+    "expire",
+    "adjust",
+    "coupon_purchase",
+)
+
+
+# --------------------------------------------------------------------------- balance
+
+
+def settle_balance(balance: int, owed: int, delta: int) -> tuple[int, int]:
+    """The (spendable balance, points owed) after posting ``delta`` points.
+
+    A return may claw back points the member already spent; the ledger records the
+    exact clawback and the shortfall becomes a debt (``owed``) that later earnings pay
+    off first. So the spendable balance never goes negative, and ``balance - owed`` is
+    always the sum of the member's entries.
+    """
+    net = balance - owed + delta
+    return (net, 0) if net >= 0 else (0, -net)
+
+
+# --------------------------------------------------------------------------- tiers
+
+
+def upgraded_tier(tiers: Sequence[Tier], current: str, lifetime_fen: int, day_fen: int) -> str:
+    """The highest tier whose lifetime or single-day threshold is met, if above ``current``.
+
+    Never a downgrade: a tier is only lowered by inactivity (:func:`lower_tier`). A
+    current tier the ruleset no longer defines is kept as is (nothing to compare with).
+    """
+    ranks = {t.id: t.rank for t in tiers}
+    if current not in ranks:
+        return current
+    best = current
+    for tier in tiers:
+        met = (tier.upgrade_lifetime is not None and lifetime_fen >= tier.upgrade_lifetime) or (
+            tier.upgrade_single_day is not None and day_fen >= tier.upgrade_single_day
+        )
+        if met and tier.rank > ranks[best]:
+            best = tier.id
+    return best
+
+
+def lower_tier(tiers: Sequence[Tier], current: str) -> str | None:
+    """The tier one rank below ``current``; None at the lowest tier or for an unknown tier."""
+    ranks = {t.id: t.rank for t in tiers}
+    if current not in ranks:
+        return None
+    below = [t for t in tiers if t.rank < ranks[current]]
+    return max(below, key=lambda t: t.rank).id if below else None
+
+
+def inactivity_verdict(
+    settings: Settings, last_active: date, as_of: date
+) -> Literal["downgrade", "terminate"] | None:
+    """What the ruleset does to a member last active on ``last_active``, judged on ``as_of``.
+
+    ``last_active`` is the latest of the last purchase, the join date and the last
+    inactivity downgrade, so each downgrade restarts the clock: a member drops one
+    tier per full inactivity period, and a second run on the same day changes nothing.
+    """
+    if settings.inactivity_days is None:
+        return None
+    if (as_of - last_active).days < settings.inactivity_days:
+        return None
+    return settings.inactivity_action
+
+
+# --------------------------------------------------------------------------- sold lines
+
+
+@dataclass(frozen=True, slots=True)
+class SoldLine:
+    """What a return needs to know about one sold line, kept with the sale.
+
+    ``net_amount`` + ``net_tax`` == ``net``: the sold line's net split as its invoice
+    printed it (goods line plus discount line), so a full return negates it exactly.
+    """
+
+    line_id: str
+    name: str
+    tax_code: str
+    rate: TaxRate
+    spec: str
+    unit: str
+    quantity: int  # thousandths
+    amount: int  # gross fen before discounts
+    discount: int
+    net: int
+    points: int
+    net_amount: int
+    net_tax: int
+
+    @property
+    def flags(self) -> TaxFlags:
+        return tax_flags(self.rate)
+
+
+def sold_lines(request: Request, evaluation: Evaluation, invoice: Invoice | None) -> tuple[SoldLine, ...]:
+    """The sold lines of a priced request, with each net split as the invoice printed it.
+
+    Without an issued invoice (a basket that netted to zero) the net is split the way
+    the invoice would have split it.
+    """
+    printed: dict[str, tuple[int, int]] = {}
+    if invoice is not None and invoice.issued:
+        for inv in invoice.lines:
+            amount, tax = printed.get(inv.line_id, (0, 0))
+            printed[inv.line_id] = (amount + inv.amount, tax + inv.tax)
+    out = []
+    for line, outcome in zip(request.lines, evaluation.lines, strict=True):
+        net_amount, net_tax = printed.get(line.id) or split_inclusive(outcome.net, line.tax.rate)
+        out.append(
+            SoldLine(
+                line_id=line.id,
+                name=line.name,
+                tax_code=line.tax_code,
+                rate=line.tax,
+                spec=line.spec,
+                unit=line.unit,
+                quantity=line.quantity,
+                amount=outcome.amount,
+                discount=outcome.discount,
+                net=outcome.net,
+                points=outcome.points,
+                net_amount=net_amount,
+                net_tax=net_tax,
+            )
+        )
+    return tuple(out)
+
+
+# --------------------------------------------------------------------------- returns
+
+
+@dataclass(frozen=True, slots=True)
+class Returned:
+    """What the returns of one line took so far (or take now): units, points, money."""
+
+    quantity: int = 0
+    points: int = 0
+    refund: int = 0  # net fen given back
+    discount: int = 0  # the discount reversed with those units
+    amount: int = 0  # refund excluding tax, as the red lines print it
+    tax: int = 0
+
+    def __add__(self, other: Returned) -> Returned:
+        return Returned(
+            self.quantity + other.quantity,
+            self.points + other.points,
+            self.refund + other.refund,
+            self.discount + other.discount,
+            self.amount + other.amount,
+            self.tax + other.tax,
+        )
+
+    def __sub__(self, other: Returned) -> Returned:
+        return Returned(
+            self.quantity - other.quantity,
+            self.points - other.points,
+            self.refund - other.refund,
+            self.discount - other.discount,
+            self.amount - other.amount,
+            self.tax - other.tax,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class LineReturn:
+    """One line of a return: what this return takes back."""
+
+    line_id: str
+    took: Returned
+
+
+@dataclass(frozen=True, slots=True)
+class ReturnPlan:
+    """A whole return: its lines, the red-letter invoice lines and the totals."""
+
+    lines: tuple[LineReturn, ...]
+    red_lines: tuple[InvoiceLine, ...]
+    points: int  # clawed back
+    refund: int  # fen
+    discount: int  # fen of discounts reversed
+    completes_sale: bool  # every unit of every line has now been returned
+
+
+class ReturnRefused(ValueError):
+    """A return asks for a line the sale does not have, or more units than are left of it."""
+
+    def __init__(
+        self, line_id: str, reason: Literal["unknown_line", "exceeds_sold", "not_positive"], msg: str
+    ):
+        super().__init__(msg)
+        self.line_id = line_id
+        self.reason = reason
+
+
+def _cumulative(line: SoldLine, quantity: int) -> Returned:
+    """Everything returns of ``quantity`` units of ``line`` take in total (the telescoping rule)."""
+    if quantity == line.quantity:
+        return Returned(quantity, line.points, line.net, line.discount, line.net_amount, line.net_tax)
+    points = line.points * quantity // line.quantity
+    refund = round_half_up(line.net * quantity, line.quantity)
+    gross = round_half_up(line.amount * quantity, line.quantity)
+    amount, tax = split_inclusive(refund, line.rate.rate)
+    return Returned(quantity, points, refund, gross - refund, amount, tax)
+
+
+def plan_return(
+    sold: Sequence[SoldLine],
+    before: Mapping[str, Returned],
+    asked: Mapping[str, int],
+    *,
+    invoiced: bool = True,
+) -> ReturnPlan:
+    """Plan returning ``asked`` (line id -> thousandths) given what earlier returns took.
+
+    Raises :class:`ReturnRefused` for an unknown line, a quantity that is not
+    positive, or more units than the sale has left of a line (over all returns).
+    Red-letter lines are produced only when the sale was ``invoiced``.
+    """
+    by_id = {line.line_id: line for line in sold}
+    lines: list[LineReturn] = []
+    red: list[InvoiceLine] = []
+    for line_id, quantity in asked.items():
+        line = by_id.get(line_id)
+        if line is None:
+            known = ", ".join(sorted(by_id))
+            raise ReturnRefused(
+                line_id, "unknown_line", f"line {line_id!r} is not in the sale (its lines: {known})"
+            )
+        if quantity <= 0:
+            raise ReturnRefused(
+                line_id,
+                "not_positive",
+                f"line {line_id!r}: a returned quantity must be positive (got {quantity})",
+            )
+        prior = before.get(line_id, Returned())
+        left = line.quantity - prior.quantity
+        if quantity > left:
+            raise ReturnRefused(
+                line_id,
+                "exceeds_sold",
+                f"line {line_id!r}: cannot return {quantity} thousandths, "
+                f"only {left} of the {line.quantity} sold are left",
+            )
+        took = _cumulative(line, prior.quantity + quantity) - _cumulative(line, prior.quantity)
+        lines.append(LineReturn(line_id, took))
+        if invoiced and took.refund != 0:
+            red.append(red_line(len(red) + 1, line, took.quantity, took.amount, took.tax))
+    done = {lr.line_id: lr.took.quantity for lr in lines}
+    completes = all(
+        before.get(s.line_id, Returned()).quantity + done.get(s.line_id, 0) == s.quantity for s in sold
+    )
+    return ReturnPlan(
+        lines=tuple(lines),
+        red_lines=tuple(red),
+        points=sum(lr.took.points for lr in lines),
+        refund=sum(lr.took.refund for lr in lines),
+        discount=sum(lr.took.discount for lr in lines),
+        completes_sale=completes,
+    )
+
+
+# --------------------------------------------------------------------------- expiry
+
+
+@dataclass(frozen=True, slots=True)
+class Lot:
+    """A credit of points: an earn entry (with its expiry) or a positive adjustment (none)."""
+
+    points: int
+    expires_at: datetime | None
+
+
+def points_to_expire(lots: Iterable[Lot], debits: int, due: datetime) -> int:
+    """Points of ``lots`` expiring by ``due`` once ``debits`` (a positive total) are taken FIFO.
+
+    Debits consume the lot that expires first (lots without expiry last), so points
+    already spent never expire again, and previous expiry entries count among the
+    debits: expiring twice for the same day finds nothing left the second time.
+    """
+    ordered = sorted(lots, key=lambda lot: (lot.expires_at is None, lot.expires_at or due))
+    remaining_debits = debits
+    expiring = 0
+    for lot in ordered:
+        used = min(lot.points, remaining_debits)
+        remaining_debits -= used
+        if lot.expires_at is not None and lot.expires_at <= due:
+            expiring += lot.points - used
+    return expiring

@@ -1,0 +1,179 @@
+"""``promo maintain`` and ``promo audit export|verify``: the ledger's housekeeping and finance's view.
+
+``maintain`` is the nightly job (expire points, downgrade inactive members) and is
+safe to run twice for a day. ``audit export`` writes every sale and return of a
+date range with its invoice lines and totals per tax rate. ``audit verify`` prices
+stored sales again with the exact ruleset version that priced them (its source is
+kept in the database by digest, else looked up in the rulesets folder) and reports
+every field that differs from what was stored: there must be none.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from server.cli.base import Failure, UsageError, arg, command
+from server.cli.serve import DEFAULT_DB, bundled_rulesets
+
+if TYPE_CHECKING:
+    from engine.compile.compiler import CompiledRuleset
+
+__all__ = ["run_audit", "run_maintain"]
+
+
+def _day(text: str, flag: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise UsageError(f"{flag} must be a date YYYY-MM-DD (got {text!r})") from None
+
+
+def _folder(value: str | None) -> Path:
+    folder = Path(value) if value else bundled_rulesets()
+    if not folder.is_dir():
+        raise UsageError(f"--rulesets {folder}: no such directory")
+    return folder
+
+
+def _compile_folder(folder: Path) -> dict[str, CompiledRuleset]:
+    """Every ruleset of ``folder`` that compiles, by digest (a broken file is skipped, not fatal)."""
+    import dsl
+    from engine.compile.compiler import compile_ruleset
+    from engine.errors import RuleErrors
+
+    out = {}
+    for path in sorted(folder.glob("*.rules")):
+        try:
+            compiled = compile_ruleset(dsl.load_path(path))
+        except (RuleErrors, OSError, UnicodeDecodeError):
+            continue
+        out[compiled.digest] = compiled
+    return out
+
+
+def _open(url: str):  # type: ignore[no-untyped-def]
+    from server.storage.errors import DatabaseUnavailable
+    from server.storage.store import Ledger
+
+    try:
+        return Ledger.open(url)
+    except DatabaseUnavailable as exc:
+        raise Failure(f"promo: {exc}") from None
+
+
+# --------------------------------------------------------------------------- maintain
+
+
+@command(
+    "maintain",
+    "expire points and downgrade inactive members as of a day (safe to run twice)",
+    arg("--as-of", required=True, metavar="DATE", help="the local day to maintain for, YYYY-MM-DD"),
+    arg("--db", metavar="URL", default=DEFAULT_DB, help=f"ledger database URL (default: {DEFAULT_DB})"),
+    arg("--ruleset", metavar="NAME", help="the ruleset whose policy applies (needed when several are found)"),
+    arg("--rulesets", metavar="DIR", help="folder of *.rules files (default: bundled)"),
+)
+def run_maintain(args: argparse.Namespace) -> int:
+    as_of = _day(args.as_of, "--as-of")
+    by_name = {c.name: c for c in _compile_folder(_folder(args.rulesets)).values()}
+    if args.ruleset:
+        compiled = by_name.get(args.ruleset)
+        if compiled is None:
+            raise UsageError(f"--ruleset {args.ruleset!r}: not found (found: {', '.join(sorted(by_name))})")
+    elif len(by_name) == 1:
+        (compiled,) = by_name.values()
+    else:
+        raise UsageError(
+            f"name the ruleset whose policy applies: --ruleset one of {', '.join(sorted(by_name))}"
+        )
+    ledger = _open(args.db)
+    try:
+        report = ledger.maintain(as_of, compiled.ruleset.settings, compiled.ruleset.tiers)
+    finally:
+        ledger.engine.dispose()
+    print(f"maintained {args.db} as of {as_of.isoformat()} with ruleset {compiled.name} {compiled.version}")
+    print(f"  points expired: {report.expired_points} (members: {report.members_expired})")
+    print(f"  coupons expired: {report.coupons_expired}")
+    print(f"  downgraded: {len(report.downgraded)}")
+    for member, before, after in report.downgraded:
+        print(f"    {member}: {before} -> {after}")
+    print(f"  terminated: {len(report.terminated)}")
+    return 0
+
+
+# --------------------------------------------------------------------------- audit
+
+
+@command(
+    "audit",
+    "finance: `audit export` sales and returns with invoice lines, `audit verify` re-prices stored sales",
+    arg("action", choices=["export", "verify"], help="export: write a date range; verify: reproduce sales"),
+    arg("--db", metavar="URL", default=DEFAULT_DB, help=f"ledger database URL (default: {DEFAULT_DB})"),
+    arg("--from", dest="date_from", metavar="DATE", help="export: first local day, YYYY-MM-DD"),
+    arg("--to", dest="date_to", metavar="DATE", help="export: last local day (inclusive), YYYY-MM-DD"),
+    arg(
+        "--format", choices=["csv", "json"], default="json", help="export: the output format (default: json)"
+    ),
+    arg("--output", metavar="FILE", help="export: write here instead of stdout"),
+    arg(
+        "--timezone",
+        default="Asia/Shanghai",
+        help="export: the zone returns are dated in (default: Asia/Shanghai)",
+    ),
+    arg("--transaction", metavar="ID", help="verify: this sale only"),
+    arg("--all", action="store_true", help="verify: every stored sale"),
+    arg("--rulesets", metavar="DIR", help="verify: where to look for a ruleset the database does not keep"),
+)
+def run_audit(args: argparse.Namespace) -> int:
+    if args.action == "export":
+        return _export(args)
+    return _verify(args)
+
+
+def _export(args: argparse.Namespace) -> int:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    from server.finance.audit import export
+
+    if not args.date_from or not args.date_to:
+        raise UsageError("audit export needs --from DATE and --to DATE")
+    first, last = _day(args.date_from, "--from"), _day(args.date_to, "--to")
+    if last < first:
+        raise UsageError(f"--to {last} is before --from {first}")
+    try:
+        zone = ZoneInfo(args.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise UsageError(f"--timezone {args.timezone!r}: not a known time zone") from None
+    ledger = _open(args.db)
+    try:
+        if args.output:
+            with open(args.output, "w", encoding="utf-8", newline="") as out:
+                n = export(ledger, first, last, zone, args.format, out)
+        else:
+            n = export(ledger, first, last, zone, args.format, sys.stdout)
+    finally:
+        ledger.engine.dispose()
+    print(f"exported {n} records ({first} to {last})", file=sys.stderr)
+    return 0
+
+
+def _verify(args: argparse.Namespace) -> int:
+    from server.finance.audit import verify
+
+    if bool(args.transaction) == bool(args.all):
+        raise UsageError("audit verify needs exactly one of --transaction ID or --all")
+    folder = _folder(args.rulesets)
+    ledger = _open(args.db)
+    try:
+        report = verify(ledger, args.transaction, lambda: _compile_folder(folder))
+    finally:
+        ledger.engine.dispose()
+    for line in report.problems:
+        print(line)
+    print(f"verified {report.checked} sales: {len(report.problems)} differences", file=sys.stderr)
+    if args.transaction and report.checked == 0:
+        raise Failure(f"promo audit verify: no committed sale {args.transaction!r}")
+    return 1 if report.problems else 0

@@ -1,0 +1,140 @@
+"""The ledger RPCs: Promotions' member, commit and return calls, and the separate Admin service.
+
+Same shape as :mod:`server.rpc.promotions`: each method decodes, delegates (to
+:class:`server.sales.desk.SalesDesk` or the :class:`Ledger`) and encodes, inside the
+shared :func:`server.rpc.promotions.rpc` wrapper. Without a ledger the ledger calls answer
+UNIMPLEMENTED and Evaluate behaves exactly as the ledger-less service.
+"""
+
+from __future__ import annotations
+
+import grpc
+
+from engine.errors import InvalidRequest
+from server._pb.promo.v1 import promo_pb2 as pb
+from server._pb.promo.v1 import promo_pb2_grpc as pb_grpc
+from server.rpc.logs import get_logger
+from server.rpc.promotions import PromotionsServicer, rpc
+from server.rulesets.registry import RulesetRegistry
+from server.sales.desk import SalesDesk
+from server.sales.errors import NoLedger
+from server.sales.pricing import Evaluator, default_evaluate
+from server.storage.store import Ledger
+from server.wire.ledger import (
+    adjust_to_proto,
+    member_to_proto,
+    parse_date,
+    redeem_to_proto,
+    required,
+    return_quantities,
+    return_to_proto,
+)
+
+__all__ = ["AdminServicer", "LedgerPromotionsServicer"]
+
+DEFAULT_RECENT = 20
+MAX_RECENT = 200
+
+
+class LedgerPromotionsServicer(PromotionsServicer):
+    """promo.v1.Promotions with the ledger calls; ``ledger`` None serves pricing only."""
+
+    def __init__(
+        self, registry: RulesetRegistry, evaluate: Evaluator = default_evaluate, ledger: Ledger | None = None
+    ) -> None:
+        super().__init__(registry, evaluate)
+        self.ledger = ledger
+        self.desk = SalesDesk(ledger, registry, evaluate) if ledger is not None else None
+
+    def _desk(self, method: str) -> SalesDesk:
+        if self.desk is None:
+            raise NoLedger(method)
+        return self.desk
+
+    @rpc
+    def Evaluate(self, request: pb.EvaluateRequest, context: grpc.ServicerContext) -> pb.EvaluateReply:
+        by_member = request.HasField("member") and bool(request.member.id)
+        if self.desk is None or not (by_member or request.coupon_codes):
+            return PromotionsServicer.Evaluate.__wrapped__(self, request, context)  # type: ignore[attr-defined]
+        priced = self.desk.quote(request, self._ruleset(request))
+        return priced.reply
+
+    @rpc
+    def EnrollMember(self, request: pb.EnrollMemberRequest, context: grpc.ServicerContext) -> pb.MemberReply:
+        desk = self._desk("EnrollMember")
+        member_id = required(request.member_id, "member_id", "the member's id in the loyalty program")
+        tier = required(request.tier, "tier", "the member's starting tier id")
+        for i, tag in enumerate(request.tags):
+            if not tag.strip():
+                raise InvalidRequest(f"tags[{i}]", "must not be empty")
+        view = desk.ledger.enroll_member(
+            member_id,
+            tier,
+            birthday=parse_date(request.birthday, "birthday"),
+            tags=request.tags,
+            segment=request.segment,
+            join_date=parse_date(request.join_date, "join_date"),
+        )
+        return member_to_proto(view)
+
+    @rpc
+    def GetMember(self, request: pb.GetMemberRequest, context: grpc.ServicerContext) -> pb.MemberReply:
+        desk = self._desk("GetMember")
+        member_id = required(request.member_id, "member_id", "the member's id")
+        if not 0 <= request.recent_entries <= MAX_RECENT:
+            raise InvalidRequest(
+                "recent_entries", f"must be between 0 and {MAX_RECENT} (got {request.recent_entries})"
+            )
+        return member_to_proto(desk.ledger.get_member(member_id, request.recent_entries or DEFAULT_RECENT))
+
+    @rpc
+    def Commit(self, request: pb.CommitRequest, context: grpc.ServicerContext) -> pb.CommitReply:
+        return self._desk("Commit").commit(request)
+
+    @rpc
+    def Return(self, request: pb.ReturnRequest, context: grpc.ServicerContext) -> pb.ReturnReply:
+        desk = self._desk("Return")
+        tid = required(request.transaction_id, "transaction_id", "the committed sale's id")
+        return_id = required(request.return_id, "return_id", "the till's id for this return")
+        return return_to_proto(desk.ledger.return_lines(tid, return_id, return_quantities(request)))
+
+    @rpc
+    def RedeemPoints(
+        self, request: pb.RedeemPointsRequest, context: grpc.ServicerContext
+    ) -> pb.RedeemPointsReply:
+        desk = self._desk("RedeemPoints")
+        return redeem_to_proto(desk.redeem(request, desk.ledger.clock()))
+
+
+class AdminServicer(pb_grpc.AdminServicer):
+    """promo.v1.Admin: back-office corrections, apart from the tills' calls."""
+
+    def __init__(self, registry: RulesetRegistry, ledger: Ledger | None = None) -> None:
+        self.registry = registry
+        self.ledger = ledger
+        self.log = get_logger()
+
+    @rpc
+    def AdjustPoints(
+        self, request: pb.AdjustPointsRequest, context: grpc.ServicerContext
+    ) -> pb.AdjustPointsReply:
+        if self.ledger is None:
+            raise NoLedger("AdjustPoints")
+        member_id = required(request.member_id, "member_id", "the member to correct")
+        if request.points == 0:
+            raise InvalidRequest("points", "must not be 0: a correction moves at least one point")
+        if not request.reason.strip():
+            raise InvalidRequest("reason", "is required: why the points are corrected (kept for the audit)")
+        if not request.operator.strip():
+            raise InvalidRequest("operator", "is required: who corrects the points (kept for the audit)")
+        request_id = required(request.request_id, "request_id", "the caller's id for this correction")
+        result = self.ledger.adjust_points(
+            member_id, request.points, request.reason, request.operator, request_id
+        )
+        return adjust_to_proto(result)
+
+    @rpc
+    def ListRulesets(
+        self, request: pb.ListRulesetsRequest, context: grpc.ServicerContext
+    ) -> pb.ListRulesetsReply:
+        return PromotionsServicer.ListRulesets.__wrapped__(self, request, context)  # type: ignore[attr-defined]

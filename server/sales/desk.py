@@ -1,0 +1,304 @@
+"""The till's ledger calls between the wire and the ledger: quote, commit, return, buy a coupon.
+
+A commit is priced again here, never trusted from the till: the quoted ruleset
+version re-evaluates the basket with the member and coupons as the ledger knows
+them, and only a payable equal to the one displayed reaches
+:meth:`Ledger.commit_sale` (one database transaction). The ledger read that starts
+it (:meth:`Ledger.pricing_reads`, one statement) also finds a sale already stored
+under the transaction id, so a till's retry is answered without pricing again. What is stored with the
+sale is the *effective* request (the ledger's member attributes, coupon codes as
+the definitions the engine priced) plus how each presented code resolved, so
+:func:`reprice` reproduces the stored reply byte for byte, which is what ``promo
+audit verify`` checks.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, cast
+from zoneinfo import ZoneInfo
+
+from google.protobuf import json_format
+
+from engine.compile.compiler import CompiledRuleset
+from engine.errors import InvalidRequest
+from engine.invoice.build import Invoice
+from engine.model import Evaluation, Request
+from server._pb.promo.v1 import promo_pb2 as pb
+from server.rulesets.registry import RulesetRegistry, UnknownRuleset
+from server.rulesets.sources import SourceBook
+from server.sales.errors import CouponNotForPoints, PayableMismatch
+from server.sales.pricing import Evaluator, default_evaluate, price
+from server.storage.errors import MemberNotFound, MemberTerminated
+from server.storage.pricing import PricingReads
+from server.storage.results import CommitResult, CouponOffer, RedeemResult, RulesetRef, SaleToCommit
+from server.storage.store import Ledger
+from server.wire.ledger import (
+    PresentedCoupons,
+    commit_request_hash,
+    commit_to_proto,
+    required,
+    resolve_coupons,
+    with_member,
+)
+from server.wire.reply import evaluation_to_proto, invoice_to_proto
+from server.wire.request import request_from_proto
+
+__all__ = ["Priced", "SalesDesk", "reprice", "stored_request_json"]
+
+
+@dataclass(frozen=True, slots=True)
+class Priced:
+    """A basket priced against the ledger: the effective request, the engine's answer and the reply."""
+
+    compiled: CompiledRuleset
+    effective: pb.EvaluateRequest
+    basket: Request
+    evaluation: Evaluation
+    invoice: Invoice
+    reply: pb.EvaluateReply
+    presented: PresentedCoupons
+    spent: tuple[str, ...]  # ledger codes that took effect (a commit spends them)
+    member_id: str | None
+
+
+def _reply(
+    compiled: CompiledRuleset,
+    evaluation: Evaluation,
+    invoice: Invoice,
+    presented: PresentedCoupons,
+    transaction_id: str,
+    explain: bool,
+) -> tuple[pb.EvaluateReply, tuple[str, ...]]:
+    reply = evaluation_to_proto(
+        evaluation, invoice, digest=compiled.digest, transaction_id=transaction_id, explain=explain
+    )
+    return reply, tuple(presented.relabel(reply))
+
+
+def stored_request_json(priced: Priced) -> str:
+    """What a sale row keeps as its request: the effective request and the coupon resolution."""
+    data = {"request": json_format.MessageToDict(priced.effective), "coupons": priced.presented.to_json()}
+    return json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+def reprice(
+    compiled: CompiledRuleset, stored_request: str, evaluate: Evaluator = default_evaluate
+) -> tuple[pb.EvaluateReply, pb.Invoice]:
+    """Price a stored sale again exactly as it was committed: the reply and the invoice it gets now."""
+    data = json.loads(stored_request)
+    effective = pb.EvaluateRequest()
+    json_format.ParseDict(data["request"], effective)
+    presented = PresentedCoupons.from_json(data["coupons"])
+    _, evaluation, invoice = price(compiled, request_from_proto(effective), evaluate)
+    reply, _ = _reply(compiled, evaluation, invoice, presented, effective.transaction_id, effective.explain)
+    return reply, invoice_to_proto(invoice)
+
+
+def result_json(reply: pb.EvaluateReply) -> str:
+    return _compact(json_format.MessageToDict(reply))
+
+
+def _compact(data: dict[str, Any]) -> str:
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+
+
+def _member_id(msg: pb.EvaluateRequest) -> str | None:
+    return msg.member.id if msg.HasField("member") and msg.member.id else None
+
+
+@dataclass(frozen=True, slots=True)
+class _Key:
+    """What identifies a commit: the till's transaction id and the hash of its request."""
+
+    transaction_id: str
+    request_hash: str
+
+
+class SalesDesk:
+    """The ledger-side work of the service's RPCs; stateless apart from the source book's cache."""
+
+    def __init__(
+        self, ledger: Ledger, registry: RulesetRegistry, evaluate: Evaluator = default_evaluate
+    ) -> None:
+        self.ledger = ledger
+        self.registry = registry
+        self.evaluate = evaluate
+        self.sources = SourceBook(ledger)
+
+    # ------------------------------------------------------------------ Evaluate
+
+    def quote(
+        self,
+        msg: pb.EvaluateRequest,
+        compiled: CompiledRuleset,
+        transaction_id: str = "",
+        *,
+        strict: bool = False,
+    ) -> Priced:
+        """Price ``msg`` with the member and the coupon codes as the ledger knows them (no side effect).
+
+        A member id the ledger does not know is NOT_FOUND, unless the till sent the member's
+        attributes inline (a tier) and this is not a commit (``strict``): a till written before
+        the ledger existed keeps working. A terminated member is MemberTerminated: pricing them
+        as a member would quote points and member prices the commit then refuses.
+        """
+        reads = self.ledger.pricing_reads(_member_id(msg), msg.coupon_codes)
+        return self._price(msg, reads, compiled, transaction_id, strict=strict)
+
+    def _price(
+        self,
+        msg: pb.EvaluateRequest,
+        reads: PricingReads,
+        compiled: CompiledRuleset,
+        transaction_id: str,
+        *,
+        strict: bool,
+    ) -> Priced:
+        """:meth:`quote` once the ledger has been read."""
+        member_id = reads.member_id
+        if member_id is not None:
+            if reads.member is not None:
+                if reads.member.status != "active":
+                    raise MemberTerminated(member_id)  # even with inline attributes: the ledger knows them
+                msg = with_member(msg, reads.member)
+            elif strict or not msg.member.tier:
+                raise MemberNotFound(member_id)
+        basket = request_from_proto(msg)
+        presented = PresentedCoupons()
+        if basket.coupons:
+            day = basket.at.astimezone(ZoneInfo(compiled.ruleset.settings.timezone)).date()
+            statuses = reads.coupon_statuses(day)
+            presented = resolve_coupons(list(basket.coupons), statuses, compiled.name)
+            if presented.engine_codes != basket.coupons:
+                basket = dataclasses.replace(basket, coupons=presented.engine_codes)
+        effective = pb.EvaluateRequest()
+        effective.CopyFrom(msg)
+        del effective.coupon_codes[:]
+        effective.coupon_codes.extend(presented.engine_codes)
+        effective.ruleset_version = compiled.version
+        if transaction_id:
+            effective.transaction_id = transaction_id
+        _, evaluation, invoice = price(compiled, basket, self.evaluate)
+        reply, spent = _reply(
+            compiled, evaluation, invoice, presented, effective.transaction_id, effective.explain
+        )
+        return Priced(compiled, effective, basket, evaluation, invoice, reply, presented, spent, member_id)
+
+    # ------------------------------------------------------------------ Commit
+
+    def commit(self, msg: pb.CommitRequest) -> pb.CommitReply:
+        tid = required(msg.transaction_id, "transaction_id", "the till's id for the sale")
+        if not msg.HasField("request"):
+            raise InvalidRequest("request", "is required: the basket as it was priced by Evaluate")
+        if msg.request.transaction_id and msg.request.transaction_id != tid:
+            raise InvalidRequest(
+                "request.transaction_id",
+                f"must be empty or equal transaction_id {tid!r}, not {msg.request.transaction_id!r}",
+            )
+        version = required(
+            msg.ruleset_version,
+            "ruleset_version",
+            "the version the customer was quoted (EvaluateReply.ruleset)",
+        )
+        if msg.request.ruleset_version and msg.request.ruleset_version != version:
+            raise InvalidRequest(
+                "request.ruleset_version", f"must be empty or equal ruleset_version {version!r}"
+            )
+        if msg.displayed_payable_fen < 0:
+            raise InvalidRequest(
+                "displayed_payable_fen", f"must not be negative (got {msg.displayed_payable_fen})"
+            )
+        key = _Key(tid, commit_request_hash(msg))
+        # The pricing read also finds a sale stored under tid, so a retry replays before it is priced
+        # (its coupon may be spent by now, its ruleset version evicted...). A retry racing its first
+        # attempt replays inside Ledger.commit_sale (the sale INSERT meets its twin), or below, once
+        # pricing it failed.
+        if not msg.request.ruleset:
+            raise InvalidRequest(
+                "request.ruleset", "is required: the name of the ruleset that priced the sale"
+            )
+        if msg.request.HasField("member") and not msg.request.member.id:
+            raise InvalidRequest(
+                "request.member.id", "is required to commit a member's sale (the member's ledger id)"
+            )
+        reads = self.ledger.pricing_reads(_member_id(msg.request), msg.request.coupon_codes, tid)
+        prior = reads.replay(key.request_hash)  # a retry: answered as stored, not priced again
+        if prior is not None:
+            return commit_to_proto(prior, _stored_reply(prior))
+        try:
+            compiled = self.registry.get(msg.request.ruleset, version)
+            priced = self._price(msg.request, reads, compiled, tid, strict=True)
+            if priced.evaluation.payable != msg.displayed_payable_fen:
+                raise PayableMismatch(msg.displayed_payable_fen, priced.evaluation.payable, compiled.version)
+        except (InvalidRequest, UnknownRuleset, MemberNotFound, MemberTerminated, PayableMismatch) as exc:
+            # A retry whose first attempt committed after the read above, when all of this still held.
+            prior = self.ledger.replay_sale(key.transaction_id, key.request_hash)
+            if prior is not None:
+                return commit_to_proto(prior, _stored_reply(prior))
+            if isinstance(exc, InvalidRequest) and not exc.field.startswith("request."):
+                raise InvalidRequest(f"request.{exc.field}", exc.message) from None
+            raise
+        self.sources.remember(compiled)
+        result = self.ledger.commit_sale(self._sale(key, priced))
+        if result.replayed:
+            return commit_to_proto(result, _stored_reply(result))
+        return commit_to_proto(result, priced.reply)
+
+    def _sale(self, key: _Key, priced: Priced) -> SaleToCommit:
+        compiled, basket = priced.compiled, priced.basket
+        zone = ZoneInfo(compiled.ruleset.settings.timezone)
+        invoice = priced.invoice
+        result = json_format.MessageToDict(priced.reply)
+        if priced.reply.HasField("invoice"):  # the reply carries the invoice: convert it once, not twice
+            invoice_data = result["invoice"]
+        else:
+            invoice_data = json_format.MessageToDict(invoice_to_proto(invoice))
+        return SaleToCommit(
+            transaction_id=key.transaction_id,
+            request_hash=key.request_hash,
+            request_json=stored_request_json(priced),
+            ruleset=RulesetRef(compiled.name, compiled.version, compiled.digest),
+            request=basket,
+            evaluation=priced.evaluation,
+            invoice=invoice if invoice.issued else None,
+            invoice_json=_compact(invoice_data),
+            result_json=_compact(result),
+            sold_at=basket.at,
+            local_date=basket.at.astimezone(zone).date(),
+            member_id=priced.member_id,
+            coupon_codes=priced.spent,
+            tiers=compiled.ruleset.tiers,
+            points_expire_days=compiled.ruleset.settings.points_expire_days,
+        )
+
+    # ------------------------------------------------------------------ RedeemPoints
+
+    def redeem(self, msg: pb.RedeemPointsRequest, now: datetime) -> RedeemResult:
+        member_id = required(msg.member_id, "member_id", "the member paying with points")
+        required(msg.ruleset, "ruleset", "the ruleset defining the coupon")
+        coupon_id = required(msg.coupon_id, "coupon_id", "the coupon definition to buy")
+        request_id = required(msg.request_id, "request_id", "the till's id for this purchase")
+        compiled = self.registry.get(msg.ruleset)
+        coupons = {c.id: c for c in compiled.ruleset.coupons}
+        offers = tuple(c.id for c in compiled.ruleset.coupons if c.points_price is not None)
+        definition = coupons.get(coupon_id)
+        if definition is None:
+            known = ", ".join(sorted(coupons)) or "none"
+            raise InvalidRequest(
+                "coupon_id", f"ruleset {compiled.name!r} has no coupon {coupon_id!r} (its coupons: {known})"
+            )
+        if definition.points_price is None:
+            raise CouponNotForPoints(compiled.name, coupon_id, offers)
+        today = now.astimezone(ZoneInfo(compiled.ruleset.settings.timezone)).date()
+        offer = CouponOffer(definition.id, compiled.name, definition.points_price)
+        return self.ledger.redeem_points_for_coupon(member_id, offer, request_id, today=today)
+
+
+def _stored_reply(result: CommitResult) -> pb.EvaluateReply:
+    reply = pb.EvaluateReply()
+    json_format.ParseDict(cast(dict[str, Any], json.loads(result.result_json)), reply)
+    return reply

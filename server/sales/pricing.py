@@ -1,0 +1,36 @@
+"""Pricing one basket as a reply needs it: the evaluation and its checked invoice.
+
+Evaluate (``server.rpc``), Commit (``server.sales.desk``) and ``promo eval`` all price through
+here, so a quote and the sale it becomes are priced by one function.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from engine.compile.compiler import CompiledRuleset
+from engine.invoice.build import Invoice
+from engine.model import Evaluation, Request
+from server.sales.invoicing import invoice_or_refusal
+
+__all__ = ["Evaluator", "default_evaluate", "price"]
+
+Evaluator = Callable[[CompiledRuleset, Request], Evaluation]
+"""How a compiled ruleset prices a request; the seam where tests inject faults and slowness."""
+
+
+def default_evaluate(compiled: CompiledRuleset, request: Request) -> Evaluation:
+    return compiled.evaluate(request)
+
+
+def price(
+    compiled: CompiledRuleset, request: Request, evaluate: Evaluator = default_evaluate
+) -> tuple[CompiledRuleset, Evaluation, Invoice]:
+    """Evaluate and invoice one basket; the invoice is checked against every invariant first.
+
+    A basket that prices but cannot be invoiced (a line without a tax code) still gets its
+    prices, with an invoice that has no lines and says why: a till scanning goods does not
+    need invoice data yet.
+    """
+    evaluation = evaluate(compiled, request)
+    return compiled, evaluation, invoice_or_refusal(request, evaluation)

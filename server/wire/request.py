@@ -1,0 +1,292 @@
+"""The wire (promo.v1 protobuf and its JSON form) into the engine's exact request values.
+
+The till speaks protobuf: fen and thousandths as int64, rates and times as text. The
+engine wants ``engine.model`` values that are already exact and well formed, so every
+shape check that needs no ruleset happens here, once, and names the field the way the
+integrator wrote it (``lines[2].unit_price_fen``). Checks that need the ruleset (an
+unknown tier, say) belong to :func:`engine.evaluate.validate.validate_request`; their field
+paths use the engine's names and :func:`wire_error` translates them. The way back, the
+engine's result onto the wire, is :mod:`server.wire.reply`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable
+from datetime import date, datetime
+from typing import Any
+
+from google.protobuf import json_format
+
+from engine.errors import InvalidRequest
+from engine.model import Line, Member, Request, TaxRate
+from engine.money import format_fen, format_qty, line_amount
+from server._pb.promo.v1 import promo_pb2 as pb
+
+__all__ = [
+    "parse_date",
+    "request_from_json",
+    "request_from_proto",
+    "wire_error",
+]
+
+TIME_EXAMPLE = "2026-11-15T10:00:00+08:00"
+_RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?(?P<offset>[Zz]|[+-]\d{2}:\d{2})?")
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+# --------------------------------------------------------------------------- proto -> engine
+
+
+def request_from_proto(msg: pb.EvaluateRequest) -> Request:
+    """The engine request for ``msg``; :class:`InvalidRequest` names the first bad field.
+
+    Reading a protobuf field builds a new Python object each time, so each is read once.
+    """
+    wire_lines = msg.lines
+    if not wire_lines:
+        raise InvalidRequest("lines", "at least one line is required")
+    seen: dict[str, int] = {}
+    lines = []
+    for i, wire in enumerate(wire_lines):
+        line = _line(wire, i)
+        if line.id in seen:
+            raise InvalidRequest(
+                f"lines[{i}].id", f"duplicate line id {line.id!r} (also lines[{seen[line.id]}].id)"
+            )
+        seen[line.id] = i
+        lines.append(line)
+    member = _member(msg.member) if msg.HasField("member") else None
+    redeem_points = msg.redeem_points
+    if redeem_points < 0:
+        raise InvalidRequest("redeem_points", f"must not be negative (got {redeem_points})")
+    coupons = tuple(msg.coupon_codes)
+    for i, code in enumerate(coupons):
+        if _blank(code):
+            raise InvalidRequest(f"coupon_codes[{i}]", "must not be empty")
+    return Request(
+        lines=tuple(lines),
+        at=_time(msg.time),
+        member=member,
+        coupons=coupons,
+        redeem_points=redeem_points,
+        store=msg.store,
+        channel=msg.channel,
+    )
+
+
+def _blank(text: str) -> bool:
+    """``not text.strip()`` without building the stripped copy."""
+    return not text or text.isspace()
+
+
+def _line(msg: pb.Line, i: int) -> Line:
+    line_id, name, price, quantity = msg.id, msg.name, msg.unit_price_fen, msg.quantity_milli
+    if _blank(line_id):
+        raise InvalidRequest(f"lines[{i}].id", "must not be empty (the till's id for the line)")
+    if _blank(name):
+        raise InvalidRequest(f"lines[{i}].name", "must not be empty (the goods name printed on the invoice)")
+    if price < 0:
+        raise InvalidRequest(f"lines[{i}].unit_price_fen", f"must not be negative (got {price})")
+    if quantity <= 0:
+        raise InvalidRequest(
+            f"lines[{i}].quantity_milli",
+            f"must be positive (got {quantity}); it counts thousandths: 1 piece is 1000",
+        )
+    if line_amount(price, quantity) <= 0:
+        field = "unit_price_fen" if price == 0 else "quantity_milli"
+        raise InvalidRequest(
+            f"lines[{i}].{field}",
+            f"the line amount rounds to 0 fen ({format_fen(price)} x "
+            f"{format_qty(quantity)}); a line must be worth at least 0.01",
+        )
+    tax = _tax_rate(msg.tax_rate, i)
+    sku, category, brand, tags = msg.sku, msg.category, msg.brand, msg.tags
+    return Line(
+        line_id,
+        name,
+        price,
+        quantity,
+        tax,
+        sku,
+        category,
+        brand,
+        _tags(tags, f"lines[{i}].tags") if tags else _NO_TAGS,
+        msg.tax_code,
+        msg.unit,
+        msg.spec,
+    )  # fmt: skip  (positional: Line's field order)
+
+
+_NO_TAGS: frozenset[str] = frozenset()
+
+
+def _tax_rate(text: str, i: int) -> TaxRate:
+    rate = _RATES.get(text)
+    if rate is not None:
+        return rate
+    if _blank(text):
+        raise InvalidRequest(f"lines[{i}].tax_rate", 'is required, e.g. "13%", "9%" or "exempt"')
+    try:
+        rate = TaxRate.parse(text)
+    except ValueError as exc:
+        raise InvalidRequest(f"lines[{i}].tax_rate", str(exc)) from None
+    if len(_RATES) < 64:  # the spellings that parse are few; a bound all the same
+        _RATES[text] = rate
+    return rate
+
+
+_RATES: dict[str, TaxRate] = {}
+"""Tax-rate spellings seen on the wire, as parsed (a dict lookup is cheaper than the classmethod call)."""
+
+
+def _tags(tags: Iterable[str], path: str) -> frozenset[str]:
+    out = frozenset(tags)
+    if "" in out or any(tag.isspace() for tag in out):
+        for k, tag in enumerate(tags):
+            if _blank(tag):
+                raise InvalidRequest(f"{path}[{k}]", "must not be empty")
+    return out
+
+
+def _member(msg: pb.Member) -> Member:
+    if _blank(msg.tier):
+        raise InvalidRequest("member.tier", "is required for a member (leave member unset for a guest)")
+    balance = msg.points_balance if msg.HasField("points_balance") else None
+    if balance is not None and balance < 0:
+        raise InvalidRequest("member.points_balance", f"must not be negative (got {balance})")
+    return Member(
+        tier=msg.tier,
+        id=msg.id,
+        birthday=parse_date(msg.birthday, "member.birthday"),
+        tags=_tags(msg.tags, "member.tags"),
+        segment=msg.segment,
+        join_date=parse_date(msg.join_date, "member.join_date"),
+        points_balance=balance,
+    )
+
+
+def parse_date(text: str, path: str) -> date | None:
+    """An optional "YYYY-MM-DD" wire date; InvalidRequest names ``path`` when it is not one."""
+    if not text:
+        return None
+    if _DATE.fullmatch(text):
+        try:
+            return date.fromisoformat(text)
+        except ValueError:
+            raise InvalidRequest(path, f"{text!r} is not a calendar date") from None
+    raise InvalidRequest(path, f'must be a date "YYYY-MM-DD" (got {text!r})')
+
+
+def _time(text: str) -> datetime:
+    if not text:
+        raise InvalidRequest("time", f"is required: RFC 3339 with a UTC offset, e.g. {TIME_EXAMPLE}")
+    match = _RFC3339.fullmatch(text)
+    if match is None:
+        raise InvalidRequest(
+            "time", f"must be RFC 3339 with a UTC offset, e.g. {TIME_EXAMPLE} (got {text!r})"
+        )
+    if match["offset"] is None:
+        raise InvalidRequest(
+            "time", f"{text!r} has no UTC offset; add one (e.g. {TIME_EXAMPLE}) so the instant is unambiguous"
+        )
+    try:
+        return datetime.fromisoformat(text.upper().replace(" ", "T"))
+    except ValueError as exc:
+        raise InvalidRequest("time", f"{text!r} is not a valid time: {exc}") from None
+
+
+# --------------------------------------------------------------------------- engine field names
+
+_ENGINE_TO_WIRE = {
+    "unit_price": "unit_price_fen",
+    "quantity": "quantity_milli",
+    "tax": "tax_rate",
+    "coupons": "coupon_codes",
+    "at": "time",
+}
+
+
+def wire_error(exc: InvalidRequest) -> InvalidRequest:
+    """``exc`` with its field path in wire names (``lines[0].quantity`` -> ``lines[0].quantity_milli``)."""
+    parts = re.split(r"(\.|\[\d+\])", exc.field)
+    renamed = "".join(_ENGINE_TO_WIRE.get(p, p) for p in parts)
+    return exc if renamed == exc.field else InvalidRequest(renamed, exc.message)
+
+
+# --------------------------------------------------------------------------- JSON
+
+
+def request_from_json(text: str) -> pb.EvaluateRequest:
+    """Parse a request in the canonical protobuf JSON mapping (int64 as numbers or strings).
+
+    Unknown fields are refused; errors name the field path in wire names.
+    """
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InvalidRequest(
+            "request", f"is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})"
+        ) from None
+    if not isinstance(data, dict):
+        raise InvalidRequest("request", f"must be a JSON object {{...}}, not {type(data).__name__}")
+    msg = pb.EvaluateRequest()
+    rest = {k: v for k, v in data.items() if k != "lines"}
+    _parse_into(rest, msg, "")
+    lines = data.get("lines")
+    if lines is not None:
+        if not isinstance(lines, list):
+            raise InvalidRequest("lines", "must be a JSON array of lines [...]")
+        for i, item in enumerate(lines):
+            _parse_into(item, msg.lines.add(), f"lines[{i}]")
+    return msg
+
+
+def _parse_into(data: Any, msg: Any, path: str) -> None:
+    if not isinstance(data, dict):
+        raise InvalidRequest(path or "request", f"must be a JSON object {{...}}, not {type(data).__name__}")
+    try:
+        json_format.ParseDict(data, msg)
+    except json_format.ParseError as exc:
+        field, message = _explain_parse_error(str(exc))
+        raise InvalidRequest(".".join(p for p in (path, field) if p) or "request", message) from None
+
+
+_FAILED = re.compile(r"Failed to parse (\w+) field: ")
+_UNKNOWN = re.compile(r'Message type "[\w.]+" has no field named "([^"]+)"')
+_AVAILABLE = re.compile(r"Available Fields\(except extensions\): \"\[(.*)\]\"", re.S)
+_AT = re.compile(r"\s+at \"?[A-Z][\w.\[\]]*\"?\.*$")  # protobuf's " at Line.unitPriceFen" suffix
+
+
+def _explain_parse_error(text: str) -> tuple[str, str]:
+    """(field path, sentence) from protobuf's nested "Failed to parse x field: ..." message."""
+    names = []
+    while match := _FAILED.match(text):
+        names.append(_snake(match[1]))
+        text = text[match.end() :]
+    text = text.strip()
+    if unknown := _UNKNOWN.match(text):
+        names.append(unknown[1])
+        known = _AVAILABLE.search(text)
+        fields = ", ".join(n.strip(" '") for n in known[1].split(",")) if known else ""
+        return ".".join(
+            names
+        ), f"is not a field here; the fields are: {fields}" if fields else "unknown field"
+    first = text.splitlines()[0] if text else "cannot be parsed"
+    message = _AT.sub("", first).rstrip(".")
+    for pattern, template in _FRIENDLY:
+        if m := pattern.fullmatch(message):
+            message = template.format(*m.groups())
+            break
+    return ".".join(names), message
+
+
+_FRIENDLY = (
+    (re.compile(r"invalid literal for int\(\) with base 10: (.*)"), "must be a whole number (got {0})"),
+    (re.compile(r"Couldn't parse integer: (.*)"), "must be a whole number (got {0})"),
+    (re.compile(r"Value out of range: (.*)"), "is out of range for a 64-bit integer (got {0})"),
+)
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", name).lower()
