@@ -23,7 +23,7 @@ import dsl  # noqa: E402
 from benchmarks.generate import generated_request, generated_ruleset  # noqa: E402
 from benchmarks.timing import percentiles, sample  # noqa: E402
 from engine.check.run_examples import example_request  # noqa: E402
-from engine.compile.compiler import compile_ruleset  # noqa: E402
+from engine.compiled import compile_ruleset  # noqa: E402
 from engine.model import Request  # noqa: E402
 
 SIZES = (1, 10, 50)

@@ -7,7 +7,7 @@ the IR in :mod:`engine.rules`; :func:`compile_ruleset` turns that into closures;
 
 from __future__ import annotations
 
-from engine.compile.compiler import CompiledRuleset, compile_ruleset
+from engine.compiled import CompiledRuleset, compile_ruleset
 from engine.errors import EvaluationError, InvalidRequest, RuleError, RuleErrors, RuleTypeError
 from engine.model import Evaluation, Line, Member, Request, TaxRate
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import dsl
 from engine.check.run_examples import run_examples
-from engine.compile.compiler import compile_ruleset
+from engine.compiled import compile_ruleset
 from server.cli.main import build_parser
 
 ROOT = Path(__file__).resolve().parent.parent

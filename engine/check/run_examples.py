@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import datetime
 
-from engine.compile.compiler import CompiledRuleset
+from engine.compiled import CompiledRuleset
 from engine.errors import InvalidRequest, RuleError
 from engine.model import Evaluation, Line, Member, Request, TaxRate
 from engine.money import format_fen

@@ -19,10 +19,10 @@ from engine.compile.closures import ALWAYS, Predicate, compile_predicate, field_
 from engine.compile.index import Key, keys_of, split_conjuncts
 from engine.compile.linefilter import LineFilter, compile_line_filter
 from engine.context import Context
-from engine.model import Evaluation, Multiplier, Request
+from engine.model import Multiplier
 from engine.money import QTY_SCALE, line_amount, round_half_up
 
-__all__ = ["CompiledCoupon", "CompiledRule", "CompiledRuleset", "compile_ruleset", "ruleset_digest"]
+__all__ = ["CompiledCoupon", "CompiledRule", "Program", "ruleset_digest"]
 
 ItemEffect = Callable[[Context, int, int], int]
 """``(ctx, line, remaining) -> fen`` off that line, before capping at what is left."""
@@ -63,8 +63,12 @@ class CompiledCoupon:
     applies_filter: LineFilter | None
 
 
-class CompiledRuleset:
-    """An immutable, evaluable ruleset. ``version`` names it in every answer."""
+class Program:
+    """A ruleset compiled: everything the evaluator reads, decided once. ``version`` names it.
+
+    It does not run itself: :class:`engine.compiled.CompiledRuleset` pairs it with the evaluator,
+    so this package never imports :mod:`engine.evaluate`.
+    """
 
     def __init__(self, ruleset: ir.Ruleset) -> None:
         self.ruleset = ruleset
@@ -107,17 +111,8 @@ class CompiledRuleset:
         }
         self.coupon_order = {c: k for k, c in enumerate(self.coupons)}
 
-    def evaluate(self, request: Request) -> Evaluation:
-        """Validate ``request`` and price it; raises :class:`~engine.errors.InvalidRequest`."""
-        return evaluate(self, request, validate_request(self.ruleset, request, self.tier_ranks))
-
     def __repr__(self) -> str:
-        return f"<CompiledRuleset {self.name}@{self.version}>"
-
-
-def compile_ruleset(ruleset: ir.Ruleset) -> CompiledRuleset:
-    """Compile a ruleset that passed :func:`engine.check.check_ruleset`."""
-    return CompiledRuleset(ruleset)
+        return f"<{type(self).__name__} {self.name}@{self.version}>"
 
 
 def ruleset_digest(ruleset: ir.Ruleset) -> str:
@@ -317,9 +312,3 @@ def _validity(v: ir.Validity) -> Callable[[Context], bool] | None:
         return checks[0]
     every = tuple(checks)
     return lambda ctx: all(c(ctx) for c in every)
-
-
-# The evaluator needs this module's classes and this module calls the evaluator; the
-# import sits here, after the classes exist, so neither side imports inside a hot call.
-from engine.evaluate.stages import evaluate  # noqa: E402
-from engine.evaluate.validate import validate_request  # noqa: E402

@@ -12,9 +12,9 @@ from collections.abc import Iterable
 from fractions import Fraction
 from itertools import repeat
 from operator import attrgetter
-from typing import TYPE_CHECKING
 
 from engine.apportion import split_by_remainder
+from engine.compile.compiler import CompiledRule, Program, Step
 from engine.compile.index import line_keys
 from engine.context import Context
 from engine.model import (
@@ -31,9 +31,6 @@ from engine.model import (
 )
 from engine.money import line_amount
 
-if TYPE_CHECKING:  # engine.compile.compiler imports this module to run what it compiles
-    from engine.compile.compiler import CompiledRule, CompiledRuleset, Step
-
 __all__ = ["evaluate"]
 
 _ONE = Fraction(1)
@@ -45,7 +42,7 @@ Python function, and an evaluation builds a few dozen of these (same values, a t
 _line_id = attrgetter("id")
 
 
-def evaluate(compiled: CompiledRuleset, request: Request, amounts: list[int] | None = None) -> Evaluation:
+def evaluate(compiled: Program, request: Request, amounts: list[int] | None = None) -> Evaluation:
     """Price ``request`` (already validated) with ``compiled``; deterministic and side-effect free.
 
     ``amounts`` are the line amounts when the caller has them (validation computes them).
@@ -120,7 +117,7 @@ def _candidates(index: dict, always: dict[int, None], present: set) -> Iterable[
 # --------------------------------------------------------------------------- item rules
 
 
-def _item_stage(compiled: CompiledRuleset, ctx: Context, taken: list[list[Discount]], keys: set) -> None:
+def _item_stage(compiled: Program, ctx: Context, taken: list[list[Discount]], keys: set) -> None:
     remaining, locked = ctx.remaining, ctx.locked
     for position in _candidates(compiled.item_index, compiled.item_always, keys):
         step = compiled.item_steps[position]
@@ -180,7 +177,7 @@ def _item_step(step: Step, ctx: Context, taken: list[list[Discount]], lines: ran
 # --------------------------------------------------------------------------- basket rules
 
 
-def _basket_stage(compiled: CompiledRuleset, ctx: Context, taken: list[list[Discount]], keys: set) -> None:
+def _basket_stage(compiled: Program, ctx: Context, taken: list[list[Discount]], keys: set) -> None:
     if not compiled.basket_steps:
         return
     remaining, locked = ctx.remaining, ctx.locked
@@ -233,7 +230,7 @@ def _spread(
 
 
 def _coupon_stage(
-    compiled: CompiledRuleset, ctx: Context, taken: list[list[Discount]], request: Request
+    compiled: Program, ctx: Context, taken: list[list[Discount]], request: Request
 ) -> tuple[CouponOutcome, ...]:
     """Coupons in declaration order; unknown codes are reported after the known ones."""
     order = compiled.coupon_order
@@ -255,9 +252,7 @@ def _coupon_stage(
     return tuple(results)
 
 
-def _apply_coupon(
-    compiled: CompiledRuleset, ctx: Context, taken: list[list[Discount]], code: str
-) -> CouponOutcome:
+def _apply_coupon(compiled: Program, ctx: Context, taken: list[list[Discount]], code: str) -> CouponOutcome:
     c = compiled.coupons[code]
     coupon = c.coupon
     if not c.live(ctx):
@@ -279,7 +274,7 @@ def _apply_coupon(
 # --------------------------------------------------------------------------- points
 
 
-def _redeem(compiled: CompiledRuleset, ctx: Context, taken: list[list[Discount]], asked: int) -> Redemption:
+def _redeem(compiled: Program, ctx: Context, taken: list[list[Discount]], asked: int) -> Redemption:
     """Spend points at the ruleset's rate, capped at a share of the eligible remaining amount."""
     settings = compiled.settings
     rate = settings.redeem_points_per_yuan
@@ -296,9 +291,7 @@ def _redeem(compiled: CompiledRuleset, ctx: Context, taken: list[list[Discount]]
     return Redemption(used, value)
 
 
-def _points(
-    compiled: CompiledRuleset, ctx: Context, keys: set
-) -> tuple[PointsOutcome, list[int], list[bool]]:
+def _points(compiled: Program, ctx: Context, keys: set) -> tuple[PointsOutcome, list[int], list[bool]]:
     """Points earned on the final nets, with each line's share; guests earn none."""
     n = ctx.line_count
     member = ctx.member

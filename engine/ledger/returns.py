@@ -1,7 +1,7 @@
-"""Pure ledger arithmetic: tiers, return shares, red-letter lines and points expiry.
+"""Returns: what a sold line keeps for later, and the shares each return claws back and refunds.
 
-The database layer (``server.storage``) only persists what these functions decide, so
-every rounding rule of the ledger is here, testable without a database:
+The database layer (``server.storage``) only persists what these functions decide, so every
+rounding rule of a return is here, testable without a database:
 
 * A return claws back points and refunds money **cumulatively**: after returning ``q``
   of ``n`` units in total, the points clawed back so far are ``floor(points x q / n)``
@@ -12,116 +12,20 @@ every rounding rule of the ledger is here, testable without a database:
   negated net; their tax split is cumulative too, and the return that completes a
   line uses the sold line's own split, so the red lines of all returns negate the
   blue net exactly.
-* Expiry consumes earned lots first-in-first-out by expiry date: every debit (redeem,
-  coupon purchase, clawback, expiry, negative adjustment) is taken from the lot that
-  expires first, and what is left of the lots due by the day expires.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
 from typing import Literal
 
 from engine.invoice.build import Invoice, InvoiceLine, red_line
 from engine.invoice.tax import TaxFlags, split_inclusive, tax_flags
 from engine.model import Evaluation, Request, TaxRate
 from engine.money import round_half_up
-from engine.rules import Settings, Tier
 
-__all__ = [
-    "ENTRY_KINDS",
-    "EntryKind",
-    "LineReturn",
-    "Lot",
-    "ReturnPlan",
-    "ReturnRefused",
-    "Returned",
-    "SoldLine",
-    "inactivity_verdict",
-    "lower_tier",
-    "plan_return",
-    "points_to_expire",
-    "settle_balance",
-    "sold_lines",
-    "upgraded_tier",
-]
-
-EntryKind = Literal["earn", "redeem", "return_clawback", "expire", "adjust", "coupon_purchase"]
-ENTRY_KINDS: tuple[EntryKind, ...] = (
-    "earn",
-    "redeem",
-    "return_clawback",
-    "expire",
-    "adjust",
-    "coupon_purchase",
-)
-
-
-# --------------------------------------------------------------------------- balance
-
-
-def settle_balance(balance: int, owed: int, delta: int) -> tuple[int, int]:
-    """The (spendable balance, points owed) after posting ``delta`` points.
-
-    A return may claw back points the member already spent; the ledger records the
-    exact clawback and the shortfall becomes a debt (``owed``) that later earnings pay
-    off first. So the spendable balance never goes negative, and ``balance - owed`` is
-    always the sum of the member's entries.
-    """
-    net = balance - owed + delta
-    return (net, 0) if net >= 0 else (0, -net)
-
-
-# --------------------------------------------------------------------------- tiers
-
-
-def upgraded_tier(tiers: Sequence[Tier], current: str, lifetime_fen: int, day_fen: int) -> str:
-    """The highest tier whose lifetime or single-day threshold is met, if above ``current``.
-
-    Never a downgrade: a tier is only lowered by inactivity (:func:`lower_tier`). A
-    current tier the ruleset no longer defines is kept as is (nothing to compare with).
-    """
-    ranks = {t.id: t.rank for t in tiers}
-    if current not in ranks:
-        return current
-    best = current
-    for tier in tiers:
-        met = (tier.upgrade_lifetime is not None and lifetime_fen >= tier.upgrade_lifetime) or (
-            tier.upgrade_single_day is not None and day_fen >= tier.upgrade_single_day
-        )
-        if met and tier.rank > ranks[best]:
-            best = tier.id
-    return best
-
-
-def lower_tier(tiers: Sequence[Tier], current: str) -> str | None:
-    """The tier one rank below ``current``; None at the lowest tier or for an unknown tier."""
-    ranks = {t.id: t.rank for t in tiers}
-    if current not in ranks:
-        return None
-    below = [t for t in tiers if t.rank < ranks[current]]
-    return max(below, key=lambda t: t.rank).id if below else None
-
-
-def inactivity_verdict(
-    settings: Settings, last_active: date, as_of: date
-) -> Literal["downgrade", "terminate"] | None:
-    """What the ruleset does to a member last active on ``last_active``, judged on ``as_of``.
-
-    ``last_active`` is the latest of the last purchase, the join date and the last
-    inactivity downgrade, so each downgrade restarts the clock: a member drops one
-    tier per full inactivity period, and a second run on the same day changes nothing.
-    """
-    if settings.inactivity_days is None:
-        return None
-    if (as_of - last_active).days < settings.inactivity_days:
-        return None
-    return settings.inactivity_action
-
-
-# --------------------------------------------------------------------------- sold lines
+__all__ = ["LineReturn", "ReturnPlan", "ReturnRefused", "Returned", "SoldLine", "plan_return", "sold_lines"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -316,32 +220,3 @@ def plan_return(
         discount=sum(lr.took.discount for lr in lines),
         completes_sale=completes,
     )
-
-
-# --------------------------------------------------------------------------- expiry
-
-
-@dataclass(frozen=True, slots=True)
-class Lot:
-    """A credit of points: an earn entry (with its expiry) or a positive adjustment (none)."""
-
-    points: int
-    expires_at: datetime | None
-
-
-def points_to_expire(lots: Iterable[Lot], debits: int, due: datetime) -> int:
-    """Points of ``lots`` expiring by ``due`` once ``debits`` (a positive total) are taken FIFO.
-
-    Debits consume the lot that expires first (lots without expiry last), so points
-    already spent never expire again, and previous expiry entries count among the
-    debits: expiring twice for the same day finds nothing left the second time.
-    """
-    ordered = sorted(lots, key=lambda lot: (lot.expires_at is None, lot.expires_at or due))
-    remaining_debits = debits
-    expiring = 0
-    for lot in ordered:
-        used = min(lot.points, remaining_debits)
-        remaining_debits -= used
-        if lot.expires_at is not None and lot.expires_at <= due:
-            expiring += lot.points - used
-    return expiring

@@ -137,7 +137,7 @@ def render_errors(errors: Iterable[RuleError]) -> str:
 
 def compile_path(path: str) -> Any:
     """Load, check and compile one ruleset file; :class:`Failure` carries every rendered error."""
-    from engine.compile.compiler import compile_ruleset
+    from engine.compiled import compile_ruleset
 
     ruleset, errors = load_and_check(path, read_text(path, "ruleset"))
     if errors:

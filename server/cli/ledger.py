@@ -20,7 +20,7 @@ from server.cli.base import Failure, UsageError, arg, command
 from server.cli.serve import DEFAULT_DB, bundled_rulesets
 
 if TYPE_CHECKING:
-    from engine.compile.compiler import CompiledRuleset
+    from engine.compiled import CompiledRuleset
 
 __all__ = ["run_audit", "run_maintain"]
 
@@ -42,7 +42,7 @@ def _folder(value: str | None) -> Path:
 def _compile_folder(folder: Path) -> dict[str, CompiledRuleset]:
     """Every ruleset of ``folder`` that compiles, by digest (a broken file is skipped, not fatal)."""
     import dsl
-    from engine.compile.compiler import compile_ruleset
+    from engine.compiled import compile_ruleset
     from engine.errors import RuleErrors
 
     out = {}

@@ -47,7 +47,7 @@ def run_check(args: argparse.Namespace) -> int:
 def check_file(path: str) -> tuple[list[RuleError], str]:
     """The errors of one ruleset file and its one-line summary."""
     from engine.check.run_examples import run_examples
-    from engine.compile.compiler import compile_ruleset
+    from engine.compiled import compile_ruleset
 
     try:
         text = read_text(path, "ruleset")

@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 from google.protobuf import json_format
 from sqlalchemy import func, select
 
-from engine.compile.compiler import CompiledRuleset
+from engine.compiled import CompiledRuleset
 from server.storage import codec
 from server.storage.models import Return, Sale
 from server.storage.store import Ledger
@@ -248,7 +248,7 @@ def verify(
 
 def _from_source(book: Any, digest: str, name: str) -> CompiledRuleset | None:
     import dsl
-    from engine.compile.compiler import compile_ruleset
+    from engine.compiled import compile_ruleset
 
     found = book.load(digest)
     if found is None:

@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 import grpc
 from google.protobuf import json_format
 
-from engine.compile.compiler import CompiledRuleset
+from engine.compiled import CompiledRuleset
 from engine.errors import InvalidRequest
 from server._pb.promo.v1 import promo_pb2 as pb
 from server._pb.promo.v1 import promo_pb2_grpc as pb_grpc

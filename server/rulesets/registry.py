@@ -22,7 +22,7 @@ from cachetools import LRUCache
 
 import dsl
 from engine.check.run_examples import run_examples
-from engine.compile.compiler import CompiledRuleset, compile_ruleset
+from engine.compiled import CompiledRuleset, compile_ruleset
 from engine.errors import RuleError, RuleErrors
 
 __all__ = ["FileState", "RulesetRegistry", "UnknownRuleset"]

@@ -14,7 +14,7 @@ from sqlalchemy import Column, MetaData, String, Table, Text, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from engine.compile.compiler import CompiledRuleset
+from engine.compiled import CompiledRuleset
 from server.storage.store import Ledger
 from server.storage.tx import in_transaction, is_unique_violation
 from server.storage.types import TZDateTime, utc_now

@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 
 from google.protobuf import json_format
 
-from engine.compile.compiler import CompiledRuleset
+from engine.compiled import CompiledRuleset
 from engine.errors import InvalidRequest
 from engine.invoice.build import Invoice
 from engine.model import Evaluation, Request

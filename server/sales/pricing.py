@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from engine.compile.compiler import CompiledRuleset
+from engine.compiled import CompiledRuleset
 from engine.invoice.build import Invoice
 from engine.model import Evaluation, Request
 from server.sales.invoicing import invoice_or_refusal

@@ -16,7 +16,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from engine.ledger.returns import Lot, inactivity_verdict, lower_tier, points_to_expire
+from engine.ledger.expiry import Lot, points_to_expire
+from engine.ledger.tiers import inactivity_verdict, lower_tier
 from engine.rules import Settings, Tier
 from server.storage.models import Coupon, Member, PointsEntry
 from server.storage.results import BalanceMismatch, MaintenanceReport

@@ -30,7 +30,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from engine.ledger.returns import ENTRY_KINDS
+from engine.ledger.balance import ENTRY_KINDS
 from server.storage.types import fen, id64, points, serial, str64, utc, utc_now
 
 __all__ = ["Adjustment", "Base", "Coupon", "Member", "PointsEntry", "Return", "Sale"]

@@ -40,7 +40,8 @@ from sqlalchemy import (
     update,
 )
 
-from engine.ledger.returns import sold_lines, upgraded_tier
+from engine.ledger.returns import sold_lines
+from engine.ledger.tiers import upgraded_tier
 from server.storage import codec
 from server.storage.errors import (
     CouponProblem,

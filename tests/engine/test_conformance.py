@@ -1,6 +1,6 @@
 """The compiled engine must give exactly the reference interpreter's answer on random baskets.
 
-``engine.reference.interpreter`` is slow and plainly written from PRODUCT.md; ``engine.compile.compiler``
+``engine.reference.interpreter`` is slow and plainly written from PRODUCT.md; ``engine.compiled``
 is fast. Hypothesis generates valid rulesets and requests (tests/engine/strategies.py)
 and every field of the two evaluations must agree.
 """
@@ -17,8 +17,8 @@ from hypothesis import HealthCheck, example, given, settings
 from strategies import cases, rulesets  # pytest puts tests/engine on sys.path, as for tests/dsl
 
 import dsl
-import engine.compile.compiler as compiled
 import engine.compile.compiler as compiler
+import engine.compiled as compiled
 from engine.check import ruleset as check
 from engine.check.run_examples import example_request
 from engine.model import Evaluation, Line, Request, TaxRate

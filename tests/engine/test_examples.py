@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dsl
 from engine.check.run_examples import run_examples
-from engine.compile.compiler import compile_ruleset
+from engine.compiled import compile_ruleset
 from engine.errors import RuleError
 
 # Three lines of 10.00 and 1 fen off over all of them: each line's exact share is 1/3 fen, the

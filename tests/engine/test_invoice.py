@@ -167,12 +167,10 @@ class TestWorkedExample:
         """The 数电 codes of kinds 0, 1, 2 are "00", "01", "02"."""
         assert [k.shudian for k in LineKind] == ["00", "01", "02"]
 
-    @pytest.mark.skipif(
-        importlib.util.find_spec("engine.compile.compiler") is None, reason="engine.compile.compiler not yet"
-    )
+    @pytest.mark.skipif(importlib.util.find_spec("engine.compiled") is None, reason="engine.compiled not yet")
     def test_compiled_ruleset_with_coupon_and_points_gives_the_same_invoice(self):
         """A ruleset with a 10.00 coupon and 100 points = 1 yuan, redeeming 200 points, gives §12 exactly."""
-        from engine.compile.compiler import compile_ruleset
+        from engine.compiled import compile_ruleset
         from engine.rules import Coupon, Ruleset, Settings, Tier
 
         ruleset = Ruleset(

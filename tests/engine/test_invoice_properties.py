@@ -61,7 +61,7 @@ def _optional(name: str):
         return None
 
 
-compiled = _optional("engine.compile.compiler")
+compiled = _optional("engine.compiled")
 interpret = _optional("engine.reference.interpreter")
 strategies = _optional("strategies")  # tests/engine is on sys.path under pytest
 
@@ -392,7 +392,7 @@ def _evaluator():
 
 EVALUATOR = _evaluator()
 needs_engine = pytest.mark.skipif(
-    EVALUATOR is None, reason="neither engine.compile.compiler nor engine.reference.interpreter exists"
+    EVALUATOR is None, reason="neither engine.compiled nor engine.reference.interpreter exists"
 )
 
 

@@ -18,7 +18,7 @@ from ledger_helpers import Shop
 from sqlalchemy import Engine
 
 import dsl
-from engine.compile.compiler import CompiledRuleset, compile_ruleset
+from engine.compiled import CompiledRuleset, compile_ruleset
 from server.storage.db import make_engine, make_sessionmaker
 from server.storage.store import Ledger
 

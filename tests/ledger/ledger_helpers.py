@@ -6,7 +6,7 @@ import hashlib
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 
-from engine.compile.compiler import CompiledRuleset
+from engine.compiled import CompiledRuleset
 from engine.invoice.build import build_invoice
 from engine.model import Line, Member, Request, TaxRate
 from server.storage.results import RulesetRef, SaleToCommit

@@ -11,18 +11,10 @@ from hypothesis import strategies as st
 
 from engine.invoice.build import LineKind
 from engine.invoice.tax import split_inclusive
-from engine.ledger.returns import (
-    Lot,
-    Returned,
-    ReturnRefused,
-    SoldLine,
-    inactivity_verdict,
-    lower_tier,
-    plan_return,
-    points_to_expire,
-    settle_balance,
-    upgraded_tier,
-)
+from engine.ledger.balance import settle_balance
+from engine.ledger.expiry import Lot, points_to_expire
+from engine.ledger.returns import Returned, ReturnRefused, SoldLine, plan_return
+from engine.ledger.tiers import inactivity_verdict, lower_tier, upgraded_tier
 from engine.model import TaxRate
 from engine.rules import Settings, Tier
 

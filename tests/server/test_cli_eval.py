@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.compile.compiler import CompiledRuleset
+from engine.compiled import CompiledRuleset
 from engine.errors import RuleError
 from engine.rules import Compare, Const, Field, PercentOff, Rule, Ruleset, Settings, Tier
 from engine.spans import Source, Span

@@ -9,7 +9,7 @@ import grpc
 import pytest
 from service_support import CALL_TIMEOUT, Running
 
-from engine.compile.compiler import CompiledRuleset
+from engine.compiled import CompiledRuleset
 from engine.errors import InvalidRequest
 from engine.model import Evaluation, Request
 from server._pb.promo.v1 import promo_pb2 as pb

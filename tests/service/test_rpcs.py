@@ -7,7 +7,7 @@ from collections.abc import Callable
 from service_support import CALL_TIMEOUT, HEALTH_RULES, Running
 
 import dsl
-from engine.compile.compiler import compile_ruleset
+from engine.compiled import compile_ruleset
 from server._pb.promo.v1 import promo_pb2 as pb
 from server.wire.request import request_from_proto
 

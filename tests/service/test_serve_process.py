@@ -31,7 +31,7 @@ START_LIMIT = 20.0
 # stderr when it starts, so the test knows the call is in flight before it sends SIGTERM.
 SLOW_SERVE = """
 import sys, time
-from engine.compile.compiler import CompiledRuleset
+from engine.compiled import CompiledRuleset
 original = CompiledRuleset.evaluate
 def evaluate(self, request):
     if any(line.sku == "SLOW" for line in request.lines):

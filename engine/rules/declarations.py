@@ -1,0 +1,126 @@
+"""Declarations: rules, tiers, settings, no-points, coupons, validity, and the whole ruleset."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, time
+from fractions import Fraction
+from typing import Literal as Lit
+
+from engine.rules.effects import Effect, Stage, stage_of
+from engine.rules.examples import Example
+from engine.rules.expressions import Expr
+from engine.spans import Span
+
+__all__ = ["ALWAYS", "Coupon", "NoPoints", "Rule", "Ruleset", "Settings", "Tier", "Validity"]
+
+
+@dataclass(frozen=True, slots=True)
+class Validity:
+    """When a rule or coupon is live, read in the ruleset's timezone.
+
+    Dates are inclusive; hours are [start, end) local times; weekdays 0-6 (Monday 0).
+    """
+
+    date_from: date | None = None
+    date_to: date | None = None
+    weekdays: frozenset[int] | None = None
+    hours: tuple[time, time] | None = None
+    span: Span | None = field(default=None, compare=False)
+
+
+ALWAYS = Validity()
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """One promotion: when ``condition`` holds (and ``validity``), apply ``effect``.
+
+    Within a stage rules run by ``priority`` (higher first), then file ``order``.
+    Rules sharing ``group`` form a best-of group; an ``exclusive`` rule locks the
+    lines it discounted against every later discount.
+    """
+
+    id: str
+    label: str
+    effect: Effect
+    condition: Expr | None = None
+    priority: int = 0
+    group: str | None = None
+    exclusive: bool = False
+    validity: Validity = ALWAYS
+    order: int = 0
+    span: Span | None = field(default=None, compare=False)
+
+    @property
+    def stage(self) -> Stage:
+        return stage_of(self.effect)
+
+
+@dataclass(frozen=True, slots=True)
+class Tier:
+    """A membership tier; ``rank`` is its position (0 = lowest) for ``>=`` comparisons."""
+
+    id: str
+    label: str
+    rate: Fraction
+    rank: int
+    upgrade_lifetime: int | None = None  # fen of cumulative spend
+    upgrade_single_day: int | None = None  # fen spent in one local day
+    span: Span | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """The ruleset header."""
+
+    currency: str = "CNY"
+    timezone: str = "Asia/Shanghai"
+    points_per_yuan: Fraction = Fraction(1)
+    points_rounding: Lit["floor", "half_up", "ceil"] = "floor"
+    multipliers: Lit["multiply", "max", "add"] = "multiply"
+    redeem_points_per_yuan: int | None = None  # e.g. 50 points = 1 yuan; None: no redemption
+    redeem_cap: Fraction = Fraction(1)  # share of the eligible remaining amount points may pay
+    inactivity_days: int | None = None
+    inactivity_action: Lit["downgrade", "terminate"] = "downgrade"
+    points_expire_days: int | None = None
+    span: Span | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class NoPoints:
+    """Lines matching ``condition`` earn no points (tobacco, gift cards)."""
+
+    condition: Expr
+    span: Span | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Coupon:
+    """A coupon definition. The request names it by ``id``; coupons run in declaration ``order``."""
+
+    id: str
+    label: str
+    value: int
+    min_spend: int = 0
+    applies_to: Expr | None = None
+    validity: Validity = ALWAYS
+    members_only: bool = False
+    points_price: int | None = None
+    order: int = 0
+    span: Span | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Ruleset:
+    """A whole ruleset file: the unit that is compiled, versioned and served."""
+
+    name: str
+    settings: Settings
+    tiers: tuple[Tier, ...] = ()
+    rules: tuple[Rule, ...] = ()
+    no_points: tuple[NoPoints, ...] = ()
+    coupons: tuple[Coupon, ...] = ()
+    examples: tuple[Example, ...] = ()
+    source_text: str = field(default="", compare=False, repr=False)
+    span: Span | None = field(default=None, compare=False)
