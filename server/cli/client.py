@@ -49,6 +49,7 @@ def run_client(args: argparse.Namespace) -> int:
                 return EXIT_OK
             from server.wire.reply import reply_to_json
 
+            request.final_quote = True  # a person at a terminal reads the whole quote, invoice included
             reply = stub.Evaluate(request, timeout=args.timeout, metadata=metadata)
             print(reply_to_json(reply, explain=request.explain))
             return EXIT_OK

@@ -2,9 +2,9 @@
 
 What every call needs (the request id, the deadline checks, the status mapping, the
 timing and its one JSON log line) is in :func:`rpc`, so a method body reads as the
-three steps of its RPC. Pricing itself is :func:`price`: evaluate, build the invoice,
-and check the invoice's invariants before it leaves us (a broken invoice is an
-INTERNAL error, never a wrong invoice).
+three steps of its RPC. Pricing itself is :func:`price`: evaluate and, for a final
+quote, build the invoice and check its invariants before it leaves us (a broken invoice
+is an INTERNAL error, never a wrong invoice).
 """
 
 from __future__ import annotations
@@ -121,7 +121,9 @@ class PromotionsServicer(pb_grpc.PromotionsServicer):
     @rpc
     def Evaluate(self, request: pb.EvaluateRequest, context: grpc.ServicerContext) -> pb.EvaluateReply:
         basket = request_from_proto(request)
-        compiled, evaluation, invoice = price(self._ruleset(request), basket, self.evaluate)
+        compiled, evaluation, invoice = price(
+            self._ruleset(request), basket, self.evaluate, with_invoice=request.final_quote
+        )
         return evaluation_to_proto(
             evaluation,
             invoice,

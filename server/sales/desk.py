@@ -58,7 +58,7 @@ class Priced:
     effective: pb.EvaluateRequest
     basket: Request
     evaluation: Evaluation
-    invoice: Invoice
+    invoice: Invoice | None  # None: a scan that did not ask for it (a commit always has one)
     reply: pb.EvaluateReply
     presented: PresentedCoupons
     spent: tuple[str, ...]  # ledger codes that took effect (a commit spends them)
@@ -68,7 +68,7 @@ class Priced:
 def _reply(
     compiled: CompiledRuleset,
     evaluation: Evaluation,
-    invoice: Invoice,
+    invoice: Invoice | None,
     presented: PresentedCoupons,
     transaction_id: str,
     explain: bool,
@@ -94,6 +94,7 @@ def reprice(
     json_format.ParseDict(data["request"], effective)
     presented = PresentedCoupons.from_json(data["coupons"])
     _, evaluation, invoice = price(compiled, request_from_proto(effective), evaluate)
+    assert invoice is not None  # price() builds it unless told not to
     reply, _ = _reply(compiled, evaluation, invoice, presented, effective.transaction_id, effective.explain)
     return reply, invoice_to_proto(invoice)
 
@@ -144,10 +145,11 @@ class SalesDesk:
         A member id the ledger does not know is NOT_FOUND, unless the till sent the member's
         attributes inline (a tier) and this is not a commit (``strict``): a till written before
         the ledger existed keeps working. A terminated member is MemberTerminated: pricing them
-        as a member would quote points and member prices the commit then refuses.
+        as a member would quote points and member prices the commit then refuses. The invoice is
+        built only for a final quote (``msg.final_quote``).
         """
         reads = self.ledger.pricing_reads(_member_id(msg), msg.coupon_codes)
-        return self._price(msg, reads, compiled, transaction_id, strict=strict)
+        return self._price(msg, reads, compiled, transaction_id, strict=strict, with_invoice=msg.final_quote)
 
     def _price(
         self,
@@ -157,6 +159,7 @@ class SalesDesk:
         transaction_id: str,
         *,
         strict: bool,
+        with_invoice: bool,
     ) -> Priced:
         """:meth:`quote` once the ledger has been read."""
         member_id = reads.member_id
@@ -182,7 +185,7 @@ class SalesDesk:
         effective.ruleset_version = compiled.version
         if transaction_id:
             effective.transaction_id = transaction_id
-        _, evaluation, invoice = price(compiled, basket, self.evaluate)
+        _, evaluation, invoice = price(compiled, basket, self.evaluate, with_invoice=with_invoice)
         reply, spent = _reply(
             compiled, evaluation, invoice, presented, effective.transaction_id, effective.explain
         )
@@ -231,7 +234,7 @@ class SalesDesk:
             return commit_to_proto(prior, _stored_reply(prior))
         try:
             compiled = self.registry.get(msg.request.ruleset, version)
-            priced = self._price(msg.request, reads, compiled, tid, strict=True)
+            priced = self._price(msg.request, reads, compiled, tid, strict=True, with_invoice=True)
             if priced.evaluation.payable != msg.displayed_payable_fen:
                 raise PayableMismatch(msg.displayed_payable_fen, priced.evaluation.payable, compiled.version)
         except (InvalidRequest, UnknownRuleset, MemberNotFound, MemberTerminated, PayableMismatch) as exc:
@@ -252,6 +255,7 @@ class SalesDesk:
         compiled, basket = priced.compiled, priced.basket
         zone = ZoneInfo(compiled.ruleset.settings.timezone)
         invoice = priced.invoice
+        assert invoice is not None  # a commit always builds its invoice
         result = json_format.MessageToDict(priced.reply)
         if priced.reply.HasField("invoice"):  # the reply carries the invoice: convert it once, not twice
             invoice_data = result["invoice"]

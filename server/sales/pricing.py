@@ -24,13 +24,19 @@ def default_evaluate(compiled: CompiledRuleset, request: Request) -> Evaluation:
 
 
 def price(
-    compiled: CompiledRuleset, request: Request, evaluate: Evaluator = default_evaluate
-) -> tuple[CompiledRuleset, Evaluation, Invoice]:
-    """Evaluate and invoice one basket; the invoice is checked against every invariant first.
+    compiled: CompiledRuleset,
+    request: Request,
+    evaluate: Evaluator = default_evaluate,
+    *,
+    with_invoice: bool = True,
+) -> tuple[CompiledRuleset, Evaluation, Invoice | None]:
+    """Evaluate one basket and, ``with_invoice``, its invoice, checked against every invariant first.
 
     A basket that prices but cannot be invoiced (a line without a tax code) still gets its
     prices, with an invoice that has no lines and says why: a till scanning goods does not
-    need invoice data yet.
+    need invoice data yet. A scan (an Evaluate that is not the final quote) builds no invoice
+    at all: None. Commit always builds it.
     """
     evaluation = evaluate(compiled, request)
-    return compiled, evaluation, invoice_or_refusal(request, evaluation)
+    invoice = invoice_or_refusal(request, evaluation) if with_invoice else None
+    return compiled, evaluation, invoice

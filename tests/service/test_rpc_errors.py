@@ -132,13 +132,14 @@ class TestInternal:
     def test_an_invoice_breaking_its_invariants_is_never_sent(
         self, start_server: Callable[..., Running], gold_request: pb.EvaluateRequest
     ) -> None:
-        """A payable one fen off gives INTERNAL and a logged INV- violation, not an invoice."""
+        """A final quote one fen off gives INTERNAL and a logged INV- violation, not an invoice."""
 
         def off_by_a_fen(compiled: CompiledRuleset, request: Request) -> Evaluation:
             evaluation = compiled.evaluate(request)
             return evaluation._replace(payable=evaluation.payable + 1)
 
         running = start_server(evaluate=off_by_a_fen)
+        gold_request.final_quote = True
         error = _fails(lambda: running.stub.Evaluate(gold_request, timeout=T))
         assert error.code() is grpc.StatusCode.INTERNAL
         assert "INV-" in running.wait_for_rpc_line("Evaluate")["error"]

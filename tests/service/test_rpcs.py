@@ -33,11 +33,24 @@ class TestEvaluate:
     def test_the_invoice_reconciles_with_the_payable(
         self, running: Running, gold_request: pb.EvaluateRequest
     ) -> None:
-        """The invoice has goods and discount lines and its 价税合计 equals what the customer pays."""
+        """The final quote's invoice has goods and discount lines; its 价税合计 is what the customer pays."""
+        gold_request.final_quote = True
         reply = running.stub.Evaluate(gold_request, timeout=T)
         assert reply.invoice.refused_reason == ""
         assert {line.kind for line in reply.invoice.lines} >= {1, 2}
         assert reply.invoice.totals.gross_fen == reply.payable_fen
+
+    def test_a_scan_carries_no_invoice_and_the_same_prices_as_the_final_quote(
+        self, running: Running, gold_request: pb.EvaluateRequest
+    ) -> None:
+        """Without final_quote the invoice is not built (unset); every other field is the final quote's."""
+        scan = running.stub.Evaluate(gold_request, timeout=T)
+        assert not scan.HasField("invoice")
+        gold_request.final_quote = True
+        final = running.stub.Evaluate(gold_request, timeout=T)
+        assert final.HasField("invoice") and final.invoice.lines
+        final.ClearField("invoice")
+        assert scan == final
 
     def test_explain_fills_the_breakdown_only_when_asked(
         self, running: Running, gold_request: pb.EvaluateRequest
@@ -56,6 +69,7 @@ class TestEvaluate:
     ) -> None:
         """A line with no tax code still prices; the invoice has no lines and names the field."""
         gold_request.lines[1].tax_code = ""
+        gold_request.final_quote = True
         reply = running.stub.Evaluate(gold_request, timeout=T)
         assert reply.payable_fen > 0
         assert not reply.invoice.lines

@@ -112,8 +112,10 @@ class PromotionsServicer:
     """
 
     def Evaluate(self, request, context):
-        """Price a basket: discounts per line, coupons, points redemption, points earned and the invoice
-        lines. Stateless; safe to retry. Bad input: INVALID_ARGUMENT naming the field.
+        """Price a basket: discounts per line, coupons, points redemption, points earned and, when the till
+        asks for it (`final_quote`), the invoice lines. Stateless; safe to retry. Bad input:
+        INVALID_ARGUMENT naming the field. For a till that scans line by line, `TillSession` below is the
+        recommended flow; Evaluate is for simple integrations (one call per quote).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
