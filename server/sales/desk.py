@@ -146,9 +146,10 @@ class SalesDesk:
         attributes inline (a tier) and this is not a commit (``strict``): a till written before
         the ledger existed keeps working. A terminated member is MemberTerminated: pricing them
         as a member would quote points and member prices the commit then refuses. The invoice is
-        built only for a final quote (``msg.final_quote``).
+        built only for a final quote (``msg.final_quote``). The member may come from the ledger's
+        member cache (read once per sale, not per scan); a commit always reads afresh.
         """
-        reads = self.ledger.pricing_reads(_member_id(msg), msg.coupon_codes)
+        reads = self.ledger.pricing_reads(_member_id(msg), msg.coupon_codes, cached=not strict)
         return self._price(msg, reads, compiled, transaction_id, strict=strict, with_invoice=msg.final_quote)
 
     def _price(

@@ -29,6 +29,7 @@ from server.storage import coupons, maintenance, members, returns, sales
 from server.storage import points as points_ops
 from server.storage.db import ensure_schema, make_engine, make_sessionmaker, reader, snapshot
 from server.storage.errors import CouponUnavailable, IdempotencyConflict, InsufficientPoints, MemberNotFound
+from server.storage.member_cache import MemberCache
 from server.storage.pricing import PricingReads, read_for_pricing
 from server.storage.results import (
     AdjustResult,
@@ -51,11 +52,19 @@ T = TypeVar("T")
 
 
 class Ledger:
-    """The ledger over a session factory; safe to share between threads (no state of its own)."""
+    """The ledger over a session factory; safe to share between threads (its only state is the
+    member cache scans price with, which every write of this process keeps honest)."""
 
-    def __init__(self, sessions: sessionmaker[Session], *, clock: Callable[[], datetime] = utc_now) -> None:
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        *,
+        clock: Callable[[], datetime] = utc_now,
+        member_cache: MemberCache | None = None,
+    ) -> None:
         self.sessions = sessions
         self.clock = clock
+        self.member_cache = member_cache if member_cache is not None else MemberCache()
         self._reader = reader(self.engine)
         # Sessions for long reads (audit export and verify): one snapshot, no write lock held.
         self.snapshots = make_sessionmaker(snapshot(self.engine))
@@ -95,6 +104,7 @@ class Ledger:
     ) -> MemberView:
         """Create a member; enrolling again with the same data answers the same, different data conflicts."""
         wanted = members.enrollment(tier, birthday, tags, segment, join_date)
+        self.member_cache.forget(member_id)
         try:
             self._tx(lambda s: members.create_member(s, member_id, wanted, self.clock()))
         except IntegrityError as exc:
@@ -156,15 +166,31 @@ class Ledger:
         return self._tx(lambda s: coupons.lookup_coupons(s, wanted, member_id, on))
 
     def pricing_reads(
-        self, member_id: str | None, codes: Iterable[str], transaction_id: str | None = None
+        self,
+        member_id: str | None,
+        codes: Iterable[str],
+        transaction_id: str | None = None,
+        *,
+        cached: bool = False,
     ) -> PricingReads:
         """What pricing a sale reads, in one statement outside any transaction: the member (None: a
         guest or unknown), the presented codes and, for a commit, the sale already stored under
         ``transaction_id`` (a retry is answered from it without pricing again).
 
-        No transaction is needed: the commit re-checks every row it changes.
+        No transaction is needed: the commit re-checks every row it changes. ``cached`` (a scan,
+        not a commit) answers a member-only read from the member cache when it can; every read
+        that finds a member refreshes the cache.
         """
-        return in_connection(self._reader, lambda c: read_for_pricing(c, member_id, codes, transaction_id))
+        codes = tuple(codes)
+        if cached and member_id and not codes and transaction_id is None:
+            view = self.member_cache.get(member_id)
+            if view is not None:
+                return PricingReads(member_id, view, (), ())
+        generation = self.member_cache.generation()
+        reads = in_connection(self._reader, lambda c: read_for_pricing(c, member_id, codes, transaction_id))
+        if reads.member is not None:
+            self.member_cache.put(reads.member, generation)
+        return reads
 
     # ----------------------------------------------------------------------- sales
 
@@ -175,6 +201,13 @@ class Ledger:
         (nothing is stored), or IdempotencyConflict when the transaction id was committed with a
         different request.
         """
+        try:
+            return self._commit_sale(sale)
+        finally:  # committed or not, the member's next scan reads the ledger again
+            if sale.member_id is not None:
+                self.member_cache.forget(sale.member_id)
+
+    def _commit_sale(self, sale: SaleToCommit) -> CommitResult:
         try:
             return self._core(lambda c: sales.commit_sale(c, sale, self.clock()))
         except IntegrityError as exc:
@@ -208,9 +241,12 @@ class Ledger:
         later earnings pay it off first.
         """
         # A return id racing itself: the retry finds the winner committed, so it replays or conflicts.
-        return self._retry_on_duplicate(
-            lambda s: returns.return_lines(s, transaction_id, return_id, quantities, self.clock())
-        )
+        try:
+            return self._retry_on_duplicate(
+                lambda s: returns.return_lines(s, transaction_id, return_id, quantities, self.clock())
+            )
+        finally:  # the sale's member is not known here; returns are rare, so forget every member
+            self.member_cache.forget()
 
     # ----------------------------------------------------------------------- points
 
@@ -222,22 +258,28 @@ class Ledger:
         InsufficientPoints if short, MemberTerminated for a terminated member; a retry of a
         purchase made before a termination still gets its coupon back.
         """
-        return self._retry_on_duplicate(
-            lambda s: points_ops.redeem_points_for_coupon(
-                s, member_id, offer, idempotency_key, today, self.clock
+        try:
+            return self._retry_on_duplicate(
+                lambda s: points_ops.redeem_points_for_coupon(
+                    s, member_id, offer, idempotency_key, today, self.clock
+                )
             )
-        )
+        finally:
+            self.member_cache.forget(member_id)
 
     def adjust_points(
         self, member_id: str, points: int, reason: str, operator: str, idempotency_key: str
     ) -> AdjustResult:
         """An audited manual correction (who and why are kept); a debit may not overdraw the balance."""
         points_ops.check_adjustment(points, reason, operator)
-        return self._retry_on_duplicate(
-            lambda s: points_ops.adjust_points(
-                s, member_id, points, reason, operator, idempotency_key, self.clock
+        try:
+            return self._retry_on_duplicate(
+                lambda s: points_ops.adjust_points(
+                    s, member_id, points, reason, operator, idempotency_key, self.clock
+                )
             )
-        )
+        finally:
+            self.member_cache.forget(member_id)
 
     def _retry_on_duplicate(self, work: Callable[[Session], T]) -> T:
         try:
@@ -258,7 +300,10 @@ class Ledger:
         Each member is handled in its own short transaction; running again for the
         same day changes nothing.
         """
-        return maintenance.maintain(self.sessions, as_of, settings, tiers, self.clock)
+        try:
+            return maintenance.maintain(self.sessions, as_of, settings, tiers, self.clock)
+        finally:
+            self.member_cache.forget()
 
     def verify_balances(self) -> list[BalanceMismatch]:
         """Every member whose cached balance differs from the sum of their entries (must be empty)."""
