@@ -82,6 +82,22 @@ def bench_handwritten(calls: int) -> None:
         print(f"  {n:>2} lines  {engine_cell}   by hand {h50:7.1f} / {h99:7.1f}   x{e50 / h50:.2f}")
 
 
+def bench_lines(calls: int) -> None:
+    """engine.model.Line against the frozen dataclass it was (the same fields), built as the wire does."""
+    from dataclasses import fields, make_dataclass
+
+    from engine.model import Line, TaxRate
+
+    spec = [(f.name, f.type, f) for f in fields(Line)]
+    frozen = make_dataclass("FrozenLine", spec, frozen=True, slots=True)
+    tax = TaxRate.parse("13%")
+    args = ("1", "*日用品*洗发水", 4990, 1000, tax, "sku", "A类", "brand", frozenset(), "1070223", "瓶", "")
+    print("building 10 request lines, positional as server/wire/request.py does (us p50 / p99)")
+    for name, cls in (("Line (slots dataclass)", Line), ("frozen slots dataclass", frozen)):
+        p50, p99 = percentiles(sample(lambda c=cls: [c(*args) for _ in range(10)], calls=calls))
+        print(f"  {name:<28} {p50:7.2f} / {p99:7.2f}")
+
+
 def bench_load(repeat: int) -> None:
     print("parse + check + compile (ms, median of runs)")
     sources = [(p.name, p.read_text(encoding="utf-8")) for p in sorted((ROOT / "rulesets").glob("*.rules"))]
@@ -103,6 +119,7 @@ def main() -> None:
     args = parser.parse_args()
     calls = 300 if args.quick else args.calls
     bench_handwritten(calls)
+    bench_lines(calls)
     bench_bundled(calls)
     bench_generated(calls)
     bench_load(3 if args.quick else 7)
