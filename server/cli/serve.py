@@ -26,9 +26,11 @@ DEFAULT_DB = "sqlite:///promo.db"  # the ledger database, a SQLite file in the w
     arg("--host", default="[::]", help="address to listen on (default: [::], every interface)"),
     arg("--port", type=int, default=DEFAULT_PORT, help=f"port to listen on (default: {DEFAULT_PORT})"),
     arg("--workers", type=int, default=1, help="processes sharing the port (default: 1)"),
+    arg("--threads", type=int, default=None, help="call threads per process (default: 4)"),
     arg("--grace", type=float, default=10.0, metavar="S", help="seconds to drain calls on SIGTERM"),
 )
 def run_serve(args: argparse.Namespace) -> int:
+    from server.rpc.app import DEFAULT_THREADS
     from server.rpc.logs import configure_logging
     from server.rpc.serve import CannotListen, ServeOptions, serve
 
@@ -36,6 +38,8 @@ def run_serve(args: argparse.Namespace) -> int:
         raise UsageError(f"--port must be between 0 and 65535 (got {args.port})")
     if args.workers < 1:
         raise UsageError(f"--workers must be at least 1 (got {args.workers})")
+    if args.threads is not None and args.threads < 1:
+        raise UsageError(f"--threads must be at least 1 (got {args.threads})")
     if args.grace < 0:
         raise UsageError(f"--grace must not be negative (got {args.grace})")
     folder = Path(args.rulesets) if args.rulesets else bundled_rulesets()
@@ -49,6 +53,7 @@ def run_serve(args: argparse.Namespace) -> int:
         port=args.port,
         workers=args.workers,
         grace=args.grace,
+        threads=args.threads or DEFAULT_THREADS,
     )
     try:
         return serve(options)

@@ -23,10 +23,12 @@ from server.rulesets.registry import FileState, RulesetRegistry
 from server.sales.pricing import Evaluator, default_evaluate
 from server.storage.store import Ledger
 
-__all__ = ["ADMIN_SERVICE_NAME", "SERVICE_NAME", "Deps", "create_server"]
+__all__ = ["ADMIN_SERVICE_NAME", "DEFAULT_THREADS", "SERVICE_NAME", "Deps", "create_server"]
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["Promotions"].full_name  # "promo.v1.Promotions"
 ADMIN_SERVICE_NAME = pb.DESCRIPTOR.services_by_name["Admin"].full_name  # "promo.v1.Admin"
+DEFAULT_THREADS = 4
+"""Call threads per process (``promo serve --threads``); why so few: :attr:`Deps.max_workers`."""
 _SERVING = health_pb2.HealthCheckResponse.SERVING
 _NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
 
@@ -43,7 +45,7 @@ class Deps:
     # a 1 ms Evaluate had a p99 of 56 ms under 8 tills; with 4 it is under 5 ms. A few are
     # kept so a call waiting on the database does not idle the process. Scale out with
     # `promo serve --workers`, one process per core.
-    max_workers: int = 4
+    max_workers: int = DEFAULT_THREADS
     health: health.HealthServicer = field(
         default_factory=lambda: health.HealthServicer(experimental_non_blocking=True)
     )

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from multiprocessing.connection import wait
 from pathlib import Path
 
-from server.rpc.app import Deps, create_server
+from server.rpc.app import DEFAULT_THREADS, Deps, create_server
 from server.rpc.logs import get_logger
 from server.rulesets.registry import RulesetRegistry
 from server.storage.errors import DatabaseUnavailable
@@ -45,6 +45,7 @@ class ServeOptions:
     host: str = "[::]"
     port: int = 50051
     workers: int = 1
+    threads: int = DEFAULT_THREADS  # call threads per worker process (Deps.max_workers)
     grace: float = 10.0  # seconds the calls in flight get to finish on shutdown
     poll: float = 1.0  # seconds between two looks at the ruleset folder
 
@@ -65,7 +66,7 @@ def _run_worker(options: ServeOptions, port: int, *, reuse_port: bool, parent: i
     log = get_logger()
     registry = RulesetRegistry(options.rulesets)
     ledger = open_ledger(options.db)
-    deps = Deps(registry, ledger=ledger)
+    deps = Deps(registry, ledger=ledger, max_workers=options.threads)
     address = _address(options.host, port)
     try:
         server, bound = create_server(address, deps, reuse_port=reuse_port)

@@ -167,11 +167,13 @@ class TestServeCommand:
         assert capsys.readouterr().err.strip() == f"promo: --rulesets {missing}: no such directory"
 
     def test_bad_numbers_are_usage_errors(self, capsys: pytest.CaptureFixture[str]) -> None:
-        """A port out of range or zero workers is refused with exit 2."""
+        """A port out of range, zero workers or zero threads is refused with exit 2."""
         assert main(["serve", "--port", "70000"]) == 2
         assert main(["serve", "--workers", "0"]) == 2
+        assert main(["serve", "--threads", "0"]) == 2
         err = capsys.readouterr().err
         assert "--port must be between 0 and 65535" in err and "--workers must be at least 1" in err
+        assert "--threads must be at least 1 (got 0)" in err
 
     def test_the_bundled_rulesets_are_found_from_anywhere(
         self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
