@@ -7,6 +7,7 @@ in-process. Nothing here runs at import time.
 
 from __future__ import annotations
 
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,6 +22,7 @@ from server.rpc.ledger import AdminServicer, LedgerPromotionsServicer
 from server.rpc.logs import get_logger
 from server.rulesets.registry import FileState, RulesetRegistry
 from server.sales.pricing import Evaluator, default_evaluate
+from server.sales.session import MAX_SESSIONS, SessionBook
 from server.storage.store import Ledger
 
 __all__ = ["ADMIN_SERVICE_NAME", "DEFAULT_THREADS", "SERVICE_NAME", "Deps", "create_server"]
@@ -39,13 +41,19 @@ class Deps:
 
     registry: RulesetRegistry
     evaluate: Evaluator = default_evaluate
-    # Threads that run calls; the rest wait in gRPC's queue. Pricing holds the GIL, so more
+    # Calls that work at once (the gate below); the rest wait. Pricing holds the GIL, so more
     # threads add no speed, only contention: each time a call releases the GIL (a database
     # read) it waits a switch interval (5 ms) per busy thread to get it back. With 16 threads
     # a 1 ms Evaluate had a p99 of 56 ms under 8 tills; with 4 it is under 5 ms. A few are
-    # kept so a call waiting on the database does not idle the process. Scale out with
-    # `promo serve --workers`, one process per core.
+    # kept so a call waiting on the database does not idle the process (with the member cache a
+    # 1-thread pool was no better: Evaluate/Ping 0.67-0.72 at 8 tills, against 0.74-0.92 with 4).
+    # Scale out with `promo serve --workers`, one process per core.
     max_workers: int = DEFAULT_THREADS
+    # Till sessions (Promotions.TillSession) open at once. A sync gRPC stream holds a pool thread
+    # for its whole life, waiting for the till's next scan, so the pool has max_workers +
+    # max_sessions threads; a gate (a semaphore of max_workers) still lets only max_workers
+    # calls or session messages work at once, the others sleep on it (no GIL convoy).
+    max_sessions: int = MAX_SESSIONS
     health: health.HealthServicer = field(
         default_factory=lambda: health.HealthServicer(experimental_non_blocking=True)
     )
@@ -60,12 +68,15 @@ def create_server(address: str, deps: Deps, *, reuse_port: bool = False) -> tupl
     port already in use is an error instead of two servers silently sharing it.
     """
     server = grpc.server(
-        ThreadPoolExecutor(max_workers=deps.max_workers, thread_name_prefix="rpc"),
+        ThreadPoolExecutor(max_workers=deps.max_workers + deps.max_sessions, thread_name_prefix="rpc"),
         options=[("grpc.so_reuseport", int(reuse_port))],
     )
-    promotions = LedgerPromotionsServicer(deps.registry, deps.evaluate, deps.ledger)
+    gate = threading.BoundedSemaphore(deps.max_workers)
+    promotions = LedgerPromotionsServicer(
+        deps.registry, deps.evaluate, deps.ledger, gate=gate, sessions=SessionBook(deps.max_sessions)
+    )
     pb_grpc.add_PromotionsServicer_to_server(promotions, server)
-    pb_grpc.add_AdminServicer_to_server(AdminServicer(deps.registry, deps.ledger), server)
+    pb_grpc.add_AdminServicer_to_server(AdminServicer(deps.registry, deps.ledger, gate), server)
     health_pb2_grpc.add_HealthServicer_to_server(deps.health, server)
     reflection.enable_server_reflection(
         (

@@ -8,6 +8,10 @@ UNIMPLEMENTED and Evaluate behaves exactly as the ledger-less service.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, nullcontext
+from typing import Any
+
 import grpc
 
 from engine.errors import InvalidRequest
@@ -15,10 +19,12 @@ from server._pb.promo.v1 import promo_pb2 as pb
 from server._pb.promo.v1 import promo_pb2_grpc as pb_grpc
 from server.rpc.logs import get_logger
 from server.rpc.promotions import PromotionsServicer, rpc
+from server.rpc.session import serve_session
 from server.rulesets.registry import RulesetRegistry
 from server.sales.desk import SalesDesk
 from server.sales.errors import NoLedger
 from server.sales.pricing import Evaluator, default_evaluate
+from server.sales.session import SessionBook
 from server.storage.store import Ledger
 from server.wire.ledger import (
     adjust_to_proto,
@@ -40,11 +46,18 @@ class LedgerPromotionsServicer(PromotionsServicer):
     """promo.v1.Promotions with the ledger calls; ``ledger`` None serves pricing only."""
 
     def __init__(
-        self, registry: RulesetRegistry, evaluate: Evaluator = default_evaluate, ledger: Ledger | None = None
+        self,
+        registry: RulesetRegistry,
+        evaluate: Evaluator = default_evaluate,
+        ledger: Ledger | None = None,
+        *,
+        gate: AbstractContextManager[Any] | None = None,
+        sessions: SessionBook | None = None,
     ) -> None:
-        super().__init__(registry, evaluate)
+        super().__init__(registry, evaluate, gate)
         self.ledger = ledger
         self.desk = SalesDesk(ledger, registry, evaluate) if ledger is not None else None
+        self.sessions = sessions if sessions is not None else SessionBook()
 
     def _desk(self, method: str) -> SalesDesk:
         if self.desk is None:
@@ -89,7 +102,17 @@ class LedgerPromotionsServicer(PromotionsServicer):
 
     @rpc
     def Commit(self, request: pb.CommitRequest, context: grpc.ServicerContext) -> pb.CommitReply:
-        return self._desk("Commit").commit(request)
+        reply = self._desk("Commit").commit(request)
+        self.sessions.drop(request.transaction_id)  # a dropped stream's sale, committed by unary Commit
+        return reply
+
+    def TillSession(
+        self, request_iterator: Iterator[pb.SessionRequest], context: grpc.ServicerContext
+    ) -> Iterator[pb.SessionReply]:
+        """One sale on one stream; the protocol is in the .proto, the plumbing in server.rpc.session."""
+        if self.desk is None:
+            context.abort(grpc.StatusCode.UNIMPLEMENTED, str(NoLedger("TillSession")))
+        return serve_session(self.desk, self.sessions, self.gate, self.log, request_iterator, context)
 
     @rpc
     def Return(self, request: pb.ReturnRequest, context: grpc.ServicerContext) -> pb.ReturnReply:
@@ -109,9 +132,15 @@ class LedgerPromotionsServicer(PromotionsServicer):
 class AdminServicer(pb_grpc.AdminServicer):
     """promo.v1.Admin: back-office corrections, apart from the tills' calls."""
 
-    def __init__(self, registry: RulesetRegistry, ledger: Ledger | None = None) -> None:
+    def __init__(
+        self,
+        registry: RulesetRegistry,
+        ledger: Ledger | None = None,
+        gate: AbstractContextManager[Any] | None = None,
+    ) -> None:
         self.registry = registry
         self.ledger = ledger
+        self.gate = gate if gate is not None else nullcontext()
         self.log = get_logger()
 
     @rpc

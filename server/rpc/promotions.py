@@ -13,6 +13,7 @@ import functools
 import time
 import uuid
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -53,7 +54,8 @@ def rpc(method: Handler) -> Handler:
         try:
             if context.time_remaining() <= 0:
                 raise DeadlineExceeded("before the call started")
-            reply = method(self, request, context)
+            with self.gate:  # at most Deps.max_workers calls work at once; the rest wait here, asleep
+                reply = method(self, request, context)
             if context.time_remaining() <= 0:
                 raise DeadlineExceeded("while the call was worked on")
         except Exception as exc:
@@ -113,9 +115,15 @@ def _loggable(request: Any) -> dict[str, Any]:
 class PromotionsServicer(pb_grpc.PromotionsServicer):
     """promo.v1.Promotions over a ruleset registry."""
 
-    def __init__(self, registry: RulesetRegistry, evaluate: Evaluator = default_evaluate) -> None:
+    def __init__(
+        self,
+        registry: RulesetRegistry,
+        evaluate: Evaluator = default_evaluate,
+        gate: AbstractContextManager[Any] | None = None,
+    ) -> None:
         self.registry = registry
         self.evaluate = evaluate
+        self.gate = gate if gate is not None else nullcontext()
         self.log = get_logger()
 
     @rpc

@@ -139,6 +139,7 @@ class SalesDesk:
         transaction_id: str = "",
         *,
         strict: bool = False,
+        final_quote: bool | None = None,
     ) -> Priced:
         """Price ``msg`` with the member and the coupon codes as the ledger knows them (no side effect).
 
@@ -146,11 +147,24 @@ class SalesDesk:
         attributes inline (a tier) and this is not a commit (``strict``): a till written before
         the ledger existed keeps working. A terminated member is MemberTerminated: pricing them
         as a member would quote points and member prices the commit then refuses. The invoice is
-        built only for a final quote (``msg.final_quote``). The member may come from the ledger's
-        member cache (read once per sale, not per scan); a commit always reads afresh.
+        built only for a final quote (``msg.final_quote``, unless ``final_quote`` says otherwise).
+        The member may come from the ledger's member cache (read once per sale, not per scan); a
+        commit always reads afresh.
         """
         reads = self.ledger.pricing_reads(_member_id(msg), msg.coupon_codes, cached=not strict)
-        return self._price(msg, reads, compiled, transaction_id, strict=strict, with_invoice=msg.final_quote)
+        with_invoice = msg.final_quote if final_quote is None else final_quote
+        return self._price(msg, reads, compiled, transaction_id, strict=strict, with_invoice=with_invoice)
+
+    def check_member(self, msg: pb.EvaluateRequest) -> None:
+        """What :meth:`quote` says of ``msg``'s member, for a basket with nothing to price yet."""
+        member_id = _member_id(msg)
+        if member_id is None:
+            return
+        member = self.ledger.pricing_reads(member_id, (), cached=True).member
+        if member is None and not msg.member.tier:
+            raise MemberNotFound(member_id)
+        if member is not None and member.status != "active":
+            raise MemberTerminated(member_id)
 
     def _price(
         self,

@@ -519,3 +519,73 @@ class AdjustPointsReply(_message.Message):
     points_balance: int
     replayed: bool
     def __init__(self, entry_id: _Optional[int] = ..., points_balance: _Optional[int] = ..., replayed: _Optional[bool] = ...) -> None: ...
+
+class SessionRequest(_message.Message):
+    __slots__ = ("seq", "whole_basket", "open", "resume", "add_line", "change_line", "remove_line", "add_coupon", "remove_coupon", "redeem_points", "quote", "commit")
+    SEQ_FIELD_NUMBER: _ClassVar[int]
+    WHOLE_BASKET_FIELD_NUMBER: _ClassVar[int]
+    OPEN_FIELD_NUMBER: _ClassVar[int]
+    RESUME_FIELD_NUMBER: _ClassVar[int]
+    ADD_LINE_FIELD_NUMBER: _ClassVar[int]
+    CHANGE_LINE_FIELD_NUMBER: _ClassVar[int]
+    REMOVE_LINE_FIELD_NUMBER: _ClassVar[int]
+    ADD_COUPON_FIELD_NUMBER: _ClassVar[int]
+    REMOVE_COUPON_FIELD_NUMBER: _ClassVar[int]
+    REDEEM_POINTS_FIELD_NUMBER: _ClassVar[int]
+    QUOTE_FIELD_NUMBER: _ClassVar[int]
+    COMMIT_FIELD_NUMBER: _ClassVar[int]
+    seq: int
+    whole_basket: bool
+    open: EvaluateRequest
+    resume: str
+    add_line: Line
+    change_line: Line
+    remove_line: str
+    add_coupon: str
+    remove_coupon: str
+    redeem_points: int
+    quote: SessionQuote
+    commit: SessionCommit
+    def __init__(self, seq: _Optional[int] = ..., whole_basket: _Optional[bool] = ..., open: _Optional[_Union[EvaluateRequest, _Mapping]] = ..., resume: _Optional[str] = ..., add_line: _Optional[_Union[Line, _Mapping]] = ..., change_line: _Optional[_Union[Line, _Mapping]] = ..., remove_line: _Optional[str] = ..., add_coupon: _Optional[str] = ..., remove_coupon: _Optional[str] = ..., redeem_points: _Optional[int] = ..., quote: _Optional[_Union[SessionQuote, _Mapping]] = ..., commit: _Optional[_Union[SessionCommit, _Mapping]] = ...) -> None: ...
+
+class SessionQuote(_message.Message):
+    __slots__ = ("final_quote",)
+    FINAL_QUOTE_FIELD_NUMBER: _ClassVar[int]
+    final_quote: bool
+    def __init__(self, final_quote: _Optional[bool] = ...) -> None: ...
+
+class SessionCommit(_message.Message):
+    __slots__ = ("displayed_payable_fen",)
+    DISPLAYED_PAYABLE_FEN_FIELD_NUMBER: _ClassVar[int]
+    displayed_payable_fen: int
+    def __init__(self, displayed_payable_fen: _Optional[int] = ...) -> None: ...
+
+class SessionReply(_message.Message):
+    __slots__ = ("seq", "basket", "committed", "error")
+    SEQ_FIELD_NUMBER: _ClassVar[int]
+    BASKET_FIELD_NUMBER: _ClassVar[int]
+    COMMITTED_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    seq: int
+    basket: SessionBasket
+    committed: CommitReply
+    error: SessionError
+    def __init__(self, seq: _Optional[int] = ..., basket: _Optional[_Union[SessionBasket, _Mapping]] = ..., committed: _Optional[_Union[CommitReply, _Mapping]] = ..., error: _Optional[_Union[SessionError, _Mapping]] = ...) -> None: ...
+
+class SessionBasket(_message.Message):
+    __slots__ = ("quote", "whole", "removed_line_ids")
+    QUOTE_FIELD_NUMBER: _ClassVar[int]
+    WHOLE_FIELD_NUMBER: _ClassVar[int]
+    REMOVED_LINE_IDS_FIELD_NUMBER: _ClassVar[int]
+    quote: EvaluateReply
+    whole: bool
+    removed_line_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, quote: _Optional[_Union[EvaluateReply, _Mapping]] = ..., whole: _Optional[bool] = ..., removed_line_ids: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class SessionError(_message.Message):
+    __slots__ = ("code", "details")
+    CODE_FIELD_NUMBER: _ClassVar[int]
+    DETAILS_FIELD_NUMBER: _ClassVar[int]
+    code: str
+    details: str
+    def __init__(self, code: _Optional[str] = ..., details: _Optional[str] = ...) -> None: ...
