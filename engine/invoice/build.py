@@ -10,11 +10,11 @@ invariants that :mod:`engine.invoice.check` asserts on every invoice we hand out
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
-from dataclasses import dataclass, fields
+from collections.abc import Collection
+from dataclasses import dataclass
 from decimal import Decimal
 from enum import IntEnum
-from typing import Any, TypeVar
+from typing import Any
 
 from engine.errors import InvalidRequest
 from engine.invoice.tax import TaxFlags, known_terms, rate_terms, unit_price_excl
@@ -134,34 +134,8 @@ class Invoice:
         return {t.rate: t for t in self.by_rate}
 
 
-_T = TypeVar("_T")
 _NORMAL, _DISCOUNT, _DISCOUNTED = LineKind.NORMAL, LineKind.DISCOUNT, LineKind.DISCOUNTED
 
-
-def _constructor(cls: type[_T]) -> Callable[..., _T]:
-    """``cls(*fields)`` for a frozen slots dataclass at about half the cost, for the hot path.
-
-    A frozen dataclass's ``__init__`` sets each field through ``object.__setattr__``.
-    This makes a twin class with the same slots and no frozen guard, whose ``__init__``
-    sets them as plain attributes and then turns the instance into a ``cls`` by
-    ``__class__`` assignment (CPython allows it between classes of the same layout).
-    The result is the instance the constructor would give, as ``cls`` has no
-    ``__post_init__`` to skip (asserted). The ``__init__`` is generated, as dataclasses
-    generate theirs: one line per field.
-    """
-    names = tuple(f.name for f in fields(cls))  # type: ignore[arg-type]
-    assert not hasattr(cls, "__post_init__") and tuple(cls.__slots__) == names
-    body = "".join(f"\n    self.{name} = {name}" for name in names)
-    namespace: dict[str, Any] = {}
-    exec(f"def __init__(self, {', '.join(names)}):{body}\n    self.__class__ = cls", {"cls": cls}, namespace)
-    twin = type(f"_{cls.__name__}Draft", (), {"__slots__": names, "__init__": namespace["__init__"]})
-    return twin  # type: ignore[return-value]
-
-
-_new_line = _constructor(InvoiceLine)
-_new_invoice = _constructor(Invoice)
-_new_totals = _constructor(Totals)
-_new_rate_totals = _constructor(RateTotals)
 
 NETS_TO_ZERO = (
     "no invoice: the basket nets to 0.00 after discounts, and a blue VAT invoice must total "
@@ -224,14 +198,14 @@ def build_invoice(request: Request, evaluation: Evaluation) -> Invoice:
         no += 1
         if not discount:
             append(
-                _new_line(
+                InvoiceLine(
                     no, _NORMAL, line_id, name, code, rate, flags,
                     line.spec, line.unit, qty, price, amount, tax, gross,
                 )
             )  # fmt: skip
         else:
             append(
-                _new_line(
+                InvoiceLine(
                     no, _DISCOUNTED, line_id, name, code, rate, flags,
                     line.spec, line.unit, qty, price, amount, tax, gross,
                 )
@@ -245,7 +219,7 @@ def build_invoice(request: Request, evaluation: Evaluation) -> Invoice:
                 d_amount = -discount - d_tax
             no += 1
             append(
-                _new_line(
+                InvoiceLine(
                     no, _DISCOUNT, line_id, name, code, rate, flags,
                     "", "", None, None, d_amount, d_tax, -discount,
                 )
@@ -256,11 +230,11 @@ def build_invoice(request: Request, evaluation: Evaluation) -> Invoice:
         total_tax += tax
         group[1] += amount
         group[2] += tax
-    return _new_invoice(
+    return Invoice(
         evaluation.ruleset,
         evaluation.version,
         tuple(lines),
-        _new_totals(total_amount, total_tax, total_amount + total_tax),
+        Totals(total_amount, total_tax, total_amount + total_tax),
         _rate_totals(by_rate.values()),
         "",
     )
@@ -373,7 +347,7 @@ def _rate_totals(groups: Collection[list]) -> tuple[RateTotals, ...]:
     """
     if len(groups) == 1:
         ((t, amount, tax),) = groups
-        return (_new_rate_totals(t.rate, amount, tax, amount + tax),)
+        return (RateTotals(t.rate, amount, tax, amount + tax),)
     merged: dict[tuple, list] = {}
     for t, amount, tax in groups:
         seen = merged.get(t.key)

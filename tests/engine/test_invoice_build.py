@@ -8,10 +8,8 @@ objects, the same first error, the same digits.
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import decimal
-import pickle
 from decimal import Decimal
 from fractions import Fraction
 
@@ -19,7 +17,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_invoice import (
-    CODE,
     R9,
     R13,
     evaluation,
@@ -30,59 +27,11 @@ from test_invoice import (
 
 from engine.errors import InvalidRequest
 from engine.invoice.build import (
-    Invoice,
     InvoiceError,
-    InvoiceLine,
-    LineKind,
-    RateTotals,
-    Totals,
-    _new_invoice,
-    _new_line,
-    _new_rate_totals,
-    _new_totals,
     build_invoice,
 )
-from engine.invoice.tax import PRICE_PLACES, tax_flags, unit_price_excl
+from engine.invoice.tax import PRICE_PLACES, unit_price_excl
 from engine.model import Discount, Request, TaxRate
-
-
-class TestFastConstructors:
-    FIELDS = (
-        3,
-        LineKind.DISCOUNT,
-        "a",
-        "可乐",
-        CODE,
-        R13,
-        tax_flags(R13),
-        "",
-        "",
-        None,
-        None,
-        -99,
-        -12,
-        -111,
-    )
-
-    def test_line_is_the_line_the_constructor_makes(self):
-        """Same class, fields, equality and hash as InvoiceLine(...), and still frozen."""
-        made, plain = _new_line(*self.FIELDS), InvoiceLine(*self.FIELDS)
-        assert type(made) is InvoiceLine
-        assert made == plain and hash(made) == hash(plain) and repr(made) == repr(plain)
-        with pytest.raises(dataclasses.FrozenInstanceError):
-            made.amount = 1  # type: ignore[misc]
-        assert dataclasses.replace(made, amount=-98).amount == -98
-        assert pickle.loads(pickle.dumps(made)) == made and copy.copy(made) == made
-
-    def test_header_objects(self):
-        """Invoice, Totals and RateTotals made the fast way equal the constructors' and stay frozen."""
-        totals, rows = _new_totals(1, 2, 3), (_new_rate_totals(R13, 1, 2, 3),)
-        assert type(totals) is Totals and totals == Totals(1, 2, 3)
-        assert type(rows[0]) is RateTotals and rows[0] == RateTotals(R13, 1, 2, 3)
-        made = _new_invoice("t", "v", (), totals, rows, "")
-        assert type(made) is Invoice and made == Invoice("t", "v", (), Totals(1, 2, 3), rows)
-        with pytest.raises(dataclasses.FrozenInstanceError):
-            made.refused = "x"  # type: ignore[misc]
 
 
 class TestFirstErrorWins:
