@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import queue
 import shutil
 import signal
 import subprocess
@@ -252,6 +253,96 @@ def bench_framework(tills: Tills, calls: int, seconds: float, rounds: int) -> li
     return cells
 
 
+class Session:
+    """One till's open TillSession stream: send a message, wait for its reply (the stream stays open)."""
+
+    def __init__(self, stub: pb_grpc.PromotionsStub, opening: pb.EvaluateRequest) -> None:
+        self._out: queue.Queue[pb.SessionRequest | None] = queue.Queue()
+        self._replies = stub.TillSession(iter(self._out.get, None), timeout=600)
+        self.lines = list(opening.lines)
+        self.send(pb.SessionRequest(open=opening))
+
+    def send(self, msg: pb.SessionRequest) -> pb.SessionReply:
+        self._out.put(msg)
+        reply = next(self._replies)
+        if reply.HasField("error"):
+            raise SystemExit(f"session refused {msg.WhichOneof('action')}: {reply.error.details}")
+        return reply
+
+    def scan(self, k: int) -> pb.SessionReply:
+        """A scan on a 10-line basket: line k's quantity goes 1 -> 2 -> 1...; only that line comes back."""
+        line = pb.Line()
+        line.CopyFrom(self.lines[k % len(self.lines)])
+        line.quantity_milli = 1000 * (1 + (k // len(self.lines)) % 2 + 1) if k % 2 else 1000
+        return self.send(pb.SessionRequest(change_line=line))
+
+    def close(self) -> None:
+        self._out.put(None)
+
+
+def drive_sessions(sessions: list[Session], calls: int, seconds: float) -> Cell:
+    """``calls`` scan messages (or as many as fit in ``seconds``) over the open sessions, one thread each."""
+    quota = -(-calls // len(sessions))
+    per_thread: list[list[int]] = [[] for _ in sessions]
+    stop_at = time.monotonic() + seconds
+    start = threading.Barrier(len(sessions) + 1)
+
+    def worker(k: int) -> None:
+        session, clock = sessions[k], time.perf_counter_ns
+        start.wait()
+        for n in range(quota):
+            t0 = clock()
+            session.scan(n)
+            per_thread[k].append(clock() - t0)
+            if time.monotonic() > stop_at:
+                break
+
+    threads = [threading.Thread(target=worker, args=(k,), daemon=True) for k in range(len(sessions))]
+    for t in threads:
+        t.start()
+    start.wait()
+    t0 = time.perf_counter()
+    for t in threads:
+        t.join()
+    return Cell("scan", len(sessions), [x for xs in per_thread for x in xs], 0, time.perf_counter() - t0)
+
+
+def bench_sessions(tills: Tills, calls: int, seconds: float, rounds: int) -> list[Cell]:
+    """8 open sessions scanning (change_line on a 10-line basket) against 8 tills calling Ping, in slices."""
+    request = health_basket(10)
+    del request.coupon_codes[:]
+    ping: Call = lambda stub: stub.Ping(request, timeout=TIMEOUT_S)  # noqa: E731
+    sessions = []
+    for k, stub in enumerate(tills.stubs):
+        opening = pb.EvaluateRequest()
+        opening.CopyFrom(request)
+        opening.transaction_id = f"bench-session-{k}-{time.time_ns()}"
+        sessions.append(Session(stub, opening))
+    try:
+        for session in sessions:  # warm up
+            for n in range(20):
+                session.scan(n)
+        slices: dict[str, list[Cell]] = {"Ping": [], "scan": []}
+        for _ in range(rounds):
+            slices["Ping"].append(drive(tills, ping, "Ping", 8, calls // rounds, seconds / rounds))
+            slices["scan"].append(drive_sessions(sessions, calls // rounds, seconds / rounds))
+    finally:
+        for session in sessions:
+            session.close()
+    return [_merge(parts) for parts in slices.values()]
+
+
+def report_sessions(cells: list[Cell]) -> None:
+    ping, scan = cells
+    print(f"  {'':<10} {'in flight':>9} {'calls':>7} {'p50 us':>9} {'p99 us':>9} {'per s':>9}")
+    for c in cells:
+        print(
+            f"  {c.name:<10} {c.in_flight:>9} {len(c.latencies):>7} "
+            f"{c.percentile(50):>9.0f} {c.percentile(99):>9.0f} {c.throughput:>9.0f}"
+        )
+    print(f"  scan messages/s over Ping calls/s: {scan.throughput / ping.throughput:.2f}   (target >= 1.5)")
+
+
 def _merge(parts: list[Cell]) -> Cell:
     first = parts[0]
     return Cell(
@@ -382,6 +473,8 @@ def main() -> None:
                 f"one connection per till ({calls} calls per cell)"
             )
             report(bench_framework(tills, calls, args.seconds, max(1, args.rounds)))
+            print("till sessions: 8 open TillSession streams, each scan a change_line on a 10-line basket")
+            report_sessions(bench_sessions(tills, calls, args.seconds, max(1, args.rounds)))
             reload = None if args.no_reload else bench_reload(tills, rules_file, reload_seconds)
         finally:
             tills.close()
