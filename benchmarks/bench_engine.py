@@ -25,6 +25,7 @@ from benchmarks.timing import percentiles, sample  # noqa: E402
 from engine.check.run_examples import example_request  # noqa: E402
 from engine.compiled import compile_ruleset  # noqa: E402
 from engine.model import Request  # noqa: E402
+from server._pb.promo.v1 import promo_pb2 as pb  # noqa: E402
 
 SIZES = (1, 10, 50)
 
@@ -82,6 +83,65 @@ def bench_handwritten(calls: int) -> None:
         print(f"  {n:>2} lines  {engine_cell}   by hand {h50:7.1f} / {h99:7.1f}   x{e50 / h50:.2f}")
 
 
+def wire_request(request: Request, ruleset: str) -> pb.EvaluateRequest:
+    """``request`` as a till sends it."""
+    msg = pb.EvaluateRequest(ruleset=ruleset, time=request.at.isoformat(), transaction_id="T1")
+    member = request.member
+    if member is not None:
+        msg.member.tier = member.tier
+        if member.birthday is not None:
+            msg.member.birthday = member.birthday.isoformat()
+    for line in request.lines:
+        msg.lines.add(
+            id=line.id,
+            name=line.name,
+            sku=line.sku,
+            category=line.category,
+            tags=sorted(line.tags),
+            unit_price_fen=line.unit_price,
+            quantity_milli=line.quantity,
+            tax_rate=str(line.tax),
+            tax_code=line.tax_code,
+        )
+    return msg
+
+
+def bench_plain(calls: int) -> None:
+    """The engine against the health programme by hand over plain values, end to end and evaluate() alone."""
+    from benchmarks.plain_health import evaluate_plain, price_wire_by_hand, read_wire
+    from server.wire.reply import evaluation_to_proto
+    from server.wire.request import request_from_proto
+
+    compiled = compile_ruleset(dsl.load_path(ROOT / "rulesets" / "health.rules"))
+    name, version, digest = compiled.name, compiled.version, compiled.digest
+
+    def engine_end_to_end(msg: pb.EvaluateRequest) -> pb.EvaluateReply:
+        evaluation = compiled.evaluate(request_from_proto(msg))
+        return evaluation_to_proto(
+            evaluation, digest=digest, transaction_id=msg.transaction_id, explain=False
+        )
+
+    print("health chain, engine vs by hand over plain values (us p50 / p99; ratio of p50; targets x2, x1.5)")
+    for n in SIZES:
+        msg = wire_request(basket_from_examples(compiled, n), name)
+        if engine_end_to_end(msg) != price_wire_by_hand(msg, name, version, digest):
+            raise SystemExit(f"the plain-values baseline disagrees with the engine on {n} lines")
+        request, plain = request_from_proto(msg), read_wire(msg)
+        cells = []
+        for label, engine_fn, hand_fn in (
+            (
+                "end to end",
+                lambda m=msg: engine_end_to_end(m),
+                lambda m=msg: price_wire_by_hand(m, name, version, digest),
+            ),
+            ("evaluate()", lambda r=request: compiled.evaluate(r), lambda p=plain: evaluate_plain(p)),
+        ):
+            e50, e99 = percentiles(sample(engine_fn, calls=calls))
+            h50, h99 = percentiles(sample(hand_fn, calls=calls))
+            cells.append(f"{label} {e50:6.1f} / {e99:6.1f} vs {h50:6.1f} / {h99:6.1f} x{e50 / h50:.2f}")
+        print(f"  {n:>2} lines  " + "   ".join(cells))
+
+
 def bench_lines(calls: int) -> None:
     """engine.model.Line against the frozen dataclass it was (the same fields), built as the wire does."""
     from dataclasses import fields, make_dataclass
@@ -118,6 +178,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="fewer calls, for a smoke run")
     args = parser.parse_args()
     calls = 300 if args.quick else args.calls
+    bench_plain(calls)
     bench_handwritten(calls)
     bench_lines(calls)
     bench_bundled(calls)
