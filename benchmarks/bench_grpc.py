@@ -1,6 +1,7 @@
 """gRPC benchmark: Evaluate next to the no-op Ping, and a ruleset reload under load.
 
-    python benchmarks/bench_grpc.py [--workers N] [--calls N] [--seconds S] [--rounds R] [--quick]
+    python benchmarks/bench_grpc.py [--workers N] [--threads T] [--calls N] [--seconds S] [--rounds R]
+                                    [--quick] [--no-reload]
 
 Starts ``promo serve --workers N`` (default 1) as a subprocess on a free loopback
 port with a fresh SQLite ledger, enrolls the sample request's member (so Evaluate
@@ -11,7 +12,10 @@ has), so that with N > 1 the kernel spreads the tills over the workers. Ping dec
 the very same 10-line request and finds its ruleset but does not price it, so the
 ratios Evaluate / Ping say what pricing costs on top of the framework's own cost,
 measured in one run on one machine (the two alternate in slices, so a busy neighbour
-slows both alike). Then a 1,000-rule ruleset is rewritten three times while 8 calls
+slows both alike). The Evaluate basket is a scan's: no coupon codes, no invoice. Then 8
+TillSession streams stay open and scan (a change_line on a 10-line basket, answered with
+the line that changed), in slices against Ping at 8 in flight, for scan messages per second
+over Ping calls per second. Then a 1,000-rule ruleset is rewritten three times while 8 calls
 stay in flight against it, and every failed call is counted (it must be 0).
 Numbers only: no pass/fail here.
 """
