@@ -45,7 +45,7 @@ from server.wire.ledger import (
     with_member,
 )
 from server.wire.reply import evaluation_to_proto, invoice_to_proto
-from server.wire.request import request_from_proto
+from server.wire.request import LineMemo, request_from_proto
 
 __all__ = ["Priced", "SalesDesk", "reprice", "stored_request_json"]
 
@@ -140,6 +140,7 @@ class SalesDesk:
         *,
         strict: bool = False,
         final_quote: bool | None = None,
+        line_memo: LineMemo | None = None,
     ) -> Priced:
         """Price ``msg`` with the member and the coupon codes as the ledger knows them (no side effect).
 
@@ -153,7 +154,15 @@ class SalesDesk:
         """
         reads = self.ledger.pricing_reads(_member_id(msg), msg.coupon_codes, cached=not strict)
         with_invoice = msg.final_quote if final_quote is None else final_quote
-        return self._price(msg, reads, compiled, transaction_id, strict=strict, with_invoice=with_invoice)
+        return self._price(
+            msg,
+            reads,
+            compiled,
+            transaction_id,
+            strict=strict,
+            with_invoice=with_invoice,
+            line_memo=line_memo,
+        )
 
     def check_member(self, msg: pb.EvaluateRequest) -> None:
         """What :meth:`quote` says of ``msg``'s member, for a basket with nothing to price yet."""
@@ -175,6 +184,7 @@ class SalesDesk:
         *,
         strict: bool,
         with_invoice: bool,
+        line_memo: LineMemo | None = None,
     ) -> Priced:
         """:meth:`quote` once the ledger has been read."""
         member_id = reads.member_id
@@ -185,7 +195,7 @@ class SalesDesk:
                 msg = with_member(msg, reads.member)
             elif strict or not msg.member.tier:
                 raise MemberNotFound(member_id)
-        basket = request_from_proto(msg)
+        basket = request_from_proto(msg, line_memo)
         presented = PresentedCoupons()
         if basket.coupons:
             day = basket.at.astimezone(ZoneInfo(compiled.ruleset.settings.timezone)).date()

@@ -20,7 +20,7 @@ from engine.compiled import CompiledRuleset
 from engine.errors import InvalidRequest
 from server._pb.promo.v1 import promo_pb2 as pb
 from server.sales.desk import SalesDesk
-from server.wire.request import wire_error
+from server.wire.request import LineMemo, wire_error
 
 __all__ = ["KEEP_S", "MAX_SESSIONS", "SessionBook", "SessionNotFound", "TillSession", "TooManySessions"]
 
@@ -54,6 +54,7 @@ class TillSession:
         self.basket = basket
         self.lock = threading.Lock()  # one message at a time, even when a resumed stream overlaps
         self._sent: dict[str, pb.LineResult] = {}  # the line results the till has, by line id
+        self._converted: LineMemo = {}  # a scan converts only the line it changed
 
     @property
     def transaction_id(self) -> str:
@@ -98,7 +99,7 @@ class TillSession:
 
     def _answer(self, basket: pb.EvaluateRequest, seq: int, *, whole: bool, final: bool) -> pb.SessionReply:
         if basket.lines:
-            full = self.desk.quote(basket, self.compiled, final_quote=final).reply
+            full = self.desk.quote(basket, self.compiled, final_quote=final, line_memo=self._converted).reply
         else:  # nothing scanned yet, or every line taken off: nothing to price but the member
             self.desk.check_member(basket)
             full = pb.EvaluateReply(

@@ -25,6 +25,7 @@ from engine.money import format_fen, format_qty, line_amount
 from server._pb.promo.v1 import promo_pb2 as pb
 
 __all__ = [
+    "LineMemo",
     "parse_date",
     "request_from_json",
     "request_from_proto",
@@ -38,10 +39,16 @@ _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 # --------------------------------------------------------------------------- proto -> engine
 
 
-def request_from_proto(msg: pb.EvaluateRequest) -> Request:
+LineMemo = dict[str, tuple[pb.Line, Line]]
+"""Wire lines already converted, by line id: a till session converts only the lines that changed."""
+
+
+def request_from_proto(msg: pb.EvaluateRequest, memo: LineMemo | None = None) -> Request:
     """The engine request for ``msg``; :class:`InvalidRequest` names the first bad field.
 
     Reading a protobuf field builds a new Python object each time, so each is read once.
+    With a ``memo``, a line equal to the one converted under its id before is not converted
+    again (it was valid then, and its checks depend on nothing else), and new ones are added.
     """
     wire_lines = msg.lines
     if not wire_lines:
@@ -49,7 +56,15 @@ def request_from_proto(msg: pb.EvaluateRequest) -> Request:
     seen: dict[str, int] = {}
     lines = []
     for i, wire in enumerate(wire_lines):
-        line = _line(wire, i)
+        known = memo.get(wire.id) if memo is not None else None
+        if known is not None and known[0] == wire:
+            line = known[1]
+        else:
+            line = _line(wire, i)
+            if memo is not None:
+                kept = pb.Line()
+                kept.CopyFrom(wire)
+                memo[line.id] = (kept, line)
         if line.id in seen:
             raise InvalidRequest(
                 f"lines[{i}].id", f"duplicate line id {line.id!r} (also lines[{seen[line.id]}].id)"
