@@ -273,6 +273,10 @@ class Session:
             raise SystemExit(f"session refused {msg.WhichOneof('action')}: {reply.error.details}")
         return reply
 
+    def idle(self, k: int) -> pb.SessionReply:
+        """A message with nothing to price (a quote of an empty basket): the stream's own cost."""
+        return self.send(pb.SessionRequest(seq=k, quote=pb.SessionQuote()))
+
     def scan(self, k: int) -> pb.SessionReply:
         """A scan on a 10-line basket: line k's quantity goes 1 -> 2 -> 1...; only that line comes back."""
         line = pb.Line()
@@ -284,7 +288,7 @@ class Session:
         self._out.put(None)
 
 
-def drive_sessions(sessions: list[Session], calls: int, seconds: float) -> Cell:
+def drive_sessions(sessions: list[Session], calls: int, seconds: float, name: str = "scan") -> Cell:
     """``calls`` scan messages (or as many as fit in ``seconds``) over the open sessions, one thread each."""
     quota = -(-calls // len(sessions))
     per_thread: list[list[int]] = [[] for _ in sessions]
@@ -294,9 +298,10 @@ def drive_sessions(sessions: list[Session], calls: int, seconds: float) -> Cell:
     def worker(k: int) -> None:
         session, clock = sessions[k], time.perf_counter_ns
         start.wait()
+        send = session.scan if name == "scan" else session.idle
         for n in range(quota):
             t0 = clock()
-            session.scan(n)
+            send(n)
             per_thread[k].append(clock() - t0)
             if time.monotonic() > stop_at:
                 break
@@ -308,36 +313,42 @@ def drive_sessions(sessions: list[Session], calls: int, seconds: float) -> Cell:
     t0 = time.perf_counter()
     for t in threads:
         t.join()
-    return Cell("scan", len(sessions), [x for xs in per_thread for x in xs], 0, time.perf_counter() - t0)
+    return Cell(name, len(sessions), [x for xs in per_thread for x in xs], 0, time.perf_counter() - t0)
 
 
 def bench_sessions(tills: Tills, calls: int, seconds: float, rounds: int) -> list[Cell]:
-    """8 open sessions scanning (change_line on a 10-line basket) against 8 tills calling Ping, in slices."""
+    """8 open sessions scanning (change_line on a 10-line basket) against 8 tills calling Ping, in slices;
+    and 8 sessions of an empty basket answering a quote (nothing to price): what a stream message costs
+    the framework and the session's plumbing, the ceiling for scans."""
     request = health_basket(10)
     del request.coupon_codes[:]
     ping: Call = lambda stub: stub.Ping(request, timeout=TIMEOUT_S)  # noqa: E731
-    sessions = []
+    sessions, empty = [], []
     for k, stub in enumerate(tills.stubs):
         opening = pb.EvaluateRequest()
         opening.CopyFrom(request)
         opening.transaction_id = f"bench-session-{k}-{time.time_ns()}"
         sessions.append(Session(stub, opening))
+        opening.transaction_id += "-empty"
+        del opening.lines[:]
+        empty.append(Session(stub, opening))
     try:
         for session in sessions:  # warm up
             for n in range(20):
                 session.scan(n)
-        slices: dict[str, list[Cell]] = {"Ping": [], "scan": []}
+        slices: dict[str, list[Cell]] = {"Ping": [], "scan": [], "idle": []}
         for _ in range(rounds):
             slices["Ping"].append(drive(tills, ping, "Ping", 8, calls // rounds, seconds / rounds))
             slices["scan"].append(drive_sessions(sessions, calls // rounds, seconds / rounds))
+            slices["idle"].append(drive_sessions(empty, calls // rounds, seconds / rounds, "idle"))
     finally:
-        for session in sessions:
+        for session in sessions + empty:
             session.close()
     return [_merge(parts) for parts in slices.values()]
 
 
 def report_sessions(cells: list[Cell]) -> None:
-    ping, scan = cells
+    ping, scan, idle = cells
     print(f"  {'':<10} {'in flight':>9} {'calls':>7} {'p50 us':>9} {'p99 us':>9} {'per s':>9}")
     for c in cells:
         print(
@@ -345,6 +356,8 @@ def report_sessions(cells: list[Cell]) -> None:
             f"{c.percentile(50):>9.0f} {c.percentile(99):>9.0f} {c.throughput:>9.0f}"
         )
     print(f"  scan messages/s over Ping calls/s: {scan.throughput / ping.throughput:.2f}   (target >= 1.5)")
+    ceiling = idle.throughput / ping.throughput
+    print(f"  the ceiling: messages with nothing to price (idle) over Ping: {ceiling:.2f}")
 
 
 def _merge(parts: list[Cell]) -> Cell:
