@@ -1,6 +1,7 @@
 """Commit benchmark: commits per second through the gRPC service, on SQLite and on PostgreSQL.
 
-    python benchmarks/bench_commits.py [--seconds S] [--pg URL] [--workers N] [--skip-sqlite] [--skip-pg]
+    python benchmarks/bench_commits.py [--seconds S] [--pg URL] [--workers N] [--threads T]
+                                       [--skip-sqlite] [--skip-pg]
 
 Each backend gets a fresh database and a ``promo serve --workers N`` subprocess (N=1
 for SQLite, which has one writer anyway; default N=2 for PostgreSQL, one per core),
@@ -104,10 +105,11 @@ def _free_port() -> int:
 class Server:
     """``promo serve`` as a subprocess on a free port."""
 
-    def __init__(self, rulesets: Path, url: str, workers: int) -> None:
+    def __init__(self, rulesets: Path, url: str, workers: int, threads: int) -> None:
         self.port = _free_port()
         cmd = [sys.executable, "-m", "server.cli.main", "serve", "--rulesets", str(rulesets), "--db", url]
         cmd += ["--host", "127.0.0.1", "--port", str(self.port), "--workers", str(workers), "--grace", "1"]
+        cmd += ["--threads", str(threads)]
         self.process = subprocess.Popen(
             cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
         )
@@ -215,10 +217,10 @@ def check(ledger: Ledger, expected_sales: int) -> list[str]:
     return problems
 
 
-def bench(name: str, url: str, rulesets: Path, workers: int, seconds: float) -> list[str]:
+def bench(name: str, url: str, rulesets: Path, workers: int, seconds: float, threads: int) -> list[str]:
     ledger = Ledger(make_sessionmaker(make_engine(url, poolclass=NullPool)))
     per_till = int(seconds * 1000) + 50  # more coupon codes than a till can use (it takes every other one)
-    server = Server(rulesets, url, workers)
+    server = Server(rulesets, url, workers, threads)
     failures: list[str] = []
     try:
         runs = (("a", 1), ("b", 8))
@@ -229,7 +231,7 @@ def bench(name: str, url: str, rulesets: Path, workers: int, seconds: float) -> 
             total_sales += run.commits
             rate = run.commits / elapsed
             print(
-                f"{name:<10} workers={workers} tills={tills}: {rate:7.1f} commits/s "
+                f"{name:<10} workers={workers} threads={threads} tills={tills}: {rate:7.1f} commits/s "
                 f"({run.commits} commits + {run.retries} replayed retries in {elapsed:.1f} s, "
                 f"{run.failures} failed)"
             )
@@ -255,6 +257,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--workers", type=int, default=2, help="promo serve workers on PostgreSQL (default 2)"
     )
+    parser.add_argument("--threads", type=int, default=4, help="promo serve --threads (default 4)")
     parser.add_argument("--skip-sqlite", action="store_true")
     parser.add_argument("--skip-pg", action="store_true")
     args = parser.parse_args(argv)
@@ -266,7 +269,7 @@ def main(argv: list[str] | None = None) -> int:
         if not args.skip_sqlite:
             url = f"sqlite:///{Path(tmp) / 'bench.db'}"
             upgrade(url)
-            failures += bench("sqlite", url, rulesets, 1, args.seconds)
+            failures += bench("sqlite", url, rulesets, 1, args.seconds, args.threads)
         if not args.skip_pg:
             name = f"promo_bench_{secrets.token_hex(4)}"
             admin = make_engine(f"{args.pg}/postgres", isolation_level="AUTOCOMMIT", poolclass=NullPool)
@@ -275,7 +278,7 @@ def main(argv: list[str] | None = None) -> int:
             try:
                 url = f"{args.pg}/{name}"
                 upgrade(url)
-                failures += bench("postgresql", url, rulesets, args.workers, args.seconds)
+                failures += bench("postgresql", url, rulesets, args.workers, args.seconds, args.threads)
             finally:
                 with admin.connect() as c:
                     c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

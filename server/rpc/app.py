@@ -46,8 +46,9 @@ class Deps:
     # read) it waits a switch interval (5 ms) per busy thread to get it back. With 16 threads
     # a 1 ms Evaluate had a p99 of 56 ms under 8 tills; with 4 it is under 5 ms. A few are
     # kept so a commit waiting on the database does not stop every other call of the process.
-    # With the member cache, 1 against 4 (bench_grpc.py, Evaluate/Ping at 8 tills, load 6-9 on
-    # 2 cores) was within the noise: 0.67-0.93 against 0.74-0.92, so 4 stays.
+    # With the member cache, 1 against 4 for scans (bench_grpc.py, Evaluate/Ping at 8 tills, load
+    # 6-9 on 2 cores) was within the noise: 0.67-0.93 against 0.74-0.92; for commits 1 loses
+    # (bench_commits.py, PostgreSQL, 2 workers, 8 tills: 150-181 commits/s against 384-431).
     # Scale out with `promo serve --workers`, one process per core.
     max_workers: int = DEFAULT_THREADS
     # Till sessions (Promotions.TillSession) open at once. A sync gRPC stream holds a pool thread
