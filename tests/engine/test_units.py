@@ -89,7 +89,8 @@ class TestBuyGet:
 
 class TestEveryNth:
     def test_second_unit_half_price_across_lines(self) -> None:
-        # walk 30 30 20 20 20: positions 2 and 4 -> line 1: 60.00 x 0.5 / 2 = 15.00; line 2: 60.00 x 0.5/3 = 10.00
+        # walk 30 30 20 20 20: positions 2 and 4 -> line 1: 60.00 x 0.5 / 2 = 15.00;
+        # line 2: 60.00 x 0.5 / 3 = 10.00
         rules = "rule half {\n  then every 2nd unit 5折\n}\n"
         e = run(rules, line(1, "30.00", "2"), line(2, "20.00", "3"))
         assert taken(e) == [[("half", 1500)], [("half", 1000)]]
@@ -118,7 +119,8 @@ class TestUnitsFor:
     def test_thirds_of_a_fen_round_once_and_remainders_go_largest_first(self) -> None:
         # 10.00 x 1 + 10.01 x 3 (units of 10.01): walk 10.01 10.01 10.01 | 10.00; any 2 for 15.00
         # group 1: 20.02 -> 5.02 off, 251 each (line 2); group 2: 10.01 + 10.00 = 20.01 -> 5.01:
-        # 501 x 1001/2001 = 250.62 -> 250, 501 x 1000/2001 = 250.37 -> 250; 1 left -> larger remainder (line 2)
+        # 501 x 1001/2001 = 250.62 -> 250, 501 x 1000/2001 = 250.37 -> 250;
+        # 1 fen left -> the larger remainder (line 2)
         rules = "rule a2 {\n  then any 2 for 15.00\n}\n"
         e = run(rules, line(1, "10.00"), line(2, "10.01", "3"))
         assert taken(e) == [[("a2", 250)], [("a2", 251 + 251 + 251)]]
