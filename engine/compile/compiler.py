@@ -181,8 +181,8 @@ def _compile_rule(rule: ir.Rule, ranks: dict[str, int]) -> CompiledRule:
             ir.And(tuple(line_parts)) if line_parts else None, f"rule {rule.id}"
         )
         if isinstance(rule.effect, ir.UNIT_EFFECTS):
-            if isinstance(rule.effect, ir.Gift):  # only lines of the gift's SKU can take it
-                keys = frozenset({("sku", rule.effect.sku)})
+            if isinstance(rule.effect, ir.Gift):  # met by every basket: an absent gift is offered
+                keys = None
         else:
             item_effect = _item_effect(rule.effect)
         if isinstance(rule.effect, ir.TableDiscount):

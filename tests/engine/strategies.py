@@ -27,11 +27,14 @@ from engine.rules import (
     BasketOff,
     BasketSteps,
     BonusPoints,
+    BuyGet,
     Compare,
     Const,
     Coupon,
+    EveryNth,
     Expr,
     Field,
+    Gift,
     Has,
     In,
     IsBirthday,
@@ -46,6 +49,7 @@ from engine.rules import (
     Settings,
     TableDiscount,
     Tier,
+    UnitsFor,
     Validity,
 )
 
@@ -250,6 +254,7 @@ def _effect(draw: st.DrawFn, stage: str, tiers: tuple[str, ...]):
                 st.builds(AmountOff, fen),
                 st.builds(MemberPrice, fen),
                 _table(tiers),
+                _unit_effect(),
             )
         )
     if stage == "basket":
@@ -268,6 +273,17 @@ def _effect(draw: st.DrawFn, stage: str, tiers: tuple[str, ...]):
     if stage == "multiplier":
         return PointsMultiplier(draw(factors))
     return BonusPoints(draw(st.integers(1, 500)), draw(over))
+
+
+def _unit_effect() -> st.SearchStrategy:
+    """买N赠M, 第N件X折, 任选N件X元 and 满赠, with and without `max K times`."""
+    limit = st.none() | st.integers(1, 3)
+    return st.one_of(
+        st.builds(BuyGet, st.integers(1, 3), st.integers(1, 2), limit),
+        st.builds(EveryNth, st.integers(1, 4), rates, limit),
+        st.builds(UnitsFor, st.integers(1, 4), fen, limit),
+        st.builds(Gift, st.sampled_from(SKUS[1:]), st.integers(1, 3)),
+    )
 
 
 @st.composite
@@ -352,7 +368,8 @@ def _line(draw: st.DrawFn, index: int) -> Line:
     price = draw(
         st.one_of(st.integers(1, 3000), st.integers(1, 50000), st.sampled_from((99, 1280, 5000, 10000)))
     )
-    quantity = draw(st.one_of(st.sampled_from((1000, 1000, 2000, 3000)), st.integers(1, 5000)))
+    # whole units often (the unit rules see them), and weighed quantities: 2.000 holds 2 units, 1.250 none
+    quantity = draw(st.one_of(st.sampled_from((1000, 1000, 2000, 3000, 4000, 6000)), st.integers(1, 5000)))
     if line_amount(price, quantity) == 0:
         quantity = 1000
     return Line(

@@ -77,6 +77,8 @@ def assert_same(got: Evaluation, want: Evaluation) -> None:
     assert got.coupons == want.coupons, "coupons"
     assert got.redemption == want.redemption, "redemption"
     assert got.points == want.points, "points"
+    assert got.free_units == want.free_units, "free_units"
+    assert got.gifts == want.gifts, "gifts"
     assert (got.subtotal, got.discount, got.payable) == (want.subtotal, want.discount, want.payable)
     assert got == want
 
