@@ -13,7 +13,7 @@ ran alone, then each line takes its largest discount, as for other item rules).
 
 from __future__ import annotations
 
-from fractions import Fraction
+from collections.abc import Collection
 from math import lcm
 
 from engine import rules as ir
@@ -38,48 +38,75 @@ class Offers:
 
 def unit_step(step: Step, ctx: Context, taken: list[list[Discount]], offers: Offers) -> None:
     """Run an item step of which at least one member is a unit rule."""
-    members = [m for m in step.members if m.live(ctx, -1)]
-    if not members:
-        return
     remaining, locked = ctx.remaining, ctx.locked
+    m = step.single
+    if m is not None:  # one rule: write its discounts straight away
+        if not m.live(ctx, -1):
+            return
+        fen, given = _price(m, ctx, offers)
+        for i, d in fen.items():
+            if d > 0:
+                remaining[i] -= d
+                taken[i].append(Discount(m.id, "rule", d))
+                if m.exclusive:
+                    locked[i] = True
+        if m.exclusive:
+            for i in given:  # a gift unit worth under half a fen: given, nothing to list
+                locked[i] = True
+        return
+    members = [m for m in step.members if m.live(ctx, -1)]
     priced = [_price(m, ctx, offers) for m in members]  # every member on the same state
-    for i in range(ctx.line_count):
-        best, winner, touched_by = 0, None, None
-        for m, (fen, touched) in zip(members, priced, strict=True):
+    lines = sorted({i for fen, given in priced for i in (*fen, *given)})
+    for i in lines:
+        best, winner, giver = 0, None, None
+        for m, (fen, given) in zip(members, priced, strict=True):
             d = fen.get(i, 0)
             if d > best:
                 best, winner = d, m
-            if touched_by is None and i in touched:
-                touched_by = m
+            if giver is None and i in given:
+                giver = m
         if winner is not None:
             remaining[i] -= best
             taken[i].append(Discount(winner.id, "rule", best))
         else:
-            winner = touched_by  # a gift unit worth less than half a fen: given, nothing to list
+            winner = giver
         if winner is not None and winner.exclusive:
             locked[i] = True
 
 
-def _price(m: CompiledRule, ctx: Context, offers: Offers) -> tuple[dict[int, int], set[int]]:
+_NOTHING: tuple[dict[int, int], frozenset[int]] = ({}, frozenset())
+
+
+def _price(m: CompiledRule, ctx: Context, offers: Offers) -> tuple[dict[int, int], Collection[int]]:
     """One member alone: fen off per line, and the lines it gave a gift unit on."""
     effect = m.unit
     if effect is None:  # a plain item rule in a group with unit rules
-        return _plain(m, ctx), set()
+        return _plain(m, ctx), ()
     remaining, locked, lines = ctx.remaining, ctx.locked, ctx.lines
-    units: dict[int, int] = {}  # line -> whole units it holds
+    sku = effect.sku if isinstance(effect, ir.Gift) else None
+    units: dict[int, int] = {}  # line -> whole units it holds, in line order
     for i in ctx.select(m.line_filter, m.on_line):
+        if locked[i] or remaining[i] <= 0 or (sku is not None and lines[i].sku != sku):
+            continue
         q, part = divmod(lines[i].quantity, QTY_SCALE)
-        if part or locked[i] or remaining[i] <= 0:
-            continue
-        if isinstance(effect, ir.Gift) and lines[i].sku != effect.sku:
-            continue
-        units[i] = q
-    order = sorted(units, key=lambda i: (-Fraction(remaining[i], units[i]), i))
+        if q and not part:
+            units[i] = q
+    if not units:
+        if sku is not None:
+            offers.gifts.append(GiftAvailable(m.id, sku, effect.qty))  # type: ignore[union-attr]
+        return _NOTHING
+    if len(units) == 1:
+        order = list(units)
+    else:
+        # Unit values remaining / q compared as integers over a common denominator; the sort is
+        # stable, so ties keep line order (earlier line first).
+        scale = lcm(*units.values())
+        order = sorted(units, key=lambda i: -remaining[i] * (scale // units[i]))
     walk = [i for i in order for _ in range(units[i])]
     if isinstance(effect, ir.UnitsFor):
-        return _units_for(effect, walk, remaining, units), set()
+        return _units_for(effect, walk, remaining, units), ()
     counts: dict[int, int] = {}  # line -> units taken whole (or at the rate, for every_nth)
-    num, den = 1, 1
+    num = den = 1
     if isinstance(effect, ir.BuyGet):
         size = effect.buy + effect.get
         full, rest = divmod(len(walk), size)
@@ -104,8 +131,7 @@ def _price(m: CompiledRule, ctx: Context, offers: Offers) -> tuple[dict[int, int
         if given < effect.qty:
             offers.gifts.append(GiftAvailable(m.id, effect.sku, effect.qty - given))
     fen = {i: round_half_up(remaining[i] * c * num, units[i] * den) for i, c in counts.items()}
-    touched = set(counts) if isinstance(effect, ir.Gift) else set()
-    return fen, touched
+    return fen, (counts.keys() if sku is not None else ())
 
 
 def _units_for(
@@ -120,13 +146,15 @@ def _units_for(
     fen: dict[int, int] = {}
     for g in range(groups):
         members = walk[g * n : (g + 1) * n]
-        scale = lcm(*(units[i] for i in members))
-        weights = [remaining[i] * (scale // units[i]) for i in members]  # values x scale: integers
-        value = Fraction(sum(weights), scale)
-        if value <= effect.price:
+        scale = lcm(*[units[i] for i in members])
+        if scale == 1:  # single-unit lines, the usual case: the values are the remaining amounts
+            weights = [remaining[i] for i in members]
+        else:
+            weights = [remaining[i] * (scale // units[i]) for i in members]  # values x scale: integers
+        over = sum(weights) - effect.price * scale  # (value - X) x scale
+        if over <= 0:
             continue
-        off = value - effect.price
-        total = round_half_up(off.numerator, off.denominator)
+        total = round_half_up(over, scale)
         caps = [remaining[i] // units[i] for i in members]
         for i, share in zip(members, _split_capped(min(total, sum(caps)), weights, caps), strict=True):
             if share:
@@ -136,6 +164,9 @@ def _units_for(
 
 def _split_capped(total: int, weights: list[int], caps: list[int]) -> list[int]:
     """Largest remainder by ``weights``; a share over its cap gives the excess back, spread again."""
+    shares = split_by_remainder(total, weights)
+    if all(share <= cap for share, cap in zip(shares, caps, strict=True)):
+        return shares  # the usual exit: no unit was given more than its whole fen
     shares = [0] * len(weights)
     left = total
     while left > 0:
@@ -154,12 +185,14 @@ def _split_capped(total: int, weights: list[int], caps: list[int]) -> list[int]:
 def _plain(m: CompiledRule, ctx: Context) -> dict[int, int]:
     """A per-line item rule priced on the same state as its group's unit rules."""
     remaining, locked = ctx.remaining, ctx.locked
+    effect = m.item_effect
+    assert effect is not None
     fen = {}
-    for i in range(ctx.line_count):
+    for i in ctx.select(m.line_filter, m.on_line):
         left = remaining[i]
-        if locked[i] or left <= 0 or not m.on_line(ctx, i):
+        if locked[i] or left <= 0:
             continue
-        d = min(m.item_effect(ctx, i, left), left)  # type: ignore[misc]
+        d = min(effect(ctx, i, left), left)
         if d > 0:
             fen[i] = d
     return fen
