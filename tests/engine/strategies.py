@@ -11,6 +11,7 @@ multipliers with bonuses, ``item.*`` outside a line scope.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, datetime, time, timedelta, timezone
 from fractions import Fraction
 
@@ -430,3 +431,32 @@ def cases(draw: st.DrawFn) -> tuple[Ruleset, Request]:
     """A ruleset and a request priced against it."""
     ruleset = draw(rulesets())
     return ruleset, draw(requests(ruleset))
+
+
+@st.composite
+def unit_cases(draw: st.DrawFn) -> tuple[Ruleset, Request]:
+    """A generated ruleset with 1-4 more unit rules, and a basket of whole units (and a weighed line)
+    whose SKUs the gifts name: the prompts (free units, gifts available) come up often."""
+    ruleset = draw(rulesets())
+    tiers = tuple(t.id for t in ruleset.tiers)
+    first = len(ruleset.rules)
+    extra = tuple(
+        Rule(
+            id=f"u{k}",
+            label=f"unit rule {k}",
+            effect=draw(_unit_effect()),
+            condition=draw(_maybe(conditions(item=True, tiers=tiers, depth=1))),
+            priority=draw(st.sampled_from((0, 0, 1, -1))),
+            group=draw(_maybe(st.sampled_from(("item_g0", "unit_g")), weight=3)),
+            exclusive=draw(st.integers(0, 3)) == 0,
+            validity=ALWAYS,
+            order=first + k,
+        )
+        for k in range(draw(st.integers(1, 4)))
+    )
+    ruleset = replace(ruleset, rules=ruleset.rules + extra)
+    request = draw(requests(ruleset))
+    quantities = st.sampled_from((1000, 1000, 2000, 3000, 4000, 5000, 2000, 1250))
+    skus = st.sampled_from(SKUS[1:])
+    lines = tuple(replace(line, quantity=draw(quantities), sku=draw(skus)) for line in request.lines)
+    return ruleset, replace(request, lines=lines)
