@@ -6,8 +6,10 @@ Prints p50 / p99 per evaluation for baskets of 1, 10 and 50 lines on every bundl
 ruleset and on generated rulesets of 10, 100 and 1,000 rules; the hand-written
 health-chain baselines beside the engine with the ratio from the same run (over plain
 values, end to end from the wire's request to the reply and ``evaluate()`` alone; and
-returning the engine's own result objects); the cost of building request lines; and the
-time to load each ruleset. Numbers only: no pass/fail here (tests check results).
+returning the engine's own result objects); the cost of building request lines; the
+unit-level forms (买N赠M, 第N件, 任选N件, 满赠: rulesets/cosmetics.rules) against the
+health programme on 10-line baskets, interleaved; and the time to load each ruleset.
+Numbers only: no pass/fail here (tests check results).
 """
 
 from __future__ import annotations
@@ -160,6 +162,64 @@ def bench_lines(calls: int) -> None:
         print(f"  {name:<28} {p50:7.2f} / {p99:7.2f}")
 
 
+# The health programme plus one rule of each unit form, on goods its own 10-line basket holds:
+# the same basket priced with and without them shows what the forms themselves cost.
+HEALTH_UNIT_RULES = """
+rule b_321 "B类 买二赠一" {
+  when item.category = "B类"
+  then buy 2 get 1 free max 2 times
+}
+
+rule device_half "器械 第二件半价" {
+  when item.category = "器械"
+  then every 2nd unit 5折
+}
+
+rule a_any3 "A类 任选3件199元" {
+  when item.category = "A类"
+  then any 3 for 199.00
+}
+
+rule gift_300 "满300赠 保温杯" {
+  when subtotal() >= 300.00
+  then gift "RY-CUP" qty 1
+}
+"""
+
+
+def bench_unit_forms(calls: int, rounds: int = 10) -> None:
+    """The unit-level forms against the bundled health programme, 10-line baskets, one run.
+
+    cosmetics.rules (every unit form with the older ones) on its own basket, and health.rules
+    with one rule of each form added on health's basket. The rulesets are sampled in
+    alternating rounds so a noisy neighbour slows them alike.
+    """
+    health = compile_ruleset(dsl.load_path(ROOT / "rulesets" / "health.rules"))
+    health_text = (ROOT / "rulesets" / "health.rules").read_text(encoding="utf-8")
+    with_units = compile_ruleset(dsl.load(health_text + HEALTH_UNIT_RULES, "health + unit forms"))
+    cosmetics = compile_ruleset(dsl.load_path(ROOT / "rulesets" / "cosmetics.rules"))
+    basket = basket_from_examples(health, 10)
+    cases = [
+        ("health.rules", health, basket),
+        ("health + 4 unit rules", with_units, basket),
+        ("cosmetics.rules", cosmetics, basket_from_examples(cosmetics, 10)),
+    ]
+    got: list[list[int]] = [[] for _ in cases]
+    for _ in range(rounds):
+        for k, (_, compiled, request) in enumerate(cases):
+            got[k] += sample(lambda r=request, c=compiled: c.evaluate(r), calls=max(1, calls // rounds))
+    print("unit-level forms vs the health programme, 10-line baskets (us p50 / p99, ratio of p50)")
+    base = percentiles(got[0])[0]
+    unit_ids = {r.id for c in (with_units, cosmetics) for r in c.ruleset.rules if r.stage == "item"}
+    for (name, compiled, request), samples in zip(cases, got, strict=True):
+        p50, p99 = percentiles(samples)
+        ev = compiled.evaluate(request)
+        took = sorted({d.source for line in ev.lines for d in line.discounts if d.source in unit_ids})
+        prompts = len(ev.free_units) + len(ev.gifts)
+        what = f"item rules that took fen: {', '.join(took) or '-'}; prompts {prompts}"
+        print(f"  {name:<22} {p50:7.1f} / {p99:7.1f}   x{p50 / base:.2f}   {what}")
+
+
 def bench_load(repeat: int) -> None:
     print("parse + check + compile (ms, median of runs)")
     sources = [(p.name, p.read_text(encoding="utf-8")) for p in sorted((ROOT / "rulesets").glob("*.rules"))]
@@ -183,6 +243,7 @@ def main() -> None:
     bench_plain(calls)
     bench_handwritten(calls)
     bench_lines(calls)
+    bench_unit_forms(calls)
     bench_bundled(calls)
     bench_generated(calls)
     bench_load(3 if args.quick else 7)

@@ -2,7 +2,8 @@
 
 This is what rulesets/health.rules means, coded directly for the baskets the
 benchmark sends (no coupons, no redemption): the clearance 6折 (exclusive), the
-protein-powder member price, the A-class 9.5折 for gold and above, 满300减30 on
+protein-powder member price, the A-class 9.5折 for gold and above, 买二赠一 on the
+goods tagged for it (with the "one more is free" prompt), 满300减30 on
 A-class goods, member day and birthday double points, tier rates, no points on
 gift cards. It returns the same :class:`~engine.model.Evaluation` the engine
 returns (each line's discounts with the rules behind them, net and points; the
@@ -15,7 +16,7 @@ from __future__ import annotations
 from datetime import date, timedelta, timezone
 from fractions import Fraction
 
-from engine.model import Discount, Evaluation, LineOutcome, Multiplier, PointsOutcome, Request
+from engine.model import Discount, Evaluation, FreeUnits, LineOutcome, Multiplier, PointsOutcome, Request
 
 __all__ = ["HEALTH_RULESET", "evaluate_by_hand"]
 
@@ -65,6 +66,8 @@ def evaluate_by_hand(request: Request, version: str) -> Evaluation:
                 taken[i].append(Discount("a_class", "rule", off))
         remaining[i] = left
 
+    free_units = _buy2_get1(lines, remaining, locked, taken)
+
     if _A300_FROM <= today <= _A300_TO:
         eligible = [i for i in range(n) if not locked[i] and remaining[i] > 0 and lines[i].category == "A类"]
         subtotal = sum(remaining[i] for i in eligible)
@@ -113,7 +116,35 @@ def evaluate_by_hand(request: Request, version: str) -> Evaluation:
     )
     subtotal = sum(amounts)
     payable = sum(remaining)
-    return Evaluation("ruyi-health", version, outcomes, subtotal, subtotal - payable, payable, points)
+    return Evaluation(
+        "ruyi-health", version, outcomes, subtotal, subtotal - payable, payable, points, free_units=free_units
+    )
+
+
+def _buy2_get1(lines, remaining, locked, taken) -> tuple[FreeUnits, ...]:  # type: ignore[no-untyped-def]
+    """买二赠一 on tagged goods: units by value (remaining / q) high to low, every 3rd free."""
+    units = {}
+    for i, line in enumerate(lines):
+        q, part = divmod(line.quantity, 1000)
+        if q and not part and not locked[i] and remaining[i] > 0 and "买二赠一" in line.tags:
+            units[i] = q
+    if not units:
+        return ()
+    walk = [
+        i
+        for i in sorted(units, key=lambda i: (-Fraction(remaining[i], units[i]), i))
+        for _ in range(units[i])
+    ]
+    free: dict[int, int] = {}
+    for p in range(2, len(walk) - len(walk) % 3, 3):
+        free[walk[p]] = free.get(walk[p], 0) + 1
+    for i, count in free.items():
+        q = units[i]
+        off = (remaining[i] * count * 2 + q) // (2 * q)  # round half up
+        if off:
+            remaining[i] -= off
+            taken[i].append(Discount("tagged_321", "rule", off))
+    return (FreeUnits("tagged_321", 1),) if len(walk) % 3 == 2 else ()
 
 
 def _is_birthday(b: date, today: date) -> bool:

@@ -4,7 +4,8 @@ Where :mod:`benchmarks.handwritten_health` returns the engine's own result objec
 ``evaluate()`` is compared on equal output), this one is what an expert would write for
 one programme with no engine at all: the wire's values read into dicts and ints, the
 rules of ``rulesets/health.rules`` coded inline (clearance 6折 exclusive, the protein
-member price, A类 9.5折 for gold and above, 满300减30 on A类 with largest-remainder
+member price, A类 9.5折 for gold and above, 买二赠一 on tagged goods with its "one more is
+free" prompt, 满300减30 on A类 with largest-remainder
 spreading, member day and birthday double points, tier rates, no points on gift cards),
 and the reply filled from those ints. No validation, no explanation, no coupons or
 redemption (the benchmark baskets have none): it is a floor, not a rival. The benchmark
@@ -14,6 +15,7 @@ checks its reply equals the engine's before timing.
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta, timezone
+from fractions import Fraction
 from typing import Any
 
 from server._pb.promo.v1 import promo_pb2 as pb
@@ -67,6 +69,7 @@ def evaluate_plain(basket: dict[str, Any]) -> dict[str, Any]:
             if line["category"] == "A类" and rank >= 2:
                 left -= (left * 2 + 20) // 40  # 5% half up
         remaining[i] = left
+    free_units = _buy2_get1(lines, remaining, locked)
     if _A300_FROM <= today <= _A300_TO:
         eligible = [
             i for i in range(n) if not locked[i] and remaining[i] > 0 and lines[i]["category"] == "A类"
@@ -101,6 +104,7 @@ def evaluate_plain(basket: dict[str, Any]) -> dict[str, Any]:
         "discount": subtotal - payable,
         "payable": payable,
         "earned": earned,
+        "free_units": free_units,
     }
 
 
@@ -125,12 +129,38 @@ def reply_by_hand(result: dict[str, Any], name: str, version: str, digest: str, 
             earns_points=earns,
         )
     reply.points.earned = result["earned"]
+    for rule, units in result["free_units"]:
+        reply.free_units.add(rule=rule, units=units)
     return reply
 
 
 def price_wire_by_hand(msg: pb.EvaluateRequest, name: str, version: str, digest: str) -> pb.EvaluateReply:
     """End to end: the wire's request to the wire's reply."""
     return reply_by_hand(evaluate_plain(read_wire(msg)), name, version, digest, msg.transaction_id)
+
+
+def _buy2_get1(
+    lines: list[dict[str, Any]], remaining: list[int], locked: list[bool]
+) -> list[tuple[str, int]]:
+    """买二赠一 on tagged goods: units by value (remaining / q) high to low, every 3rd free."""
+    units = {}
+    for i, line in enumerate(lines):
+        q, part = divmod(line["qty"], 1000)
+        if q and not part and not locked[i] and remaining[i] > 0 and "买二赠一" in line["tags"]:
+            units[i] = q
+    if not units:
+        return []
+    walk = [
+        i
+        for i in sorted(units, key=lambda i: (-Fraction(remaining[i], units[i]), i))
+        for _ in range(units[i])
+    ]
+    free: dict[int, int] = {}
+    for p in range(2, len(walk) - len(walk) % 3, 3):
+        free[walk[p]] = free.get(walk[p], 0) + 1
+    for i, count in free.items():
+        remaining[i] -= (remaining[i] * count * 2 + units[i]) // (2 * units[i])  # round half up
+    return [("tagged_321", 1)] if len(walk) % 3 == 2 else []
 
 
 def _is_birthday(b: date, today: date) -> bool:

@@ -36,6 +36,7 @@ __all__ = ["BuildBase", "Meta", "Stmt", "args_of", "flatten"]
 # Tokens that carry a value; every other token is a keyword or punctuation.
 _VALUE_TOKENS = frozenset(
     {"NAME", "DOTTED", "STRING", "DECIMAL", "PERCENT", "ZHE", "FACTOR", "DATE", "TIME", "DASH", "OP"}
+    | {"ORDINAL"}
 )
 
 

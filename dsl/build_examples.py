@@ -86,18 +86,18 @@ class ExampleParts(BuildBase):
         )
 
     def _expectation(self, expects: list[Stmt]) -> ir.Expectation:
-        values: dict[str, Any] = {"rules": [], "coupons": [], "lines": []}
+        values: dict[str, Any] = {"rules": [], "coupons": [], "lines": [], "offers": []}
         line_fields: set[tuple[int, str]] = set()
         for term in (t for e in expects for t in e.value):
             if term.kind == "lines":
                 values["lines"].append(self._line_expectation(term, line_fields))
-            elif term.kind in ("rules", "coupons"):
+            elif term.kind in ("rules", "coupons", "offers"):
                 values[term.kind].append(term.value)
             else:
                 if term.kind in values:
                     self.fail(f"'{term.kind}' is expected twice", term.span)
                 values[term.kind] = term.value
-        for many in ("rules", "coupons", "lines"):
+        for many in ("rules", "coupons", "lines", "offers"):
             values[many] = tuple(values[many])
         return ir.Expectation(**values, span=expects[0].span)
 
@@ -238,6 +238,14 @@ class ExampleParts(BuildBase):
 
     def expect_redeemed(self, meta: Any, ch: list[Any]) -> Stmt:
         return Stmt("redeemed_points", args_of(ch)[0], self.span(meta))
+
+    def expect_free(self, meta: Any, ch: list[Any]) -> Stmt:
+        name, units = args_of(ch)
+        return Stmt("offers", ("free", str(name.value), units), self.span(meta))
+
+    def expect_gift(self, meta: Any, ch: list[Any]) -> Stmt:
+        name, units = args_of(ch)
+        return Stmt("offers", ("gift", str(name.value), units), self.span(meta))
 
     def expect_line(self, meta: Any, ch: list[Any]) -> Stmt:
         number, *fields = args_of(ch)

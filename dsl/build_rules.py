@@ -11,7 +11,7 @@ from dsl.build_base import BuildBase, Stmt, args_of
 from dsl.literals import to_date, to_factor, to_text, to_time
 from engine import rules as ir
 
-__all__ = ["RuleParts"]
+__all__ = ["RuleParts", "limit_of"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,7 +77,7 @@ class RuleParts(BuildBase):
 
     def basket_every(self, meta: Any, ch: list[Any]) -> ir.BasketEvery:
         args = args_of(ch)
-        limit = next((a.times for a in args if isinstance(a, _Limit)), None)
+        limit = limit_of(args)
         return ir.BasketEvery(
             every=args[1], amount=args[0], over=_over(args), limit=limit, span=self.span(meta)
         )
@@ -225,3 +225,8 @@ class RuleParts(BuildBase):
 
 def _over(args: list[Any]) -> ir.Expr | None:
     return next((a.cond for a in args if isinstance(a, _Over)), None)
+
+
+def limit_of(args: list[Any]) -> int | None:
+    """The K of a `max K times`, when the effect has one."""
+    return next((a.times for a in args if isinstance(a, _Limit)), None)

@@ -24,6 +24,7 @@ from lark import Token, Tree
 from dsl.build_base import Meta, Stmt, args_of, flatten
 from dsl.build_examples import ExampleParts
 from dsl.build_rules import RuleParts
+from dsl.build_units import UnitParts
 from dsl.literals import to_factor, to_percent, to_text
 from engine import rules as ir
 from engine.errors import RuleError, did_you_mean
@@ -61,7 +62,7 @@ class _Failed(Exception):
         self.span = span
 
 
-class _Builder(RuleParts, ExampleParts):
+class _Builder(RuleParts, UnitParts, ExampleParts):
     """Bottom-up over the tree: each node's method gets ``(meta, children)`` with children built.
 
     This is what a ``lark.Transformer`` with ``@v_args(meta=True)`` over a tree parsed

@@ -20,6 +20,8 @@ __all__ = [
     "CouponOutcome",
     "Discount",
     "Evaluation",
+    "FreeUnits",
+    "GiftAvailable",
     "Line",
     "LineOutcome",
     "Member",
@@ -206,6 +208,23 @@ class Redemption(NamedTuple):
 NO_REDEMPTION = Redemption(0, 0)
 
 
+class FreeUnits(NamedTuple):
+    """买N赠M: the basket's last, incomplete group holds the N paid units; ``units`` more of
+    what the rule matches would be free ("take one more, it is free")."""
+
+    rule: str
+    units: int
+
+
+class GiftAvailable(NamedTuple):
+    """满赠: the rule's condition holds but the basket has fewer units of ``sku`` than granted;
+    ``quantity`` more whole units would be given free (the till prompts the cashier)."""
+
+    rule: str
+    sku: str
+    quantity: int
+
+
 class Evaluation(NamedTuple):
     """The full answer for one request: deterministic for a request and ruleset version."""
 
@@ -218,3 +237,5 @@ class Evaluation(NamedTuple):
     points: PointsOutcome
     coupons: tuple[CouponOutcome, ...] = ()
     redemption: Redemption = NO_REDEMPTION
+    free_units: tuple[FreeUnits, ...] = ()  # offers of the unit rules, in rule order
+    gifts: tuple[GiftAvailable, ...] = ()

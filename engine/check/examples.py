@@ -48,6 +48,9 @@ def check_example(checker: ConditionChecker, ruleset: Ruleset, ex: Example) -> N
     for rule_id, _fen in expect.rules:
         if rule_id not in rule_ids:
             checker.unknown("rule", rule_id, rule_ids, expect.span)
+    for _kind, rule_id, _units in expect.offers:
+        if rule_id not in rule_ids:
+            checker.unknown("rule", rule_id, rule_ids, expect.span)
     for code, outcome in expect.coupons:
         if code not in coupons:
             checker.unknown("coupon", code, coupons, expect.span)

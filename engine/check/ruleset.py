@@ -19,10 +19,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from engine.check.conditions import ConditionChecker, a_stage, hhmm
 from engine.check.examples import check_example
+from engine.check.units import check_unit_effect
 from engine.errors import RuleError, did_you_mean
 from engine.money import format_fen
 from engine.rules import (
     FIELD_TYPES,
+    UNIT_EFFECTS,
     AmountOff,
     BasketEvery,
     BasketOff,
@@ -183,6 +185,8 @@ class _Checker(ConditionChecker):
                 )
         elif isinstance(e, BonusPoints) and e.points <= 0:
             self.fail("a bonus must be at least 1 point", e.span)
+        elif isinstance(e, UNIT_EFFECTS):
+            check_unit_effect(self, rule)
         over = getattr(e, "over", None)
         if over is not None:
             self.condition(over, item_scope=True)

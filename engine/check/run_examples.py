@@ -108,6 +108,15 @@ def _compare(example: Example, result: Evaluation) -> list[RuleError]:
         money(f"{name} discount", want.discount, got_line.discount)
         if want.points is not None and want.points != got_line.points:
             wrong.append(f"{name} points {got_line.points}, expected {want.points}")
+    for kind, rule_id, want_units in expect.offers:
+        if kind == "free":
+            got_units = sum(f.units for f in result.free_units if f.rule == rule_id)
+            if got_units != want_units:
+                wrong.append(f"rule {rule_id} offers {got_units} free unit(s), expected {want_units}")
+        else:
+            got_units = sum(g.quantity for g in result.gifts if g.rule == rule_id)
+            if got_units != want_units:
+                wrong.append(f"rule {rule_id} has {got_units} gift unit(s) available, expected {want_units}")
     outcomes = {c.code: c for c in result.coupons}
     for code, want_reason in expect.coupons:
         got = outcomes.get(code)
@@ -131,4 +140,6 @@ def _explain(result: Evaluation) -> str:
         )
     p = result.points
     parts.append(f"points: base {p.base} + bonus {p.earned - p.base} = {p.earned}")
+    parts.extend(f"rule {f.rule}: {f.units} more unit(s) would be free" for f in result.free_units)
+    parts.extend(f"rule {g.rule}: gift {g.sku} x{g.quantity} available" for g in result.gifts)
     return "the engine computed\n      " + "\n      ".join(parts)

@@ -44,6 +44,7 @@ class CompiledRule:
     basket_amount: Callable[[int], int] | None = None  # fen off, given the eligible subtotal
     multiplier: Multiplier | None = None  # the explanation entry of a multiplier rule, built once
     bonus: int = 0  # the points of a bonus rule
+    unit: ir.UnitEffect | None = None  # a unit-level effect (engine/evaluate/units.py prices it)
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +54,7 @@ class Step:
     members: tuple[CompiledRule, ...]
     keys: frozenset[Key] | None
     single: CompiledRule | None  # the member when the step is one rule, not a group
+    units: bool = False  # a member is a unit-level rule: engine/evaluate/units.py runs the step
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,7 +144,8 @@ def _steps(rules: list[ir.Rule], ranks: dict[str, int]) -> tuple[Step, ...]:
         keys: frozenset[Key] | None = frozenset()
         for m in members:
             keys = None if keys is None or m.keys is None else keys | m.keys
-        out.append(Step(tuple(members), keys, members[0] if len(members) == 1 else None))
+        has_units = any(m.unit is not None for m in members)
+        out.append(Step(tuple(members), keys, members[0] if len(members) == 1 else None, has_units))
     return tuple(out)
 
 
@@ -177,7 +180,11 @@ def _compile_rule(rule: ir.Rule, ranks: dict[str, int]) -> CompiledRule:
         line_filter = compile_line_filter(
             ir.And(tuple(line_parts)) if line_parts else None, f"rule {rule.id}"
         )
-        item_effect = _item_effect(rule.effect)
+        if isinstance(rule.effect, ir.UNIT_EFFECTS):
+            if isinstance(rule.effect, ir.Gift):  # met by every basket: an absent gift is offered
+                keys = None
+        else:
+            item_effect = _item_effect(rule.effect)
         if isinstance(rule.effect, ir.TableDiscount):
             table_keys = _table_keys(rule.effect)
             if table_keys is not None and (keys is None or len(table_keys) < len(keys)):
@@ -211,6 +218,7 @@ def _compile_rule(rule: ir.Rule, ranks: dict[str, int]) -> CompiledRule:
         _basket_amount(effect) if rule.stage == "basket" else None,
         Multiplier(rule.id, effect.factor) if isinstance(effect, ir.PointsMultiplier) else None,
         effect.points if isinstance(effect, ir.BonusPoints) else 0,
+        effect if isinstance(effect, ir.UNIT_EFFECTS) else None,
     )
 
 

@@ -17,6 +17,7 @@ from engine.apportion import split_by_remainder
 from engine.compile.compiler import CompiledRule, Program, Step
 from engine.compile.index import line_keys
 from engine.context import Context
+from engine.evaluate.units import Offers, unit_step
 from engine.model import (
     NO_REDEMPTION,
     Bonus,
@@ -56,7 +57,8 @@ def evaluate(compiled: Program, request: Request, amounts: list[int] | None = No
     if compiled.indexed:
         for line in lines:
             keys.update(line_keys(line))
-    _item_stage(compiled, ctx, taken, keys)
+    offers = Offers()
+    _item_stage(compiled, ctx, taken, keys, offers)
     _basket_stage(compiled, ctx, taken, keys)
     coupons = _coupon_stage(compiled, ctx, taken, request) if request.coupons else ()
     redemption = _redeem(compiled, ctx, taken, request.redeem_points) if request.redeem_points else None
@@ -86,6 +88,8 @@ def evaluate(compiled: Program, request: Request, amounts: list[int] | None = No
         points,
         coupons,
         redemption or NO_REDEMPTION,
+        tuple(offers.free_units),
+        tuple(offers.gifts),
     )
 
 
@@ -111,10 +115,15 @@ def _candidates(index: dict, always: dict[int, None], present: set) -> Iterable[
 # --------------------------------------------------------------------------- item rules
 
 
-def _item_stage(compiled: Program, ctx: Context, taken: list[list[Discount]], keys: set) -> None:
+def _item_stage(
+    compiled: Program, ctx: Context, taken: list[list[Discount]], keys: set, offers: Offers
+) -> None:
     remaining, locked = ctx.remaining, ctx.locked
     for position in _candidates(compiled.item_index, compiled.item_always, keys):
         step = compiled.item_steps[position]
+        if step.units:
+            unit_step(step, ctx, taken, offers)
+            continue
         m = step.single
         if m is not None and m.line_filter is not None:
             # One rule whose line test was generated and reads nothing that changes:

@@ -44,6 +44,8 @@ from engine.model import (
     CouponOutcome,
     Discount,
     Evaluation,
+    FreeUnits,
+    GiftAvailable,
     LineOutcome,
     Multiplier,
     PointsOutcome,
@@ -53,6 +55,7 @@ from engine.model import (
 from engine.money import QTY_SCALE, line_amount, round_half_up
 from engine.reference.expr import Scene, holds, valid_now, value_of
 from engine.reference.share import apportion_fen, share_points
+from engine.reference.units import has_unit_rule, run_unit_group
 from engine.rules import (
     AmountOff,
     BasketEvery,
@@ -114,8 +117,14 @@ def interpret(ruleset: Ruleset, request: Request) -> Evaluation:
     amounts = [line_amount(line.unit_price, line.quantity) for line in request.lines]
     n = len(request.lines)
     basket = _Basket(ruleset, request, local, amounts, list(amounts), [False] * n, [[] for _ in range(n)])
+    free_units: list[FreeUnits] = []
+    gifts: list[GiftAvailable] = []
     for unit in _units(ruleset, "item"):
-        _run_item_unit(basket, unit)
+        if has_unit_rule(unit):  # 买N赠M, 第N件, 任选N件, 满赠: engine.reference.units
+            plain = lambda rule, scene, i, left: _item_discount(rule.effect, scene, i, left)  # noqa: E731
+            run_unit_group(basket, unit, plain, free_units, gifts)
+        else:
+            _run_item_unit(basket, unit)
     for unit in _units(ruleset, "basket"):
         _run_basket_unit(basket, unit)
     coupons = _run_coupons(basket)
@@ -147,6 +156,8 @@ def interpret(ruleset: Ruleset, request: Request) -> Evaluation:
         points=points,
         coupons=tuple(coupons),
         redemption=redemption,
+        free_units=tuple(free_units),
+        gifts=tuple(gifts),
     )
 
 

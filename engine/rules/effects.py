@@ -11,17 +11,23 @@ from engine.rules.expressions import Expr, Field
 from engine.spans import Span
 
 __all__ = [
+    "UNIT_EFFECTS",
     "AmountOff",
     "BasketEvery",
     "BasketOff",
     "BasketSteps",
     "BonusPoints",
+    "BuyGet",
     "Effect",
+    "EveryNth",
+    "Gift",
     "MemberPrice",
     "PercentOff",
     "PointsMultiplier",
     "Stage",
     "TableDiscount",
+    "UnitEffect",
+    "UnitsFor",
     "stage_of",
 ]
 
@@ -109,6 +115,57 @@ class BonusPoints:
     span: Span | None = field(default=None, compare=False)
 
 
+# --------------------------------------------------------------------------- unit-level item effects
+# PRODUCT.md "More promotion forms": these price a rule's eligible units together (sorted by
+# value, highest first) instead of one line at a time. engine/evaluate/units.py runs them.
+
+
+@dataclass(frozen=True, slots=True)
+class BuyGet:
+    """买N赠M: in each complete group of ``buy + get`` units the last ``get`` are free.
+
+    ``limit`` (`max K times`) keeps the first K groups of the walk.
+    """
+
+    buy: int
+    get: int
+    limit: int | None = None
+    span: Span | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class EveryNth:
+    """第N件X折: units at walk positions n, 2n, 3n... take ``rate`` off; at most ``limit`` positions."""
+
+    n: int
+    rate: Fraction
+    limit: int | None = None
+    span: Span | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class UnitsFor:
+    """任选N件X元: each complete group of ``n`` units worth more than ``price`` fen costs ``price``."""
+
+    n: int
+    price: int
+    limit: int | None = None
+    span: Span | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Gift:
+    """满赠: up to ``qty`` units of lines with ``sku`` are 100% off when the rule's condition holds."""
+
+    sku: str
+    qty: int
+    span: Span | None = field(default=None, compare=False)
+
+
+UnitEffect: TypeAlias = BuyGet | EveryNth | UnitsFor | Gift
+UNIT_EFFECTS = (BuyGet, EveryNth, UnitsFor, Gift)
+
+
 Effect: TypeAlias = (
     PercentOff
     | AmountOff
@@ -119,6 +176,7 @@ Effect: TypeAlias = (
     | BasketEvery
     | PointsMultiplier
     | BonusPoints
+    | UnitEffect
 )
 
 Stage: TypeAlias = Lit["item", "basket", "points"]
@@ -126,7 +184,7 @@ Stage: TypeAlias = Lit["item", "basket", "points"]
 
 def stage_of(effect: Effect) -> Stage:
     """Which evaluation stage an effect runs in."""
-    if isinstance(effect, (PercentOff, AmountOff, MemberPrice, TableDiscount)):
+    if isinstance(effect, (PercentOff, AmountOff, MemberPrice, TableDiscount, *UNIT_EFFECTS)):
         return "item"
     if isinstance(effect, (BasketOff, BasketSteps, BasketEvery)):
         return "basket"

@@ -59,6 +59,9 @@ class Expectation:
     coupons: tuple[tuple[str, str], ...] = ()  # (coupon id, "accepted" or a rejection reason)
     redeemed_points: int | None = None
     lines: tuple[LineExpectation, ...] = ()  # per basket line, in the order written
+    # (kind, rule id, units): "free" = units a buy-get rule offers free, "gift" = gift units
+    # available; 0 expects no such prompt
+    offers: tuple[tuple[str, str, int], ...] = ()
     span: Span | None = field(default=None, compare=False)
 
 

@@ -95,6 +95,10 @@ def evaluation_to_proto(
         add_coupon = reply.coupons.add
         for c in evaluation.coupons:
             add_coupon(code=c.code, accepted=c.accepted, reason=c.reason, discount_fen=c.discount)
+    for f in evaluation.free_units:
+        reply.free_units.add(rule=f.rule, units=f.units)
+    for g in evaluation.gifts:
+        reply.gifts.add(rule=g.rule, sku=g.sku, quantity=g.quantity)
     if invoice is not None:
         _fill_invoice(reply.invoice, invoice)
     return reply

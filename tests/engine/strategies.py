@@ -11,6 +11,7 @@ multipliers with bonuses, ``item.*`` outside a line scope.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, datetime, time, timedelta, timezone
 from fractions import Fraction
 
@@ -27,11 +28,14 @@ from engine.rules import (
     BasketOff,
     BasketSteps,
     BonusPoints,
+    BuyGet,
     Compare,
     Const,
     Coupon,
+    EveryNth,
     Expr,
     Field,
+    Gift,
     Has,
     In,
     IsBirthday,
@@ -46,6 +50,7 @@ from engine.rules import (
     Settings,
     TableDiscount,
     Tier,
+    UnitsFor,
     Validity,
 )
 
@@ -250,6 +255,7 @@ def _effect(draw: st.DrawFn, stage: str, tiers: tuple[str, ...]):
                 st.builds(AmountOff, fen),
                 st.builds(MemberPrice, fen),
                 _table(tiers),
+                _unit_effect(),
             )
         )
     if stage == "basket":
@@ -268,6 +274,17 @@ def _effect(draw: st.DrawFn, stage: str, tiers: tuple[str, ...]):
     if stage == "multiplier":
         return PointsMultiplier(draw(factors))
     return BonusPoints(draw(st.integers(1, 500)), draw(over))
+
+
+def _unit_effect() -> st.SearchStrategy:
+    """买N赠M, 第N件X折, 任选N件X元 and 满赠, with and without `max K times`."""
+    limit = st.none() | st.integers(1, 3)
+    return st.one_of(
+        st.builds(BuyGet, st.integers(1, 3), st.integers(1, 2), limit),
+        st.builds(EveryNth, st.integers(1, 4), rates, limit),
+        st.builds(UnitsFor, st.integers(1, 4), fen, limit),
+        st.builds(Gift, st.sampled_from(SKUS[1:]), st.integers(1, 3)),
+    )
 
 
 @st.composite
@@ -352,7 +369,8 @@ def _line(draw: st.DrawFn, index: int) -> Line:
     price = draw(
         st.one_of(st.integers(1, 3000), st.integers(1, 50000), st.sampled_from((99, 1280, 5000, 10000)))
     )
-    quantity = draw(st.one_of(st.sampled_from((1000, 1000, 2000, 3000)), st.integers(1, 5000)))
+    # whole units often (the unit rules see them), and weighed quantities: 2.000 holds 2 units, 1.250 none
+    quantity = draw(st.one_of(st.sampled_from((1000, 1000, 2000, 3000, 4000, 6000)), st.integers(1, 5000)))
     if line_amount(price, quantity) == 0:
         quantity = 1000
     return Line(
@@ -413,3 +431,32 @@ def cases(draw: st.DrawFn) -> tuple[Ruleset, Request]:
     """A ruleset and a request priced against it."""
     ruleset = draw(rulesets())
     return ruleset, draw(requests(ruleset))
+
+
+@st.composite
+def unit_cases(draw: st.DrawFn) -> tuple[Ruleset, Request]:
+    """A generated ruleset with 1-4 more unit rules, and a basket of whole units (and a weighed line)
+    whose SKUs the gifts name: the prompts (free units, gifts available) come up often."""
+    ruleset = draw(rulesets())
+    tiers = tuple(t.id for t in ruleset.tiers)
+    first = len(ruleset.rules)
+    extra = tuple(
+        Rule(
+            id=f"u{k}",
+            label=f"unit rule {k}",
+            effect=draw(_unit_effect()),
+            condition=draw(_maybe(conditions(item=True, tiers=tiers, depth=1))),
+            priority=draw(st.sampled_from((0, 0, 1, -1))),
+            group=draw(_maybe(st.sampled_from(("item_g0", "unit_g")), weight=3)),
+            exclusive=draw(st.integers(0, 3)) == 0,
+            validity=ALWAYS,
+            order=first + k,
+        )
+        for k in range(draw(st.integers(1, 4)))
+    )
+    ruleset = replace(ruleset, rules=ruleset.rules + extra)
+    request = draw(requests(ruleset))
+    quantities = st.sampled_from((1000, 1000, 2000, 3000, 4000, 5000, 2000, 1250))
+    skus = st.sampled_from(SKUS[1:])
+    lines = tuple(replace(line, quantity=draw(quantities), sku=draw(skus)) for line in request.lines)
+    return ruleset, replace(request, lines=lines)

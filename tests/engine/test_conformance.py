@@ -14,7 +14,7 @@ from unittest import mock
 
 import pytest
 from hypothesis import HealthCheck, example, given, settings
-from strategies import cases, rulesets  # pytest puts tests/engine on sys.path, as for tests/dsl
+from strategies import cases, rulesets, unit_cases  # pytest puts tests/engine on sys.path, as for tests/dsl
 
 import dsl
 import engine.compile.compiler as compiler
@@ -77,6 +77,8 @@ def assert_same(got: Evaluation, want: Evaluation) -> None:
     assert got.coupons == want.coupons, "coupons"
     assert got.redemption == want.redemption, "redemption"
     assert got.points == want.points, "points"
+    assert got.free_units == want.free_units, "free_units"
+    assert got.gifts == want.gifts, "gifts"
     assert (got.subtotal, got.discount, got.payable) == (want.subtotal, want.discount, want.payable)
     assert got == want
 
@@ -102,6 +104,13 @@ class TestCompiledMatchesInterpreter:
         with mock.patch.object(compiler, "INDEX_FROM", 0):
             program = compiled.compile_ruleset(ruleset)
         assert_same(program.evaluate(request), want)
+
+    @settings(max_examples=300, deadline=None, suppress_health_check=list(FAST.suppress_health_check))
+    @given(unit_cases())
+    def test_same_evaluation_with_unit_rules(self, case):
+        """买N赠M, 第N件, 任选N件, 满赠 with groups and exclusives: discounts and prompts agree."""
+        ruleset, request = case
+        assert_same(compiled.compile_ruleset(ruleset).evaluate(request), interpret(ruleset, request))
 
 
 class TestInterpreterInvariants:

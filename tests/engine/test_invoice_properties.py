@@ -482,12 +482,13 @@ class TestEngineSales:
         assert_apportioned(request, ev, promos)
 
     @settings(max_examples=200, deadline=None, suppress_health_check=list(PROPS.suppress_health_check))
-    @given(st.data())
-    def test_random_rulesets_give_sound_invoices(self, data):
-        """Any generated ruleset and basket, with random rates and codes, gives an invoice that passes."""
+    @given(st.data(), st.booleans())
+    def test_random_rulesets_give_sound_invoices(self, data, unit_rules):
+        """Any generated ruleset and basket, with random rates and codes, gives an invoice that passes;
+        half the cases add unit rules over whole units (free units and gifts 100% off)."""
         if strategies is None:
             pytest.skip("tests/engine/strategies.py is not there")
-        ruleset, request = data.draw(strategies.cases())
+        ruleset, request = data.draw(strategies.unit_cases() if unit_rules else strategies.cases())
         lines = tuple(
             dataclasses.replace(
                 line, tax=data.draw(st.sampled_from(RATES)), tax_code=data.draw(st.sampled_from(CODES))

@@ -81,7 +81,7 @@ class Member(_message.Message):
     def __init__(self, id: _Optional[str] = ..., tier: _Optional[str] = ..., birthday: _Optional[str] = ..., tags: _Optional[_Iterable[str]] = ..., segment: _Optional[str] = ..., join_date: _Optional[str] = ..., points_balance: _Optional[int] = ...) -> None: ...
 
 class EvaluateReply(_message.Message):
-    __slots__ = ("ruleset", "transaction_id", "lines", "subtotal_fen", "discount_fen", "payable_fen", "points", "coupons", "redemption", "invoice")
+    __slots__ = ("ruleset", "transaction_id", "lines", "subtotal_fen", "discount_fen", "payable_fen", "points", "coupons", "redemption", "invoice", "free_units", "gifts")
     RULESET_FIELD_NUMBER: _ClassVar[int]
     TRANSACTION_ID_FIELD_NUMBER: _ClassVar[int]
     LINES_FIELD_NUMBER: _ClassVar[int]
@@ -92,6 +92,8 @@ class EvaluateReply(_message.Message):
     COUPONS_FIELD_NUMBER: _ClassVar[int]
     REDEMPTION_FIELD_NUMBER: _ClassVar[int]
     INVOICE_FIELD_NUMBER: _ClassVar[int]
+    FREE_UNITS_FIELD_NUMBER: _ClassVar[int]
+    GIFTS_FIELD_NUMBER: _ClassVar[int]
     ruleset: RulesetVersion
     transaction_id: str
     lines: _containers.RepeatedCompositeFieldContainer[LineResult]
@@ -102,7 +104,27 @@ class EvaluateReply(_message.Message):
     coupons: _containers.RepeatedCompositeFieldContainer[CouponResult]
     redemption: Redemption
     invoice: Invoice
-    def __init__(self, ruleset: _Optional[_Union[RulesetVersion, _Mapping]] = ..., transaction_id: _Optional[str] = ..., lines: _Optional[_Iterable[_Union[LineResult, _Mapping]]] = ..., subtotal_fen: _Optional[int] = ..., discount_fen: _Optional[int] = ..., payable_fen: _Optional[int] = ..., points: _Optional[_Union[PointsResult, _Mapping]] = ..., coupons: _Optional[_Iterable[_Union[CouponResult, _Mapping]]] = ..., redemption: _Optional[_Union[Redemption, _Mapping]] = ..., invoice: _Optional[_Union[Invoice, _Mapping]] = ...) -> None: ...
+    free_units: _containers.RepeatedCompositeFieldContainer[FreeUnitsOffer]
+    gifts: _containers.RepeatedCompositeFieldContainer[GiftOffer]
+    def __init__(self, ruleset: _Optional[_Union[RulesetVersion, _Mapping]] = ..., transaction_id: _Optional[str] = ..., lines: _Optional[_Iterable[_Union[LineResult, _Mapping]]] = ..., subtotal_fen: _Optional[int] = ..., discount_fen: _Optional[int] = ..., payable_fen: _Optional[int] = ..., points: _Optional[_Union[PointsResult, _Mapping]] = ..., coupons: _Optional[_Iterable[_Union[CouponResult, _Mapping]]] = ..., redemption: _Optional[_Union[Redemption, _Mapping]] = ..., invoice: _Optional[_Union[Invoice, _Mapping]] = ..., free_units: _Optional[_Iterable[_Union[FreeUnitsOffer, _Mapping]]] = ..., gifts: _Optional[_Iterable[_Union[GiftOffer, _Mapping]]] = ...) -> None: ...
+
+class FreeUnitsOffer(_message.Message):
+    __slots__ = ("rule", "units")
+    RULE_FIELD_NUMBER: _ClassVar[int]
+    UNITS_FIELD_NUMBER: _ClassVar[int]
+    rule: str
+    units: int
+    def __init__(self, rule: _Optional[str] = ..., units: _Optional[int] = ...) -> None: ...
+
+class GiftOffer(_message.Message):
+    __slots__ = ("rule", "sku", "quantity")
+    RULE_FIELD_NUMBER: _ClassVar[int]
+    SKU_FIELD_NUMBER: _ClassVar[int]
+    QUANTITY_FIELD_NUMBER: _ClassVar[int]
+    rule: str
+    sku: str
+    quantity: int
+    def __init__(self, rule: _Optional[str] = ..., sku: _Optional[str] = ..., quantity: _Optional[int] = ...) -> None: ...
 
 class RulesetVersion(_message.Message):
     __slots__ = ("name", "version", "digest")
