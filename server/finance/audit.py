@@ -26,7 +26,7 @@ from server.storage import codec
 from server.storage.models import Return, Sale
 from server.storage.store import Ledger
 
-__all__ = ["PROGRESS_FROM", "VerifyReport", "differences", "export", "verify"]
+__all__ = ["PROGRESS_FROM", "VerifyReport", "differences", "export", "stored_invoices", "verify"]
 
 PROGRESS_FROM = 500  # records: below this an export is quick and a bar would only flicker
 CSV_COLUMNS = (
@@ -83,7 +83,7 @@ def export(ledger: Ledger, first: date, last: date, zone: ZoneInfo, fmt: str, ou
 
 def _records(session: Any, sales_q: Any, returns_q: Any, zone: ZoneInfo) -> Iterator[dict[str, Any]]:
     for sale in session.scalars(sales_q.execution_options(yield_per=500)):
-        invoice = _json_or_none(sale.invoice) or {}
+        invoices = stored_invoices(sale.invoice)
         yield {
             "record": "sale",
             "transaction_id": sale.transaction_id,
@@ -96,9 +96,13 @@ def _records(session: Any, sales_q: Any, returns_q: Any, zone: ZoneInfo) -> Iter
             "points_earned": sale.points_earned,
             "points_redeemed": sale.points_redeemed,
             "state": sale.state,
-            "invoice_lines": invoice.get("lines", []),
-            "rate_totals": invoice.get("rateTotals", []),
-            "invoice_refused": invoice.get("refusedReason", ""),
+            "invoice_lines": [
+                {**line, "invoice": k} for k, inv in enumerate(invoices, 1) for line in inv.get("lines", [])
+            ],
+            "rate_totals": [
+                {**t, "invoice": k} for k, inv in enumerate(invoices, 1) for t in inv.get("rateTotals", [])
+            ],
+            "invoice_refused": "; ".join(i["refusedReason"] for i in invoices if i.get("refusedReason")),
         }
     for ret, version in session.execute(returns_q.execution_options(yield_per=500)):
         red = codec.red_lines_from_json(ret.red_lines)
@@ -129,6 +133,14 @@ def _rate_totals(lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
         for key in ("amountFen", "taxFen", "grossFen"):
             t[key] += int(line.get(key, 0))
     return [{k: (str(v) if k != "taxRate" else v) for k, v in t.items()} for t in by_rate.values()]
+
+
+def stored_invoices(text: str) -> list[dict[str, Any]]:
+    """A sale's stored invoices as JSON dicts: a list (since splitting), or one dict before it."""
+    data = _json_or_none(text)
+    if isinstance(data, dict):
+        return [data]
+    return data if isinstance(data, list) else []
 
 
 def _json_or_none(text: str) -> Any:
@@ -232,15 +244,20 @@ def verify(
                 )
                 continue
             try:
-                reply, invoice_now = reprice(compiled, request)
+                reply, invoices_now = reprice(compiled, request)
             except Exception as exc:  # a stored request that no longer prices is itself the finding
                 report.problems.append(f"{tid}: cannot reproduce: {type(exc).__name__}: {exc}")
                 continue
             now = {
                 "result": json_format.MessageToDict(reply),
-                "invoice": json_format.MessageToDict(invoice_now),
+                "invoice": [json_format.MessageToDict(i) for i in invoices_now],
             }
             stored = {"result": _json_or_none(result), "invoice": _json_or_none(invoice)}
+            if isinstance(stored["invoice"], dict):  # stored before invoices were split: one, unnumbered
+                now["invoice"] = now["invoice"][0]
+                now["invoice"].pop("number", None)
+                now["result"].pop("invoices", None)
+                now["result"].get("invoice", {}).pop("number", None)
             for path, was, is_now in differences(stored, now):
                 report.problems.append(f"{tid}: {path}: stored {was!r}, re-priced {is_now!r}")
     return report

@@ -121,10 +121,10 @@ class PromotionsServicer(pb_grpc.PromotionsServicer):
     @rpc
     def Evaluate(self, request: pb.EvaluateRequest, context: grpc.ServicerContext) -> pb.EvaluateReply:
         basket = request_from_proto(request)
-        compiled, evaluation, invoice = price(self._ruleset(request), basket, self.evaluate)
+        compiled, evaluation, invoices = price(self._ruleset(request), basket, self.evaluate)
         return evaluation_to_proto(
             evaluation,
-            invoice,
+            invoices,
             digest=compiled.digest,
             transaction_id=request.transaction_id,
             explain=request.explain,

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from engine.compiled import CompiledRuleset
 from engine.invoice.build import Invoice
 from engine.model import Evaluation, Request
-from server.sales.invoicing import invoice_or_refusal
+from server.sales.invoicing import invoices_or_refusal
 
 __all__ = ["Evaluator", "default_evaluate", "price"]
 
@@ -25,12 +25,12 @@ def default_evaluate(compiled: CompiledRuleset, request: Request) -> Evaluation:
 
 def price(
     compiled: CompiledRuleset, request: Request, evaluate: Evaluator = default_evaluate
-) -> tuple[CompiledRuleset, Evaluation, Invoice]:
-    """Evaluate and invoice one basket; the invoice is checked against every invariant first.
+) -> tuple[CompiledRuleset, Evaluation, tuple[Invoice, ...]]:
+    """Evaluate and invoice one basket; the invoices are checked against every invariant first.
 
     A basket that prices but cannot be invoiced (a line without a tax code) still gets its
     prices, with an invoice that has no lines and says why: a till scanning goods does not
     need invoice data yet.
     """
     evaluation = evaluate(compiled, request)
-    return compiled, evaluation, invoice_or_refusal(request, evaluation)
+    return compiled, evaluation, invoices_or_refusal(request, evaluation)

@@ -8,6 +8,7 @@ from datetime import date, datetime, timedelta, timezone
 
 from engine.compiled import CompiledRuleset
 from engine.invoice.build import build_invoice
+from engine.invoice.split import split_invoice
 from engine.model import Line, Member, Request, TaxRate
 from server.storage.results import RulesetRef, SaleToCommit
 from server.storage.store import Ledger
@@ -56,7 +57,7 @@ class Shop:
             redeem_points=redeem,
         )
         evaluation = self.compiled.evaluate(request)
-        invoice = build_invoice(request, evaluation)
+        invoices = split_invoice(build_invoice(request, evaluation))
         accepted = {c.code for c in evaluation.coupons if c.accepted}
         request_json = repr(request)  # stands in for the wire JSON
         return SaleToCommit(
@@ -66,8 +67,8 @@ class Shop:
             ruleset=RulesetRef(self.compiled.name, self.compiled.version, self.compiled.digest),
             request=request,
             evaluation=evaluation,
-            invoice=invoice,
-            invoice_json=repr(invoice.lines),
+            invoices=invoices,
+            invoice_json=repr([invoice.lines for invoice in invoices]),
             result_json=f'{{"payable": {evaluation.payable}, "points": {evaluation.points.earned}}}',
             sold_at=at,
             local_date=at.astimezone(CST).date(),
