@@ -18,7 +18,7 @@ import pytest
 from ledger_helpers import enroll, line
 
 import server.storage.db as db_module
-from server.finance.audit import export
+from server.finance.export import export
 from server.storage.db import make_engine, make_sessionmaker
 from server.storage.store import Ledger
 
@@ -51,7 +51,7 @@ def till(db, monkeypatch):
 
 
 def _records(text: str) -> list[tuple[str, str]]:
-    return [(r["record"], r.get("return_id") or r["transaction_id"]) for r in json.loads(text)]
+    return [(r["record"], r["return_id"] or r["transaction_id"]) for r in json.loads(text)["records"]]
 
 
 def test_a_till_commits_during_an_export_and_the_export_keeps_its_moment(ledger, shop, till):
@@ -71,3 +71,16 @@ def test_a_till_commits_during_an_export_and_the_export_keeps_its_moment(ledger,
     after = io.StringIO()
     assert export(ledger, FIRST, LAST, SHANGHAI, "json", after) == 3
     assert sorted(_records(after.getvalue())) == [("return", "R1"), ("sale", "T1"), ("sale", "T2")]
+
+
+def test_members_are_masked_but_told_apart():
+    from server.finance.export import mask_member
+
+    assert [mask_member(m) for m in ("M0012345", "M1", "ABCD", "ABCDE", None, "")] == [
+        "M0****45",
+        "M*",
+        "A***",
+        "AB*DE",
+        "",
+        "",
+    ]

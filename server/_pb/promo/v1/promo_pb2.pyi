@@ -7,7 +7,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class EvaluateRequest(_message.Message):
-    __slots__ = ("ruleset", "transaction_id", "lines", "member", "coupon_codes", "redeem_points", "store", "channel", "time", "explain", "ruleset_version")
+    __slots__ = ("ruleset", "transaction_id", "lines", "member", "coupon_codes", "redeem_points", "store", "channel", "time", "explain", "ruleset_version", "till")
     RULESET_FIELD_NUMBER: _ClassVar[int]
     TRANSACTION_ID_FIELD_NUMBER: _ClassVar[int]
     LINES_FIELD_NUMBER: _ClassVar[int]
@@ -19,6 +19,7 @@ class EvaluateRequest(_message.Message):
     TIME_FIELD_NUMBER: _ClassVar[int]
     EXPLAIN_FIELD_NUMBER: _ClassVar[int]
     RULESET_VERSION_FIELD_NUMBER: _ClassVar[int]
+    TILL_FIELD_NUMBER: _ClassVar[int]
     ruleset: str
     transaction_id: str
     lines: _containers.RepeatedCompositeFieldContainer[Line]
@@ -30,7 +31,8 @@ class EvaluateRequest(_message.Message):
     time: str
     explain: bool
     ruleset_version: str
-    def __init__(self, ruleset: _Optional[str] = ..., transaction_id: _Optional[str] = ..., lines: _Optional[_Iterable[_Union[Line, _Mapping]]] = ..., member: _Optional[_Union[Member, _Mapping]] = ..., coupon_codes: _Optional[_Iterable[str]] = ..., redeem_points: _Optional[int] = ..., store: _Optional[str] = ..., channel: _Optional[str] = ..., time: _Optional[str] = ..., explain: _Optional[bool] = ..., ruleset_version: _Optional[str] = ...) -> None: ...
+    till: str
+    def __init__(self, ruleset: _Optional[str] = ..., transaction_id: _Optional[str] = ..., lines: _Optional[_Iterable[_Union[Line, _Mapping]]] = ..., member: _Optional[_Union[Member, _Mapping]] = ..., coupon_codes: _Optional[_Iterable[str]] = ..., redeem_points: _Optional[int] = ..., store: _Optional[str] = ..., channel: _Optional[str] = ..., time: _Optional[str] = ..., explain: _Optional[bool] = ..., ruleset_version: _Optional[str] = ..., till: _Optional[str] = ...) -> None: ...
 
 class Line(_message.Message):
     __slots__ = ("id", "sku", "name", "category", "brand", "tags", "unit_price_fen", "quantity_milli", "tax_rate", "tax_code", "unit", "spec")
