@@ -19,12 +19,15 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from fractions import Fraction
+from math import gcd
 from typing import Literal
 
+from engine.apportion import split_by_remainder
 from engine.invoice.build import Invoice, InvoiceLine, red_line
 from engine.invoice.split import invoice_of_lines, split_invoice
 from engine.invoice.tax import TaxFlags, split_inclusive, tax_flags
-from engine.model import Evaluation, Request, TaxRate
+from engine.model import Evaluation, PointsOutcome, Request, TaxRate
 from engine.money import round_half_up
 
 __all__ = [
@@ -35,6 +38,7 @@ __all__ = [
     "SoldLine",
     "flat_red_lines",
     "plan_return",
+    "points_by_rule",
     "red_invoices",
     "sold_lines",
 ]
@@ -62,6 +66,7 @@ class SoldLine:
     net_amount: int
     net_tax: int
     invoice: int = 1  # which of the sale's invoices (1-based) printed it: its red lines offset that one
+    discounts: tuple[tuple[str, str, int], ...] = ()  # (source, kind, fen): what each promotion took
 
     @property
     def flags(self) -> TaxFlags:
@@ -106,6 +111,7 @@ def sold_lines(
                 net_amount=net_amount,
                 net_tax=net_tax,
                 invoice=number,
+                discounts=tuple((d.source, d.kind, d.fen) for d in outcome.discounts),
             )
         )
     return tuple(out)
@@ -270,3 +276,27 @@ def flat_red_lines(invoices: Sequence[Invoice]) -> tuple[InvoiceLine, ...]:
     return tuple(
         line if line.no == no else dataclasses.replace(line, no=no) for no, line in enumerate(lines, 1)
     )
+
+
+def points_by_rule(points: PointsOutcome) -> dict[str, int]:
+    """The points each rule added to a sale: its bonus, and its part of what the multipliers added.
+
+    The multipliers together added ``base - floor(base / factor)`` (the base without them);
+    that is split over them in proportion to ``factor - 1`` by largest remainder, so the
+    parts add up exactly. Keyed by rule id; empty when no rule added points.
+    """
+    out: dict[str, int] = {}
+    for b in points.bonuses:
+        out[b.rule] = out.get(b.rule, 0) + b.points
+    factor = points.factor
+    if points.multipliers and factor > 1 and points.base > 0:
+        added = points.base - (points.base * factor.denominator) // factor.numerator
+        weights = [max(m.factor - 1, Fraction(0)) for m in points.multipliers]
+        den = 1
+        for w in weights:
+            den = den * w.denominator // gcd(den, w.denominator)
+        ints = [int(w * den) for w in weights]
+        if added > 0 and sum(ints) > 0:
+            for m, part in zip(points.multipliers, split_by_remainder(added, ints), strict=True):
+                out[m.rule] = out.get(m.rule, 0) + part
+    return {rule: n for rule, n in out.items() if n}

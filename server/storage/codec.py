@@ -19,6 +19,7 @@ from engine.model import TaxRate
 
 __all__ = [
     "dump",
+    "points_by_rule_from_json",
     "red_invoices_from_json",
     "red_invoices_to_json",
     "red_lines_from_json",
@@ -34,31 +35,45 @@ def dump(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
 
-def sold_lines_to_json(lines: Iterable[SoldLine]) -> str:
-    return dump(
-        [
-            {
-                "line_id": s.line_id,
-                "name": s.name,
-                "tax_code": s.tax_code,
-                "tax_rate": str(s.rate),
-                "spec": s.spec,
-                "unit": s.unit,
-                "quantity": s.quantity,
-                "amount": s.amount,
-                "discount": s.discount,
-                "net": s.net,
-                "points": s.points,
-                "net_amount": s.net_amount,
-                "net_tax": s.net_tax,
-                "invoice": s.invoice,
-            }
-            for s in lines
-        ]
-    )
+def sold_lines_to_json(lines: Iterable[SoldLine], points_by_rule: dict[str, int] | None = None) -> str:
+    """``{"lines": [...], "points_by_rule": {...}}``: the sold lines and the points each rule added.
+
+    Sales stored before the promotion report kept the bare list of lines (read by both
+    :func:`sold_lines_from_json` and :func:`points_by_rule_from_json`).
+    """
+    return dump({"lines": _sold_lines_data(lines), "points_by_rule": points_by_rule or {}})
+
+
+def _sold_lines_data(lines: Iterable[SoldLine]) -> list[dict[str, Any]]:
+    return [
+        {
+            "line_id": s.line_id,
+            "name": s.name,
+            "tax_code": s.tax_code,
+            "tax_rate": str(s.rate),
+            "spec": s.spec,
+            "unit": s.unit,
+            "quantity": s.quantity,
+            "amount": s.amount,
+            "discount": s.discount,
+            "net": s.net,
+            "points": s.points,
+            "net_amount": s.net_amount,
+            "net_tax": s.net_tax,
+            "invoice": s.invoice,
+            "discounts": [list(d) for d in s.discounts],
+        }
+        for s in lines
+    ]
+
+
+def points_by_rule_from_json(text: str) -> dict[str, int]:
+    data = json.loads(text)
+    return data.get("points_by_rule", {}) if isinstance(data, dict) else {}
 
 
 def sold_lines_from_json(text: str) -> tuple[SoldLine, ...]:
+    data = json.loads(text)
     return tuple(
         SoldLine(
             line_id=d["line_id"],
@@ -75,8 +90,9 @@ def sold_lines_from_json(text: str) -> tuple[SoldLine, ...]:
             net_amount=d["net_amount"],
             net_tax=d["net_tax"],
             invoice=d.get("invoice", 1),  # sales stored before invoices were split had one
+            discounts=tuple((source, kind, fen) for source, kind, fen in d.get("discounts", ())),
         )
-        for d in json.loads(text)
+        for d in (data["lines"] if isinstance(data, dict) else data)
     )
 
 

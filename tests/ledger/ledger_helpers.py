@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
+
+from google.protobuf import json_format
 
 from engine.compiled import CompiledRuleset
 from engine.invoice.build import build_invoice
@@ -12,6 +15,7 @@ from engine.invoice.split import split_invoice
 from engine.model import Line, Member, Request, TaxRate
 from server.storage.results import RulesetRef, SaleToCommit
 from server.storage.store import Ledger
+from server.wire.reply import invoice_to_proto
 
 CST = timezone(timedelta(hours=8))
 
@@ -68,7 +72,9 @@ class Shop:
             request=request,
             evaluation=evaluation,
             invoices=invoices,
-            invoice_json=repr([invoice.lines for invoice in invoices]),
+            invoice_json=json.dumps(  # as the desk stores them: the wire JSON of each invoice
+                [json_format.MessageToDict(invoice_to_proto(i, n)) for n, i in enumerate(invoices, 1)]
+            ),
             result_json=f'{{"payable": {evaluation.payable}, "points": {evaluation.points.earned}}}',
             sold_at=at,
             local_date=at.astimezone(CST).date(),

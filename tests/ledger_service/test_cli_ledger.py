@@ -172,3 +172,27 @@ class TestAuditVerify:
         """verify needs exactly one of --transaction and --all."""
         assert main(["audit", "verify"]) == 2
         assert "exactly one of" in capsys.readouterr().err
+
+
+class TestReportPromotions:
+    def test_every_format_and_grouping(self, filled: Svc, capsys: pytest.CaptureFixture[str]) -> None:
+        """The rows per rule / coupon and rate, then a total row whose net is the rows' net."""
+        base = ["report", "promotions", "--from", "2026-05-01", "--to", "2099-12-31", "--db", filled.url]
+        assert main([*base, "--format", "json"]) == 0
+        rows = json.loads(capsys.readouterr().out)
+        *body, total = rows
+        assert total["group"] == "total" and {r["source"] for r in body} >= {"cat_a", "coupon:C10"}
+        assert Decimal(total["net"]) == sum(Decimal(r["net"]) for r in body)
+        assert Decimal(total["reversed"]) > 0  # the partial return of T1
+        for by in ("day", "store", "campaign"):
+            assert main([*base, "--format", "json", "--by", by]) == 0
+            assert json.loads(capsys.readouterr().out)[-1] == total
+        assert main([*base, "--format", "csv"]) == 0
+        assert capsys.readouterr().out.startswith("group,campaign,source,kind,tax_rate,discount")
+        assert main(base) == 0
+        assert "coupon:C10" in capsys.readouterr().out
+
+    def test_dates_are_required(self, capsys: pytest.CaptureFixture[str]) -> None:
+        """Without --from / --to it is a usage error (exit 2)."""
+        assert main(["report", "promotions", "--from", "2026-05-01"]) == 2
+        assert "needs --from DATE and --to DATE" in capsys.readouterr().err
