@@ -93,3 +93,36 @@ def test_the_promotion_report_ties_out_to_the_invoices(ledger, shop):
 def test_a_period_without_sales_is_empty(ledger, shop):
     a_month(ledger, shop)
     assert promotion_report(ledger, date(2020, 1, 1), date(2020, 1, 31), SHANGHAI, progress=False) == []
+
+
+def test_the_points_liability_ties_out_to_the_ledger(ledger, shop):
+    """Opening + movements = closing, the movements are the sales' and returns' points, closing = members."""
+    from sqlalchemy import func, update
+
+    from server.finance.points import points_report
+    from server.storage.models import Member, PointsEntry
+
+    a_month(ledger, shop)
+    today = datetime.now(SHANGHAI).date()
+    report = points_report(ledger, today, SHANGHAI, 100, period_from=date(2026, 1, 1), progress=False)
+    assert report.problems == []
+    with ledger.sessions() as s:
+        earned = sum(s.scalars(select(Sale.points_earned)).all())
+        redeemed = sum(s.scalars(select(Sale.points_redeemed)).all())
+        clawed = sum(s.scalars(select(Return.points_clawed_back)).all())
+        held = s.scalar(select(func.sum(Member.points_balance)))
+        owed = s.scalar(select(func.sum(Member.points_owed)))
+        entries = s.scalar(select(func.count()).select_from(PointsEntry))
+    assert entries > 0 and earned > 0 and redeemed > 0 and clawed > 0
+    m = report.movements
+    assert (m["earned"], m["redeemed"], m["clawed_back"], m["referral"]) == (earned, -redeemed, -clawed, 0)
+    assert report.opening == 0 and report.closing == earned - redeemed - clawed == held - owed
+    assert (report.outstanding, report.owed) == (held, owed)
+    assert report.value_fen == held  # 100 points a yuan: a point is a fen
+    assert report.expiring[30] <= report.expiring[60] <= report.expiring[90] <= report.outstanding
+    later = points_report(ledger, today, SHANGHAI, 100, progress=False)  # this month only
+    assert later.opening + sum(later.movements.values()) == later.closing == report.closing
+    with ledger.sessions() as s, s.begin():  # a balance that no entry explains
+        s.execute(update(Member).where(Member.id == "M1").values(points_balance=Member.points_balance + 7))
+    broken = points_report(ledger, today, SHANGHAI, 100, progress=False)
+    assert any("members table" in p for p in broken.problems)

@@ -196,3 +196,29 @@ class TestReportPromotions:
         """Without --from / --to it is a usage error (exit 2)."""
         assert main(["report", "promotions", "--from", "2026-05-01"]) == 2
         assert "needs --from DATE and --to DATE" in capsys.readouterr().err
+
+
+class TestReportPoints:
+    def test_ties_out_and_fails_loudly_when_not(
+        self, filled: Svc, rulesets: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """The liability figures and ties_out=yes; a balance no entry explains: exit 1, DOES NOT TIE OUT."""
+        from datetime import datetime
+        from zoneinfo import ZoneInfo
+
+        today = datetime.now(ZoneInfo("Asia/Shanghai")).date().isoformat()
+        args = ["report", "points", "--as-of", today, "--db", filled.url, "--format", "json"]
+        assert main([*args, "--ruleset", str(rulesets / "svc.rules")]) == 0
+        figures = {r["figure"]: r["value"] for r in json.loads(capsys.readouterr().out)}
+        assert figures["ties_out"] == "yes" and figures["pending_points"] == "0"
+        assert int(figures["outstanding_points"]) > 0 and figures["outstanding_value"] != ""
+        moved = sum(int(figures[k]) for k in ("earned", "redeemed", "clawed_back", "adjusted", "expired"))
+        assert int(figures["opening"]) + moved == int(figures["closing"])
+        with filled.ledger.sessions() as s, s.begin():
+            s.execute(text("UPDATE members SET points_balance = points_balance + 5 WHERE id = 'M1'"))
+        assert main(args) == 1
+        assert "DOES NOT TIE OUT" in capsys.readouterr().err
+
+    def test_as_of_is_required(self, capsys: pytest.CaptureFixture[str]) -> None:
+        assert main(["report", "points"]) == 2
+        assert "needs --as-of" in capsys.readouterr().err
