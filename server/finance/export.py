@@ -58,7 +58,7 @@ def records(session: Any, first: date, last: date, zone: ZoneInfo) -> tuple[int,
             Sale.payable_fen, Sale.points_earned, Sale.points_redeemed, Sale.state, Sale.invoice,
         )
         .where(Sale.local_date >= first, Sale.local_date <= last)
-        .order_by(Sale.sold_at, Sale.transaction_id)
+        .order_by(Sale.local_date, Sale.sold_at, Sale.transaction_id)  # ix_sales_day_time: no sort
     )  # fmt: skip
     returns_q = (
         select(
