@@ -3,7 +3,7 @@
     python benchmarks/bench_invoice.py [--calls N] [--repeat R] [--explain]
 
 Runs the steps the service runs for one request (``request_from_proto``, ``evaluate``,
-``build_invoice``, ``ensure_invoice``, ``evaluation_to_proto`` with the invoice, and
+``build_invoice``, ``ensure_invoice``, ``split_invoice``, ``evaluation_to_proto`` with the invoices, and
 ``SerializeToString``) on 10- and 50-line baskets cycled from the bundled gold-member
 sample, and prints the p50 of each step (the best of ``R`` repeats, since the machine
 is shared and a neighbour only ever makes a step slower). Numbers only: no pass/fail.
@@ -22,6 +22,7 @@ sys.path.insert(0, str(ROOT))
 from benchmarks.timing import percentiles, sample  # noqa: E402
 from engine.invoice.build import build_invoice  # noqa: E402
 from engine.invoice.check import ensure_invoice  # noqa: E402
+from engine.invoice.split import split_invoice  # noqa: E402
 from server._pb.promo.v1 import promo_pb2 as pb  # noqa: E402
 from server.cli.base import compile_path  # noqa: E402
 from server.wire.reply import evaluation_to_proto  # noqa: E402
@@ -33,6 +34,7 @@ STEPS = (
     "evaluate",
     "build_invoice",
     "ensure_invoice",
+    "split_invoice",
     "evaluation_to_proto",
     "SerializeToString",
 )
@@ -58,14 +60,16 @@ def steps(compiled, msg: pb.EvaluateRequest, explain: bool) -> dict[str, Callabl
     evaluation = compiled.evaluate(request)
     invoice = build_invoice(request, evaluation)
     ensure_invoice(invoice, request, evaluation)
-    reply = evaluation_to_proto(evaluation, invoice, digest=compiled.digest, explain=explain)
+    invoices = split_invoice(invoice)  # one invoice: the builder's own, after a drift test per rate
+    reply = evaluation_to_proto(evaluation, invoices, digest=compiled.digest, explain=explain)
     return {
         "request_from_proto": lambda: request_from_proto(msg),
         "evaluate": lambda: compiled.evaluate(request),
         "build_invoice": lambda: build_invoice(request, evaluation),
         "ensure_invoice": lambda: ensure_invoice(invoice, request, evaluation),
+        "split_invoice": lambda: split_invoice(invoice),
         "evaluation_to_proto": lambda: evaluation_to_proto(
-            evaluation, invoice, digest=compiled.digest, explain=explain
+            evaluation, invoices, digest=compiled.digest, explain=explain
         ),
         "SerializeToString": reply.SerializeToString,
     }

@@ -41,10 +41,14 @@ _ID = attrgetter("id")
 _SHARED = frozenset(SHARED)
 
 
-def invoice_holds(invoice: Invoice, request: Request, evaluation: Evaluation, max_lines: int) -> bool:
+def invoice_holds(
+    invoice: Invoice, request: Request, evaluation: Evaluation, max_lines: int, part: bool = False
+) -> bool:
     """True when ``invoice`` holds every invariant for this sale; False when the full report must look.
 
-    A refused invoice, or one with nothing to check, always goes to the report.
+    A refused invoice, or one with nothing to check, always goes to the report. ``part``
+    is the report's: one invoice of a split sale, whose coupon and points shares are
+    checked over the whole sale instead.
     """
     lines, items, outcomes = invoice.lines, request.lines, evaluation.lines
     if (
@@ -55,13 +59,15 @@ def invoice_holds(invoice: Invoice, request: Request, evaluation: Evaluation, ma
         or len(set(map(_ID, items))) != len(items)  # the report looks lines up by id
     ):
         return False
-    if not _books_balance(items, outcomes, evaluation):
+    if not _books_balance(items, outcomes, evaluation, part):
         return False
     sums = _lines_hold(lines, items, outcomes)
     return sums is not None and _totals_hold(invoice, evaluation, sums)
 
 
-def _books_balance(items: Sequence[Line], outcomes: Sequence[LineOutcome], evaluation: Evaluation) -> bool:
+def _books_balance(
+    items: Sequence[Line], outcomes: Sequence[LineOutcome], evaluation: Evaluation, part: bool = False
+) -> bool:
     """INV-22..INV-26 on the evaluation alone, as :func:`~.invoice_check_sale.check_evaluation` has them."""
     shared: dict[str, list] = {}  # source -> [last basket line, sum of shares, sum of bases, [(share, base)]]
     net = discount = 0
@@ -93,6 +99,8 @@ def _books_balance(items: Sequence[Line], outcomes: Sequence[LineOutcome], evalu
         discount += taken
     if evaluation.payable != net or evaluation.discount != discount:  # INV-22, INV-24
         return False
+    if part:  # one invoice of a split sale: the shares add up over the whole sale, checked there
+        return True
     values = {f"coupon:{c.code}": c.discount for c in evaluation.coupons if c.accepted}
     if evaluation.redemption.value:
         values["points"] = evaluation.redemption.value

@@ -15,15 +15,16 @@ from typing import Any
 
 from engine.errors import InvalidRequest
 from engine.invoice.build import build_invoice
-from engine.invoice.check import ensure_invoice
+from engine.invoice.check import ensure_invoices
+from engine.invoice.split import split_invoice
 from engine.model import Evaluation, Request
 from server._pb.promo.v1 import promo_pb2 as pb
 from server.cli.base import EXIT_FAILED, EXIT_OK, Failure, arg, command, compile_path, read_text
-from server.sales.invoicing import invoice_or_refusal
+from server.sales.invoicing import invoices_or_refusal
 from server.wire.reply import evaluation_to_proto, reply_to_json
 from server.wire.request import request_from_json, request_from_proto, wire_error
 
-__all__ = ["evaluate_files", "invoice_or_refusal", "run_eval", "run_invoice"]
+__all__ = ["evaluate_files", "invoices_or_refusal", "run_eval", "run_invoice"]
 
 _RULESET = arg("--ruleset", required=True, metavar="FILE", help="the *.rules file to price with")
 _REQUEST = arg("--request", required=True, metavar="FILE.json", help="the request as JSON; - reads stdin")
@@ -41,7 +42,7 @@ def run_eval(args: argparse.Namespace) -> int:
     explain = args.explain or msg.explain
     reply = evaluation_to_proto(
         evaluation,
-        invoice_or_refusal(request, evaluation),
+        invoices_or_refusal(request, evaluation),
         digest=compiled.digest,
         transaction_id=msg.transaction_id,
         explain=explain,
@@ -62,20 +63,28 @@ def run_invoice(args: argparse.Namespace) -> int:
 
     _, _, request, evaluation = evaluate_files(args.ruleset, args.request)
     try:
-        invoice = ensure_invoice(build_invoice(request, evaluation), request, evaluation)
+        invoices = ensure_invoices(split_invoice(build_invoice(request, evaluation)), request, evaluation)
     except InvalidRequest as exc:
         raise Failure(_request_error(args.request, wire_error(exc))) from None
-    if invoice.refused and args.format != "json":
-        raise Failure(f"promo invoice: {invoice.refused}")
-    if args.format == "json":
-        text = json.dumps(invoice_render.to_json_dict(invoice), ensure_ascii=False, indent=2)
+    refused = invoices[0].refused
+    if refused and args.format != "json":
+        raise Failure(f"promo invoice: {refused}")
+    if args.format == "json":  # one invoice: its object, as before; a split sale: a list of them
+        if len(invoices) == 1:
+            data: Any = invoice_render.to_json_dict(invoices[0])
+        else:
+            data = [invoice_render.to_json_dict(i) | {"number": n} for n, i in enumerate(invoices, 1)]
+        text = json.dumps(data, ensure_ascii=False, indent=2)
     elif args.format == "csv":
-        text = invoice_render.render_csv(invoice)
+        text = invoice_render.render_csv_many(invoices)
     else:
-        text = invoice_render.render_table(invoice)
+        text = "\n".join(
+            (f"发票 {n}/{len(invoices)}\n" if len(invoices) > 1 else "") + invoice_render.render_table(i)
+            for n, i in enumerate(invoices, 1)
+        )
     sys.stdout.write(text if text.endswith("\n") else text + "\n")
-    if invoice.refused:  # the JSON says so too ("issued": false)
-        print(f"promo invoice: {invoice.refused}", file=sys.stderr)
+    if refused:  # the JSON says so too ("issued": false)
+        print(f"promo invoice: {refused}", file=sys.stderr)
         return EXIT_FAILED
     return EXIT_OK
 

@@ -2,7 +2,8 @@
 
 ``maintain`` is the nightly job (expire points, downgrade inactive members) and is
 safe to run twice for a day. ``audit export`` writes every sale and return of a
-date range with its invoice lines and totals per tax rate. ``audit verify`` prices
+date range with its invoice lines in yuan and the period's totals per tax rate
+(CSV, JSON or an xlsx workbook). ``audit verify`` prices
 stored sales again with the exact ruleset version that priced them (its source is
 kept in the database by digest, else looked up in the rulesets folder) and reports
 every field that differs from what was stored: there must be none.
@@ -115,7 +116,10 @@ def run_maintain(args: argparse.Namespace) -> int:
     arg("--from", dest="date_from", metavar="DATE", help="export: first local day, YYYY-MM-DD"),
     arg("--to", dest="date_to", metavar="DATE", help="export: last local day (inclusive), YYYY-MM-DD"),
     arg(
-        "--format", choices=["csv", "json"], default="json", help="export: the output format (default: json)"
+        "--format",
+        choices=["csv", "json", "xlsx"],
+        default="json",
+        help="export: the output format (default: json; xlsx needs --output)",
     ),
     arg("--output", metavar="FILE", help="export: write here instead of stdout"),
     arg(
@@ -136,10 +140,12 @@ def run_audit(args: argparse.Namespace) -> int:
 def _export(args: argparse.Namespace) -> int:
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-    from server.finance.audit import export
+    from server.finance.export import export
 
     if not args.date_from or not args.date_to:
         raise UsageError("audit export needs --from DATE and --to DATE")
+    if args.format == "xlsx" and not args.output:
+        raise UsageError("audit export --format xlsx needs --output FILE.xlsx (a workbook is not text)")
     first, last = _day(args.date_from, "--from"), _day(args.date_to, "--to")
     if last < first:
         raise UsageError(f"--to {last} is before --from {first}")
@@ -149,7 +155,10 @@ def _export(args: argparse.Namespace) -> int:
         raise UsageError(f"--timezone {args.timezone!r}: not a known time zone") from None
     ledger = _open(args.db)
     try:
-        if args.output:
+        if args.format == "xlsx":
+            with open(args.output, "wb") as binary:
+                n = export(ledger, first, last, zone, args.format, binary)
+        elif args.output:
             with open(args.output, "w", encoding="utf-8", newline="") as out:
                 n = export(ledger, first, last, zone, args.format, out)
         else:

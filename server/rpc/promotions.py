@@ -129,12 +129,12 @@ class PromotionsServicer(pb_grpc.PromotionsServicer):
     @rpc
     def Evaluate(self, request: pb.EvaluateRequest, context: grpc.ServicerContext) -> pb.EvaluateReply:
         basket = request_from_proto(request)
-        compiled, evaluation, invoice = price(
+        compiled, evaluation, invoices = price(
             self._ruleset(request), basket, self.evaluate, with_invoice=request.final_quote
         )
         return evaluation_to_proto(
             evaluation,
-            invoice,
+            invoices,
             digest=compiled.digest,
             transaction_id=request.transaction_id,
             explain=request.explain,

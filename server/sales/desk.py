@@ -58,7 +58,7 @@ class Priced:
     effective: pb.EvaluateRequest
     basket: Request
     evaluation: Evaluation
-    invoice: Invoice | None  # None: a scan that did not ask for it (a commit always has one)
+    invoices: tuple[Invoice, ...] | None  # None: a scan that did not ask for them (a commit always has them)
     reply: pb.EvaluateReply
     presented: PresentedCoupons
     spent: tuple[str, ...]  # ledger codes that took effect (a commit spends them)
@@ -68,13 +68,13 @@ class Priced:
 def _reply(
     compiled: CompiledRuleset,
     evaluation: Evaluation,
-    invoice: Invoice | None,
+    invoices: tuple[Invoice, ...] | None,
     presented: PresentedCoupons,
     transaction_id: str,
     explain: bool,
 ) -> tuple[pb.EvaluateReply, tuple[str, ...]]:
     reply = evaluation_to_proto(
-        evaluation, invoice, digest=compiled.digest, transaction_id=transaction_id, explain=explain
+        evaluation, invoices, digest=compiled.digest, transaction_id=transaction_id, explain=explain
     )
     return reply, tuple(presented.relabel(reply))
 
@@ -87,16 +87,16 @@ def stored_request_json(priced: Priced) -> str:
 
 def reprice(
     compiled: CompiledRuleset, stored_request: str, evaluate: Evaluator = default_evaluate
-) -> tuple[pb.EvaluateReply, pb.Invoice]:
-    """Price a stored sale again exactly as it was committed: the reply and the invoice it gets now."""
+) -> tuple[pb.EvaluateReply, list[pb.Invoice]]:
+    """Price a stored sale again exactly as it was committed: the reply and the invoices it gets now."""
     data = json.loads(stored_request)
     effective = pb.EvaluateRequest()
     json_format.ParseDict(data["request"], effective)
     presented = PresentedCoupons.from_json(data["coupons"])
-    _, evaluation, invoice = price(compiled, request_from_proto(effective), evaluate)
-    assert invoice is not None  # price() builds it unless told not to
-    reply, _ = _reply(compiled, evaluation, invoice, presented, effective.transaction_id, effective.explain)
-    return reply, invoice_to_proto(invoice)
+    _, evaluation, invoices = price(compiled, request_from_proto(effective), evaluate)
+    assert invoices is not None  # price() builds them unless told not to
+    reply, _ = _reply(compiled, evaluation, invoices, presented, effective.transaction_id, effective.explain)
+    return reply, list(reply.invoices)
 
 
 def result_json(reply: pb.EvaluateReply) -> str:
@@ -210,11 +210,11 @@ class SalesDesk:
         effective.ruleset_version = compiled.version
         if transaction_id:
             effective.transaction_id = transaction_id
-        _, evaluation, invoice = price(compiled, basket, self.evaluate, with_invoice=with_invoice)
+        _, evaluation, invoices = price(compiled, basket, self.evaluate, with_invoice=with_invoice)
         reply, spent = _reply(
-            compiled, evaluation, invoice, presented, effective.transaction_id, effective.explain
+            compiled, evaluation, invoices, presented, effective.transaction_id, effective.explain
         )
-        return Priced(compiled, effective, basket, evaluation, invoice, reply, presented, spent, member_id)
+        return Priced(compiled, effective, basket, evaluation, invoices, reply, presented, spent, member_id)
 
     # ------------------------------------------------------------------ Commit
 
@@ -279,13 +279,15 @@ class SalesDesk:
     def _sale(self, key: _Key, priced: Priced) -> SaleToCommit:
         compiled, basket = priced.compiled, priced.basket
         zone = ZoneInfo(compiled.ruleset.settings.timezone)
-        invoice = priced.invoice
-        assert invoice is not None  # a commit always builds its invoice
+        invoices = priced.invoices
+        assert invoices is not None  # a commit always builds its invoices
         result = json_format.MessageToDict(priced.reply)
-        if priced.reply.HasField("invoice"):  # the reply carries the invoice: convert it once, not twice
-            invoice_data = result["invoice"]
+        if priced.reply.invoices:  # the reply carries the invoices: convert them once, not twice
+            invoice_data = result["invoices"]
         else:
-            invoice_data = json_format.MessageToDict(invoice_to_proto(invoice))
+            invoice_data = [
+                json_format.MessageToDict(invoice_to_proto(i, n)) for n, i in enumerate(invoices, 1)
+            ]
         return SaleToCommit(
             transaction_id=key.transaction_id,
             request_hash=key.request_hash,
@@ -293,7 +295,7 @@ class SalesDesk:
             ruleset=RulesetRef(compiled.name, compiled.version, compiled.digest),
             request=basket,
             evaluation=priced.evaluation,
-            invoice=invoice if invoice.issued else None,
+            invoices=tuple(invoice for invoice in invoices if invoice.issued),
             invoice_json=_compact(invoice_data),
             result_json=_compact(result),
             sold_at=basket.at,

@@ -1,7 +1,8 @@
 """The invoice a reply carries: built, checked against every invariant, or refused with a reason.
 
-The service (``Evaluate``) and the CLI (``promo eval``) hand out the same invoice for the
-same basket, so the rule lives here once. Pricing does not need invoice data, so a basket
+The service (``Evaluate``) and the CLI (``promo eval``) hand out the same invoices for the
+same basket (:mod:`engine.invoice.split` cuts a sale that breaks a per-invoice limit), so
+the rule lives here once. Pricing does not need invoice data, so a basket
 that cannot be invoiced (a line without a tax code...) still gets its prices, with an
 invoice that has no lines and names the field.
 """
@@ -10,15 +11,17 @@ from __future__ import annotations
 
 from engine.errors import InvalidRequest
 from engine.invoice.build import Invoice, Totals, build_invoice
-from engine.invoice.check import ensure_invoice
+from engine.invoice.check import ensure_invoices
+from engine.invoice.split import split_invoice
 from engine.model import Evaluation, Request
 from server.wire.request import wire_error
 
-__all__ = ["invoice_or_refusal"]
+__all__ = ["invoices_or_refusal"]
 
 
-def invoice_or_refusal(request: Request, evaluation: Evaluation) -> Invoice:
-    """The checked invoice, or an invoice with no lines whose ``refused`` names the field (wire names).
+def invoices_or_refusal(request: Request, evaluation: Evaluation) -> tuple[Invoice, ...]:
+    """The checked invoices (one, or several for a sale split by a per-invoice limit), or one
+    invoice with no lines whose ``refused`` names the field (wire names).
 
     Every invoice :func:`~engine.invoice.build.build_invoice` returns (a refusal for a basket
     that nets to zero included) goes through the invariant checker: a violation raises
@@ -29,7 +32,6 @@ def invoice_or_refusal(request: Request, evaluation: Evaluation) -> Invoice:
         invoice = build_invoice(request, evaluation)
     except InvalidRequest as exc:
         wire = wire_error(exc)
-        return Invoice(
-            evaluation.ruleset, evaluation.version, (), Totals(), (), f"{wire.field}: {wire.message}"
-        )
-    return ensure_invoice(invoice, request, evaluation)
+        reason = f"{wire.field}: {wire.message}"
+        return (Invoice(evaluation.ruleset, evaluation.version, (), Totals(), (), reason),)
+    return ensure_invoices(split_invoice(invoice), request, evaluation)

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from engine.compiled import CompiledRuleset
 from engine.invoice.build import Invoice
 from engine.model import Evaluation, Request
-from server.sales.invoicing import invoice_or_refusal
+from server.sales.invoicing import invoices_or_refusal
 
 __all__ = ["Evaluator", "default_evaluate", "price"]
 
@@ -29,8 +29,8 @@ def price(
     evaluate: Evaluator = default_evaluate,
     *,
     with_invoice: bool = True,
-) -> tuple[CompiledRuleset, Evaluation, Invoice | None]:
-    """Evaluate one basket and, ``with_invoice``, its invoice, checked against every invariant first.
+) -> tuple[CompiledRuleset, Evaluation, tuple[Invoice, ...] | None]:
+    """Evaluate one basket and, ``with_invoice``, its invoices, checked against every invariant first.
 
     A basket that prices but cannot be invoiced (a line without a tax code) still gets its
     prices, with an invoice that has no lines and says why: a till scanning goods does not
@@ -38,5 +38,5 @@ def price(
     at all: None. Commit always builds it.
     """
     evaluation = evaluate(compiled, request)
-    invoice = invoice_or_refusal(request, evaluation) if with_invoice else None
-    return compiled, evaluation, invoice
+    invoices = invoices_or_refusal(request, evaluation) if with_invoice else None
+    return compiled, evaluation, invoices

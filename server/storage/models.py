@@ -92,6 +92,7 @@ class Sale(Base):
     __table_args__ = (
         CheckConstraint(_one_of("state", SALE_STATES), name="state"),
         Index("ix_sales_member_day", "member_id", "local_date"),
+        Index("ix_sales_day_time", "local_date", "sold_at", "transaction_id"),  # the export's order
     )
 
     transaction_id: Mapped[id64]

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from engine.invoice.build import Invoice, InvoiceLine
-from engine.ledger.returns import LineReturn
+from engine.ledger.returns import LineReturn, flat_red_lines
 from engine.model import Evaluation, Member, Request
 from engine.rules import Tier
 from server.storage.errors import CouponProblem
@@ -118,7 +118,7 @@ class SaleToCommit:
     ruleset: RulesetRef
     request: Request
     evaluation: Evaluation
-    invoice: Invoice | None
+    invoices: tuple[Invoice, ...]  # the sale's invoices (none when nothing was invoiced)
     invoice_json: str
     result_json: str
     sold_at: datetime
@@ -149,13 +149,18 @@ class ReturnResult:
     return_id: str
     transaction_id: str
     lines: tuple[LineReturn, ...]
-    red_lines: tuple[InvoiceLine, ...]
+    red_invoices: tuple[Invoice, ...]  # one per sale invoice offset, cut where a limit needs it
     points_clawed_back: int
     refund_fen: int
     discount_reversed_fen: int
     sale_state: str
     replayed: bool
     member_balance: int | None = None
+
+    @property
+    def red_lines(self) -> tuple[InvoiceLine, ...]:
+        """Every red-letter line, numbered through all the red invoices."""
+        return flat_red_lines(self.red_invoices)
 
 
 @dataclass(frozen=True, slots=True)

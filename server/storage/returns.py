@@ -72,7 +72,7 @@ def return_lines(
             points_clawed_back=plan.points,
             refund_fen=plan.refund,
             discount_reversed_fen=plan.discount,
-            red_lines=codec.red_lines_to_json(plan.red_lines),
+            red_lines=codec.red_invoices_to_json(plan.red_invoices),
             created_at=now,
         )
     )
@@ -107,7 +107,7 @@ def return_lines(
         return_id=return_id,
         transaction_id=transaction_id,
         lines=plan.lines,
-        red_lines=plan.red_lines,
+        red_invoices=plan.red_invoices,
         points_clawed_back=plan.points,
         refund_fen=plan.refund,
         discount_reversed_fen=plan.discount,
@@ -127,7 +127,7 @@ def _stored_return(session: Session, r: Return, state: str, member_id: str | Non
         return_id=r.return_id,
         transaction_id=r.transaction_id,
         lines=codec.returns_from_json(r.lines),
-        red_lines=codec.red_lines_from_json(r.red_lines),
+        red_invoices=codec.red_invoices_from_json(r.red_lines),
         points_clawed_back=r.points_clawed_back,
         refund_fen=r.refund_fen,
         discount_reversed_fen=r.discount_reversed_fen,

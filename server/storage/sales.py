@@ -40,7 +40,7 @@ from sqlalchemy import (
     update,
 )
 
-from engine.ledger.returns import sold_lines
+from engine.ledger.returns import points_by_rule, sold_lines
 from engine.ledger.tiers import upgraded_tier
 from server.storage import codec
 from server.storage.errors import (
@@ -214,8 +214,10 @@ def _params(sale: SaleToCommit, codes: list[str], now: datetime) -> dict[str, An
         "s_ruleset_digest": sale.ruleset.digest,
         "s_result": sale.result_json,
         "s_invoice": sale.invoice_json,
-        "s_lines": codec.sold_lines_to_json(sold_lines(sale.request, ev, sale.invoice)),
-        "s_invoiced": sale.invoice is not None and sale.invoice.issued,
+        "s_lines": codec.sold_lines_to_json(
+            sold_lines(sale.request, ev, sale.invoices), points_by_rule(ev.points)
+        ),
+        "s_invoiced": any(invoice.issued for invoice in sale.invoices),
         "s_points_earned": earned,
         "s_points_redeemed": redeemed,
     }

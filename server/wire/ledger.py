@@ -241,8 +241,10 @@ def return_to_proto(result: ReturnResult) -> pb.ReturnReply:
             refund_fen=lr.took.refund,
             discount_fen=lr.took.discount,
         )
-    if result.red_lines:
+    if result.red_invoices:
         reply.red_lines.extend(red_lines_to_proto(result.red_lines))
+        for number, invoice in enumerate(result.red_invoices, 1):
+            reply.red_invoices.append(invoice_to_proto(invoice, number))
     if result.member_balance is not None:
         reply.member_points_balance = result.member_balance
     return reply

@@ -8,6 +8,7 @@ in place. The other direction, the wire into the engine and its shape checks, is
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from fractions import Fraction
 from typing import Any
 
@@ -19,6 +20,7 @@ from server._pb.promo.v1 import promo_pb2 as pb
 
 __all__ = [
     "evaluation_to_proto",
+    "fill_invoices",
     "fraction_text",
     "invoice_to_proto",
     "reply_to_json",
@@ -44,13 +46,16 @@ _FRACTION_TEXT: dict[Fraction, str] = {}
 
 def evaluation_to_proto(
     evaluation: Evaluation,
-    invoice: Invoice | None = None,
+    invoices: Sequence[Invoice] | Invoice | None = None,
     *,
     digest: str = "",
     transaction_id: str = "",
     explain: bool = True,
 ) -> pb.EvaluateReply:
-    """The reply for an evaluation (and its invoice, when built).
+    """The reply for an evaluation (and its invoices, when built: one, or several for a split sale).
+
+    ``invoices`` fills the list; the legacy single ``invoice`` field is the one invoice of
+    a sale that fits on one, and a refusal pointing at the list when the sale was split.
 
     Without ``explain`` the per-line discount lists and the points breakdown are left
     empty: a till that only shows totals does not pay for the explanation. Every
@@ -99,15 +104,35 @@ def evaluation_to_proto(
         reply.free_units.add(rule=f.rule, units=f.units)
     for g in evaluation.gifts:
         reply.gifts.add(rule=g.rule, sku=g.sku, quantity=g.quantity)
-    if invoice is not None:
-        _fill_invoice(reply.invoice, invoice)
+    if invoices is not None:
+        fill_invoices(reply, (invoices,) if isinstance(invoices, Invoice) else invoices)
     return reply
 
 
-def invoice_to_proto(invoice: Invoice) -> pb.Invoice:
+SPLIT = "split into {} invoices: see EvaluateReply.invoices"
+"""The legacy single invoice's refusal when a sale is on several invoices."""
+
+
+def fill_invoices(reply: pb.EvaluateReply, invoices: Sequence[Invoice]) -> None:
+    """``reply.invoices`` numbered from 1, and the legacy ``reply.invoice`` (see the proto)."""
+    if len(invoices) == 1:
+        _fill_invoice(reply.invoice, invoices[0])
+        reply.invoice.number = 1
+        reply.invoices.add().CopyFrom(reply.invoice)
+        return
+    reply.invoice.totals.SetInParent()
+    reply.invoice.refused_reason = SPLIT.format(len(invoices))
+    for number, invoice in enumerate(invoices, 1):
+        msg = reply.invoices.add()
+        _fill_invoice(msg, invoice)
+        msg.number = number
+
+
+def invoice_to_proto(invoice: Invoice, number: int = 0) -> pb.Invoice:
     """The wire form of an invoice (a refused invoice has no lines and a reason)."""
     msg = pb.Invoice()
     _fill_invoice(msg, invoice)
+    msg.number = number
     return msg
 
 

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 
+from google.protobuf import json_format
+
 from engine.compiled import CompiledRuleset
 from engine.invoice.build import build_invoice
+from engine.invoice.split import split_invoice
 from engine.model import Line, Member, Request, TaxRate
 from server.storage.results import RulesetRef, SaleToCommit
 from server.storage.store import Ledger
+from server.wire.reply import invoice_to_proto
 
 CST = timezone(timedelta(hours=8))
 
@@ -56,7 +61,7 @@ class Shop:
             redeem_points=redeem,
         )
         evaluation = self.compiled.evaluate(request)
-        invoice = build_invoice(request, evaluation)
+        invoices = split_invoice(build_invoice(request, evaluation))
         accepted = {c.code for c in evaluation.coupons if c.accepted}
         request_json = repr(request)  # stands in for the wire JSON
         return SaleToCommit(
@@ -66,8 +71,10 @@ class Shop:
             ruleset=RulesetRef(self.compiled.name, self.compiled.version, self.compiled.digest),
             request=request,
             evaluation=evaluation,
-            invoice=invoice,
-            invoice_json=repr(invoice.lines),
+            invoices=invoices,
+            invoice_json=json.dumps(  # as the desk stores them: the wire JSON of each invoice
+                [json_format.MessageToDict(invoice_to_proto(i, n)) for n, i in enumerate(invoices, 1)]
+            ),
             result_json=f'{{"payable": {evaluation.payable}, "points": {evaluation.points.earned}}}',
             sold_at=at,
             local_date=at.astimezone(CST).date(),

@@ -287,6 +287,27 @@ class TestInvoiceCommand:
         assert code == 1
         assert "lines[0].tax_code" in capsys.readouterr().err
 
+    @pytest.mark.parametrize("fmt", ["table", "json", "csv"])
+    def test_a_sale_too_big_for_one_invoice_prints_each(
+        self, mini: Path, write, capsys: pytest.CaptureFixture[str], fmt: str
+    ) -> None:
+        """289 lines at 0.99 (13%) break INV-21 on one invoice: every format shows the two invoices."""
+        body = _request()
+        line = dict(body["lines"][0], category="", unitPriceFen=99)  # type: ignore[index]
+        body["lines"] = [dict(line, id=f"L{k}") for k in range(289)]
+        assert main(["invoice", "--ruleset", str(mini), "--request", write(body), "--format", fmt]) == 0
+        out = capsys.readouterr().out
+        if fmt == "json":
+            data = json.loads(out)
+            assert [d["number"] for d in data] == [1, 2] and [len(d["lines"]) for d in data] == [288, 1]
+            assert sum(Fraction(d["totals"]["gross"]) for d in data) == Fraction(28611, 100)
+        elif fmt == "csv":
+            rows = out.strip().splitlines()
+            assert rows[0].startswith("invoice,no,kind")
+            assert {row.split(",")[0] for row in rows[1:]} == {"1", "2"}
+        else:
+            assert "发票 1/2" in out and "发票 2/2" in out and out.count("价税合计") == 2
+
     def test_an_unknown_format_is_a_usage_error(
         self, mini: Path, write, capsys: pytest.CaptureFixture[str]
     ) -> None:

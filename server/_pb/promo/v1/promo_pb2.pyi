@@ -7,7 +7,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class EvaluateRequest(_message.Message):
-    __slots__ = ("ruleset", "transaction_id", "lines", "member", "coupon_codes", "redeem_points", "store", "channel", "time", "explain", "ruleset_version", "final_quote")
+    __slots__ = ("ruleset", "transaction_id", "lines", "member", "coupon_codes", "redeem_points", "store", "channel", "time", "explain", "ruleset_version", "final_quote", "till")
     RULESET_FIELD_NUMBER: _ClassVar[int]
     TRANSACTION_ID_FIELD_NUMBER: _ClassVar[int]
     LINES_FIELD_NUMBER: _ClassVar[int]
@@ -20,6 +20,7 @@ class EvaluateRequest(_message.Message):
     EXPLAIN_FIELD_NUMBER: _ClassVar[int]
     RULESET_VERSION_FIELD_NUMBER: _ClassVar[int]
     FINAL_QUOTE_FIELD_NUMBER: _ClassVar[int]
+    TILL_FIELD_NUMBER: _ClassVar[int]
     ruleset: str
     transaction_id: str
     lines: _containers.RepeatedCompositeFieldContainer[Line]
@@ -32,7 +33,8 @@ class EvaluateRequest(_message.Message):
     explain: bool
     ruleset_version: str
     final_quote: bool
-    def __init__(self, ruleset: _Optional[str] = ..., transaction_id: _Optional[str] = ..., lines: _Optional[_Iterable[_Union[Line, _Mapping]]] = ..., member: _Optional[_Union[Member, _Mapping]] = ..., coupon_codes: _Optional[_Iterable[str]] = ..., redeem_points: _Optional[int] = ..., store: _Optional[str] = ..., channel: _Optional[str] = ..., time: _Optional[str] = ..., explain: _Optional[bool] = ..., ruleset_version: _Optional[str] = ..., final_quote: _Optional[bool] = ...) -> None: ...
+    till: str
+    def __init__(self, ruleset: _Optional[str] = ..., transaction_id: _Optional[str] = ..., lines: _Optional[_Iterable[_Union[Line, _Mapping]]] = ..., member: _Optional[_Union[Member, _Mapping]] = ..., coupon_codes: _Optional[_Iterable[str]] = ..., redeem_points: _Optional[int] = ..., store: _Optional[str] = ..., channel: _Optional[str] = ..., time: _Optional[str] = ..., explain: _Optional[bool] = ..., ruleset_version: _Optional[str] = ..., final_quote: _Optional[bool] = ..., till: _Optional[str] = ...) -> None: ...
 
 class Line(_message.Message):
     __slots__ = ("id", "sku", "name", "category", "brand", "tags", "unit_price_fen", "quantity_milli", "tax_rate", "tax_code", "unit", "spec")
@@ -81,7 +83,7 @@ class Member(_message.Message):
     def __init__(self, id: _Optional[str] = ..., tier: _Optional[str] = ..., birthday: _Optional[str] = ..., tags: _Optional[_Iterable[str]] = ..., segment: _Optional[str] = ..., join_date: _Optional[str] = ..., points_balance: _Optional[int] = ...) -> None: ...
 
 class EvaluateReply(_message.Message):
-    __slots__ = ("ruleset", "transaction_id", "lines", "subtotal_fen", "discount_fen", "payable_fen", "points", "coupons", "redemption", "invoice", "free_units", "gifts")
+    __slots__ = ("ruleset", "transaction_id", "lines", "subtotal_fen", "discount_fen", "payable_fen", "points", "coupons", "redemption", "invoice", "free_units", "gifts", "invoices")
     RULESET_FIELD_NUMBER: _ClassVar[int]
     TRANSACTION_ID_FIELD_NUMBER: _ClassVar[int]
     LINES_FIELD_NUMBER: _ClassVar[int]
@@ -94,6 +96,7 @@ class EvaluateReply(_message.Message):
     INVOICE_FIELD_NUMBER: _ClassVar[int]
     FREE_UNITS_FIELD_NUMBER: _ClassVar[int]
     GIFTS_FIELD_NUMBER: _ClassVar[int]
+    INVOICES_FIELD_NUMBER: _ClassVar[int]
     ruleset: RulesetVersion
     transaction_id: str
     lines: _containers.RepeatedCompositeFieldContainer[LineResult]
@@ -106,7 +109,8 @@ class EvaluateReply(_message.Message):
     invoice: Invoice
     free_units: _containers.RepeatedCompositeFieldContainer[FreeUnitsOffer]
     gifts: _containers.RepeatedCompositeFieldContainer[GiftOffer]
-    def __init__(self, ruleset: _Optional[_Union[RulesetVersion, _Mapping]] = ..., transaction_id: _Optional[str] = ..., lines: _Optional[_Iterable[_Union[LineResult, _Mapping]]] = ..., subtotal_fen: _Optional[int] = ..., discount_fen: _Optional[int] = ..., payable_fen: _Optional[int] = ..., points: _Optional[_Union[PointsResult, _Mapping]] = ..., coupons: _Optional[_Iterable[_Union[CouponResult, _Mapping]]] = ..., redemption: _Optional[_Union[Redemption, _Mapping]] = ..., invoice: _Optional[_Union[Invoice, _Mapping]] = ..., free_units: _Optional[_Iterable[_Union[FreeUnitsOffer, _Mapping]]] = ..., gifts: _Optional[_Iterable[_Union[GiftOffer, _Mapping]]] = ...) -> None: ...
+    invoices: _containers.RepeatedCompositeFieldContainer[Invoice]
+    def __init__(self, ruleset: _Optional[_Union[RulesetVersion, _Mapping]] = ..., transaction_id: _Optional[str] = ..., lines: _Optional[_Iterable[_Union[LineResult, _Mapping]]] = ..., subtotal_fen: _Optional[int] = ..., discount_fen: _Optional[int] = ..., payable_fen: _Optional[int] = ..., points: _Optional[_Union[PointsResult, _Mapping]] = ..., coupons: _Optional[_Iterable[_Union[CouponResult, _Mapping]]] = ..., redemption: _Optional[_Union[Redemption, _Mapping]] = ..., invoice: _Optional[_Union[Invoice, _Mapping]] = ..., free_units: _Optional[_Iterable[_Union[FreeUnitsOffer, _Mapping]]] = ..., gifts: _Optional[_Iterable[_Union[GiftOffer, _Mapping]]] = ..., invoices: _Optional[_Iterable[_Union[Invoice, _Mapping]]] = ...) -> None: ...
 
 class FreeUnitsOffer(_message.Message):
     __slots__ = ("rule", "units")
@@ -219,16 +223,18 @@ class Redemption(_message.Message):
     def __init__(self, points: _Optional[int] = ..., value_fen: _Optional[int] = ...) -> None: ...
 
 class Invoice(_message.Message):
-    __slots__ = ("lines", "totals", "rate_totals", "refused_reason")
+    __slots__ = ("lines", "totals", "rate_totals", "refused_reason", "number")
     LINES_FIELD_NUMBER: _ClassVar[int]
     TOTALS_FIELD_NUMBER: _ClassVar[int]
     RATE_TOTALS_FIELD_NUMBER: _ClassVar[int]
     REFUSED_REASON_FIELD_NUMBER: _ClassVar[int]
+    NUMBER_FIELD_NUMBER: _ClassVar[int]
     lines: _containers.RepeatedCompositeFieldContainer[InvoiceLine]
     totals: InvoiceTotals
     rate_totals: _containers.RepeatedCompositeFieldContainer[RateTotals]
     refused_reason: str
-    def __init__(self, lines: _Optional[_Iterable[_Union[InvoiceLine, _Mapping]]] = ..., totals: _Optional[_Union[InvoiceTotals, _Mapping]] = ..., rate_totals: _Optional[_Iterable[_Union[RateTotals, _Mapping]]] = ..., refused_reason: _Optional[str] = ...) -> None: ...
+    number: int
+    def __init__(self, lines: _Optional[_Iterable[_Union[InvoiceLine, _Mapping]]] = ..., totals: _Optional[_Union[InvoiceTotals, _Mapping]] = ..., rate_totals: _Optional[_Iterable[_Union[RateTotals, _Mapping]]] = ..., refused_reason: _Optional[str] = ..., number: _Optional[int] = ...) -> None: ...
 
 class InvoiceLine(_message.Message):
     __slots__ = ("no", "kind", "line_id", "name", "tax_code", "tax_rate", "flags", "spec", "unit", "quantity_milli", "unit_price_excl", "amount_fen", "tax_fen", "gross_fen")
@@ -451,7 +457,7 @@ class ReturnLine(_message.Message):
     def __init__(self, line_id: _Optional[str] = ..., quantity_milli: _Optional[int] = ...) -> None: ...
 
 class ReturnReply(_message.Message):
-    __slots__ = ("return_id", "transaction_id", "points_clawed_back", "refund_fen", "discount_reversed_fen", "lines", "red_lines", "sale_state", "replayed", "member_points_balance")
+    __slots__ = ("return_id", "transaction_id", "points_clawed_back", "refund_fen", "discount_reversed_fen", "lines", "red_lines", "sale_state", "replayed", "member_points_balance", "red_invoices")
     RETURN_ID_FIELD_NUMBER: _ClassVar[int]
     TRANSACTION_ID_FIELD_NUMBER: _ClassVar[int]
     POINTS_CLAWED_BACK_FIELD_NUMBER: _ClassVar[int]
@@ -462,6 +468,7 @@ class ReturnReply(_message.Message):
     SALE_STATE_FIELD_NUMBER: _ClassVar[int]
     REPLAYED_FIELD_NUMBER: _ClassVar[int]
     MEMBER_POINTS_BALANCE_FIELD_NUMBER: _ClassVar[int]
+    RED_INVOICES_FIELD_NUMBER: _ClassVar[int]
     return_id: str
     transaction_id: str
     points_clawed_back: int
@@ -472,7 +479,8 @@ class ReturnReply(_message.Message):
     sale_state: str
     replayed: bool
     member_points_balance: int
-    def __init__(self, return_id: _Optional[str] = ..., transaction_id: _Optional[str] = ..., points_clawed_back: _Optional[int] = ..., refund_fen: _Optional[int] = ..., discount_reversed_fen: _Optional[int] = ..., lines: _Optional[_Iterable[_Union[ReturnedLine, _Mapping]]] = ..., red_lines: _Optional[_Iterable[_Union[InvoiceLine, _Mapping]]] = ..., sale_state: _Optional[str] = ..., replayed: _Optional[bool] = ..., member_points_balance: _Optional[int] = ...) -> None: ...
+    red_invoices: _containers.RepeatedCompositeFieldContainer[Invoice]
+    def __init__(self, return_id: _Optional[str] = ..., transaction_id: _Optional[str] = ..., points_clawed_back: _Optional[int] = ..., refund_fen: _Optional[int] = ..., discount_reversed_fen: _Optional[int] = ..., lines: _Optional[_Iterable[_Union[ReturnedLine, _Mapping]]] = ..., red_lines: _Optional[_Iterable[_Union[InvoiceLine, _Mapping]]] = ..., sale_state: _Optional[str] = ..., replayed: _Optional[bool] = ..., member_points_balance: _Optional[int] = ..., red_invoices: _Optional[_Iterable[_Union[Invoice, _Mapping]]] = ...) -> None: ...
 
 class ReturnedLine(_message.Message):
     __slots__ = ("line_id", "quantity_milli", "points", "refund_fen", "discount_fen")

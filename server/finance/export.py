@@ -1,0 +1,256 @@
+"""``promo audit export``: every invoice line of a period's sales and returns, as finance books them.
+
+Money is yuan with two decimals ("6.19", from fen by :func:`engine.money.format_fen`,
+never a float), line kinds by name (正常行 / 折扣行 / 被折扣行), and each row says its
+store, till, member (masked: finance needs to tell members apart, not to know them),
+the record's payable and which of the sale's invoices it is on. After the records come
+the period's totals per tax rate: sales, returns (red-letter lines) and net.
+
+Three forms: CSV (one row per line, then the total rows), JSON (an object with
+``records`` and ``period_totals``; snake_case keys, every key on every record) and
+xlsx (:mod:`server.finance.workbook`). All stream: rows are read ``yield_per`` from one
+snapshot of the ledger, so tills keep committing and memory stays flat.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from collections.abc import Iterator
+from datetime import date, datetime, time, timedelta
+from typing import IO, Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+
+from engine.invoice.build import LineKind
+from engine.money import format_fen, format_qty
+from server.finance.rows import COLUMNS, RateSums, rows_of
+from server.storage import codec
+from server.storage.models import Return, Sale
+from server.storage.store import Ledger
+
+__all__ = ["PROGRESS_FROM", "export", "mask_member", "records", "stored_invoices"]
+
+PROGRESS_FROM = 500  # records: below this an export is quick and a bar would only flicker
+
+
+def mask_member(member_id: str | None) -> str:
+    """ "M0012345" -> "M0****45": the first two and last two characters; "" for a guest."""
+    if not member_id:
+        return ""
+    if len(member_id) <= 4:
+        return member_id[0] + "*" * (len(member_id) - 1)
+    return member_id[:2] + "*" * (len(member_id) - 4) + member_id[-2:]
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def records(session: Any, first: date, last: date, zone: ZoneInfo) -> tuple[int, Iterator[dict[str, Any]]]:
+    """How many records the period has, and the records (sales by local day, then returns)."""
+    start = datetime.combine(first, time(0), zone)
+    end = datetime.combine(last + timedelta(days=1), time(0), zone)
+    sales_q = (
+        select(
+            Sale.transaction_id, Sale.local_date, Sale.request, Sale.member_id, Sale.ruleset_version,
+            Sale.payable_fen, Sale.points_earned, Sale.points_redeemed, Sale.state, Sale.invoice,
+        )
+        .where(Sale.local_date >= first, Sale.local_date <= last)
+        .order_by(Sale.local_date, Sale.sold_at, Sale.transaction_id)  # ix_sales_day_time: no sort
+    )  # fmt: skip
+    returns_q = (
+        select(
+            Return.return_id, Return.transaction_id, Return.created_at, Return.refund_fen,
+            Return.points_clawed_back, Return.red_lines, Sale.request, Sale.member_id, Sale.ruleset_version,
+        )
+        .join(Sale, Sale.transaction_id == Return.transaction_id)
+        .where(Return.created_at >= start, Return.created_at < end)
+        .order_by(Return.created_at, Return.return_id)
+    )  # fmt: skip
+    total = session.scalar(select(func.count()).select_from(sales_q.subquery())) + session.scalar(
+        select(func.count()).select_from(returns_q.subquery())
+    )
+    return total, _records(session, sales_q, returns_q, zone)
+
+
+def _records(session: Any, sales_q: Any, returns_q: Any, zone: ZoneInfo) -> Iterator[dict[str, Any]]:
+    for tid, day, request, member, version, payable, earned, redeemed, state, invoice in session.execute(
+        sales_q.execution_options(yield_per=500)
+    ):
+        store, till = _store_till(request)
+        yield {
+            "record": "sale",
+            "transaction_id": tid,
+            "return_id": "",
+            "date": day.isoformat(),
+            "store": store,
+            "till": till,
+            "member": mask_member(member),
+            "ruleset_version": version,
+            "payable": format_fen(payable),
+            "points_earned": earned,
+            "points_redeemed": redeemed,
+            "points_clawed_back": 0,
+            "state": state,
+            "invoices": [_sale_invoice(n, inv) for n, inv in enumerate(stored_invoices(invoice), 1)],
+        }
+    for rid, tid, created, refund, clawed, red, request, member, version in session.execute(
+        returns_q.execution_options(yield_per=500)
+    ):
+        store, till = _store_till(request)
+        yield {
+            "record": "return",
+            "transaction_id": tid,
+            "return_id": rid,
+            "date": created.astimezone(zone).date().isoformat(),
+            "store": store,
+            "till": till,
+            "member": mask_member(member),
+            "ruleset_version": version,
+            "payable": format_fen(-refund),
+            "points_earned": 0,
+            "points_redeemed": 0,
+            "points_clawed_back": clawed,
+            "state": "",
+            "invoices": [_red_invoice(n, inv) for n, inv in enumerate(codec.red_invoices_from_json(red), 1)],
+        }
+
+
+def stored_invoices(text: str) -> list[dict[str, Any]]:
+    """A sale's stored invoices as wire JSON dicts: a list (since splitting), or one dict before it."""
+    try:
+        data = json.loads(text)
+    except (TypeError, ValueError):
+        return []
+    if isinstance(data, dict):
+        return [data]
+    return data if isinstance(data, list) else []
+
+
+def _store_till(request_json: str) -> tuple[str, str]:
+    try:
+        wire = json.loads(request_json).get("request", {})
+    except (TypeError, ValueError, AttributeError):
+        return "", ""
+    return wire.get("store", ""), wire.get("till", "")
+
+
+def _sale_invoice(number: int, wire: dict[str, Any]) -> dict[str, Any]:
+    """A stored (wire JSON) invoice in the export's terms: every field, snake_case, yuan."""
+    lines = []
+    for line in wire.get("lines", []):
+        qty = line.get("quantityMilli")
+        lines.append(
+            _line(
+                int(line.get("no", 0)), LineKind(int(line.get("kind", 0))), line.get("lineId", ""),
+                line.get("name", ""), line.get("taxCode", ""), line.get("taxRate", ""),
+                None if qty is None else int(qty), int(line.get("amountFen", 0)), int(line.get("taxFen", 0)),
+                int(line.get("grossFen", 0)),
+            )
+        )  # fmt: skip
+    return {"number": number, "refused": wire.get("refusedReason", ""), "lines": lines}
+
+
+def _red_invoice(number: int, invoice: Any) -> dict[str, Any]:
+    lines = [
+        _line(x.no, x.kind, x.line_id, x.name, x.tax_code, str(x.rate), x.quantity, x.amount, x.tax, x.gross)
+        for x in invoice.lines
+    ]
+    return {"number": number, "refused": "", "lines": lines}
+
+
+def _line(
+    no: int, kind: LineKind, line_id: str, name: str, code: str, rate: str,
+    qty: int | None, amount: int, tax: int, gross: int,
+) -> dict[str, Any]:  # fmt: skip
+    return {
+        "line_no": no,
+        "kind": kind.label,
+        "line_id": line_id,
+        "name": name,
+        "tax_code": code,
+        "tax_rate": rate,
+        "quantity": "" if qty is None else format_qty(qty),
+        "amount": format_fen(amount),
+        "tax": format_fen(tax),
+        "gross": format_fen(gross),
+        "amount_fen": amount,
+        "tax_fen": tax,
+        "gross_fen": gross,
+    }
+
+
+# --------------------------------------------------------------------------- writing
+
+
+def export(ledger: Ledger, first: date, last: date, zone: ZoneInfo, fmt: str, out: IO[Any]) -> int:
+    """Write every sale (by its local day) and return (by its local day in ``zone``) of [first, last].
+
+    ``out`` is text for csv and json, binary for xlsx. Returns the number of records.
+    """
+    from tqdm import tqdm
+
+    with ledger.snapshots() as session:
+        total, found = records(session, first, last, zone)
+        bar = tqdm(total=total, file=sys.stderr, unit="rec", disable=total < PROGRESS_FROM, desc="export")
+        if fmt == "xlsx":
+            from server.finance.workbook import write_workbook
+
+            n = write_workbook(found, out, bar)
+        else:
+            writer = _JsonWriter(out) if fmt == "json" else _CsvWriter(out)
+            sums = RateSums()
+            n = 0
+            for record in found:
+                for invoice in record["invoices"]:
+                    for line in invoice["lines"]:
+                        sums.add(record["record"], line)
+                writer.write(record)
+                n += 1
+                bar.update(1)
+            writer.close(sums)
+        bar.close()
+    return n
+
+
+_PUBLIC_LINE_KEYS = COLUMNS[10:]
+
+
+class _JsonWriter:
+    """``{"records": [...], "period_totals": [...]}``, written one record at a time."""
+
+    def __init__(self, out: IO[str]) -> None:
+        self.out, self.first = out, True
+        out.write('{"records": [')
+
+    def write(self, record: dict[str, Any]) -> None:
+        shown = {
+            **record,
+            "invoices": [
+                {**inv, "lines": [{k: line[k] for k in _PUBLIC_LINE_KEYS} for line in inv["lines"]]}
+                for inv in record["invoices"]
+            ],
+        }
+        self.out.write("\n" if self.first else ",\n")
+        self.out.write(json.dumps(shown, ensure_ascii=False, sort_keys=True))
+        self.first = False
+
+    def close(self, sums: RateSums) -> None:
+        totals = json.dumps(sums.rows(), ensure_ascii=False, sort_keys=True)
+        self.out.write(f'\n],\n"period_totals": {totals}}}\n')
+
+
+class _CsvWriter:
+    """One row per invoice line; then, per tax rate, the period's sales, returns and net totals."""
+
+    def __init__(self, out: IO[str]) -> None:
+        self.writer = csv.DictWriter(out, fieldnames=COLUMNS, restval="")
+        self.writer.writeheader()
+
+    def write(self, record: dict[str, Any]) -> None:
+        self.writer.writerows(rows_of(record))
+
+    def close(self, sums: RateSums) -> None:
+        self.writer.writerows(sums.rows())

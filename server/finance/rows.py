@@ -1,0 +1,91 @@
+"""The rows finance's exports share: the line columns, and the period's sums per tax rate.
+
+Used by the CSV and JSON writers of :mod:`server.finance.export` and by the workbook
+(:mod:`server.finance.workbook`), so every form has the same columns and totals.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any
+
+from engine.model import TaxRate
+from engine.money import format_fen
+
+__all__ = ["COLUMNS", "TOTAL_KINDS", "RateSums", "rows_of"]
+
+COLUMNS = (
+    "record",  # sale | return
+    "transaction_id",
+    "return_id",
+    "date",  # the local day of the sale, or of the return
+    "store",
+    "till",
+    "member",  # masked
+    "ruleset_version",
+    "payable",  # the record's: what the customer paid (a sale) or got back, negative (a return)
+    "invoice_no",  # which of the sale's (or the return's red) invoices, from 1
+    "line_no",
+    "kind",  # 正常行 / 折扣行 / 被折扣行
+    "line_id",
+    "name",
+    "tax_code",
+    "tax_rate",
+    "quantity",
+    "amount",  # 金额, excluding tax
+    "tax",  # 税额
+    "gross",  # 价税合计 of the line
+)
+TOTAL_KINDS = ("period_total_sales", "period_total_returns", "period_total")
+
+
+@dataclass
+class RateSums:
+    """Fen per tax rate for the period: [amount, tax, gross] of sales and of returns."""
+
+    sales: dict[str, list[int]] = field(default_factory=dict)
+    returns: dict[str, list[int]] = field(default_factory=dict)
+
+    def add(self, record: str, line: dict[str, Any]) -> None:
+        book = self.sales if record == "sale" else self.returns
+        acc = book.setdefault(line["tax_rate"], [0, 0, 0])
+        acc[0] += line["amount_fen"]
+        acc[1] += line["tax_fen"]
+        acc[2] += line["gross_fen"]
+
+    def rows(self) -> list[dict[str, str]]:
+        """One row per rate and kind (sales, returns, net), rates highest first."""
+        out = []
+        for rate in sorted(self.sales.keys() | self.returns.keys(), key=_rate_order):
+            s = self.sales.get(rate, [0, 0, 0])
+            r = self.returns.get(rate, [0, 0, 0])
+            net = [a + b for a, b in zip(s, r, strict=True)]
+            for kind, sums in zip(TOTAL_KINDS, (s, r, net), strict=True):
+                out.append(
+                    {
+                        "record": kind,
+                        "tax_rate": rate,
+                        "amount": format_fen(sums[0]),
+                        "tax": format_fen(sums[1]),
+                        "gross": format_fen(sums[2]),
+                    }
+                )
+        return out
+
+
+def _rate_order(label: str) -> tuple:
+    try:
+        rate = TaxRate.parse(label)
+    except ValueError:
+        return (1, Fraction(0), label)
+    return (0, -rate.rate, rate.exemption)
+
+
+def rows_of(record: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """The CSV / sheet rows of one record: one per invoice line."""
+    head = {k: record[k] for k in COLUMNS[:9]}
+    for invoice in record["invoices"]:
+        for line in invoice["lines"]:
+            yield {**head, "invoice_no": invoice["number"], **{k: line[k] for k in COLUMNS[10:]}}
