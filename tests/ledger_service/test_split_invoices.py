@@ -30,7 +30,9 @@ def big_basket(n: int = 289, price: int = 99) -> pb.EvaluateRequest:
 
 def test_a_big_sale_is_two_invoices_everywhere(svc: Svc) -> None:
     svc.enroll()
-    quote = svc.stub.Evaluate(big_basket(), timeout=CALL_TIMEOUT)
+    final = big_basket()
+    final.final_quote = True  # a scan builds no invoice; the final quote does
+    quote = svc.stub.Evaluate(final, timeout=CALL_TIMEOUT)
     assert [i.number for i in quote.invoices] == [1, 2]
     assert sum(i.totals.gross_fen for i in quote.invoices) == quote.payable_fen == 289 * 99
     assert [len(i.lines) for i in quote.invoices] == [288, 1]
@@ -56,5 +58,7 @@ def test_a_big_sale_is_two_invoices_everywhere(svc: Svc) -> None:
 
 
 def test_a_sale_that_fits_has_the_same_invoice_in_both_fields(svc: Svc) -> None:
-    quote = svc.stub.Evaluate(basket(member=None), timeout=CALL_TIMEOUT)
+    final = basket(member=None)
+    final.final_quote = True
+    quote = svc.stub.Evaluate(final, timeout=CALL_TIMEOUT)
     assert len(quote.invoices) == 1 and quote.invoices[0] == quote.invoice and quote.invoice.number == 1

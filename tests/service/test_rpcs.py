@@ -45,11 +45,12 @@ class TestEvaluate:
     ) -> None:
         """Without final_quote the invoice is not built (unset); every other field is the final quote's."""
         scan = running.stub.Evaluate(gold_request, timeout=T)
-        assert not scan.HasField("invoice")
+        assert not scan.HasField("invoice") and not scan.invoices
         gold_request.final_quote = True
         final = running.stub.Evaluate(gold_request, timeout=T)
-        assert final.HasField("invoice") and final.invoice.lines
+        assert final.HasField("invoice") and final.invoice.lines and final.invoices
         final.ClearField("invoice")
+        final.ClearField("invoices")
         assert scan == final
 
     def test_explain_fills_the_breakdown_only_when_asked(
