@@ -291,6 +291,9 @@ def _points(compiled: Program, ctx: Context, keys: set) -> tuple[PointsOutcome, 
     member = ctx.member
     if member is None:
         return PointsOutcome(0, 0, 0, _ONE, _ONE, (), ()), [0] * n, [False] * n
+    # Earning points is unaffected by `exclusive`: a points rule's measures (subtotal(), count(),
+    # gross()...) count the lines an exclusive rule locked. Nothing after this stage reads the locks.
+    ctx.locked = [False] * n
     earns = [True] * n
     if compiled.no_points is not None:
         for i in ctx.select(compiled.no_points_filter, compiled.no_points):

@@ -32,7 +32,7 @@ Choices where PRODUCT.md is silent (told to the lead; the compiled engine must a
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from fractions import Fraction
 from math import ceil, floor
@@ -368,8 +368,9 @@ def _earn_points(basket: _Basket) -> tuple[PointsOutcome, list[int], list[bool]]
     """Base points on the earning lines' nets (tier rate x combined multipliers), shared by
     largest remainder, plus unmultiplied bonuses spread over the lines each bonus selects."""
     ruleset, request = basket.ruleset, basket.request
-    scene = basket.scene()
     n = len(request.lines)
+    # Earning points is unaffected by `exclusive`: the measures see every line, locked or not.
+    scene = replace(basket.scene(), locked=(False,) * n)
     net = {i: basket.amounts[i] - sum(d.fen for d in basket.taken[i]) for i in range(n)}
     member = request.member
     if member is None:
