@@ -106,6 +106,10 @@ class Member:
     segment: str = ""
     join_date: date | None = None
     points_balance: int | None = None  # when known, redemption may not exceed it
+    # History (member.* history fields in conditions); None is "not known": conditions on it are false.
+    last_purchase: date | None = None  # local date of the last committed sale (None: none yet, or unknown)
+    order_count: int | None = None  # committed sales before this one
+    lifetime_spend: int | None = None  # fen paid over the membership
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,6 +158,7 @@ COUPON_REASONS = (
     "duplicate",
     "not_valid_now",
     "members_only",
+    "not_eligible",
     "min_spend",
     "no_eligible_amount",
 )

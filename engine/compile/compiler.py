@@ -61,6 +61,7 @@ class CompiledCoupon:
     live: Callable[[Context], bool]
     applies: Predicate
     applies_filter: LineFilter | None
+    eligible: Predicate | None = None  # the coupon's `when` (member and basket), called with i = -1
 
 
 class Program:
@@ -106,10 +107,14 @@ class Program:
                 _validity(c.validity) or _always_live,
                 compile_predicate(c.applies_to, ranks),
                 compile_line_filter(c.applies_to, f"coupon {c.id}"),
+                compile_predicate(c.condition, ranks) if c.condition is not None else None,
             )
             for c in sorted(ruleset.coupons, key=lambda c: c.order)
         }
         self.coupon_order = {c: k for k, c in enumerate(self.coupons)}
+        redeem_on = ruleset.settings.redeem_applies_to
+        self.redeem_applies = compile_predicate(redeem_on, ranks)  # the lines points may pay for
+        self.redeem_filter = compile_line_filter(redeem_on, "redeem applies_to")
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name}@{self.version}>"

@@ -29,7 +29,8 @@ from engine.model import (
     Redemption,
     Request,
 )
-from engine.money import line_amount
+from engine.money import line_amount, round_half_up
+from engine.rules import Coupon
 
 __all__ = ["evaluate"]
 
@@ -231,11 +232,14 @@ def _coupon_stage(
     first: dict[str, int] = {}
     repeats: list[str] = []
     unknown: list[CouponOutcome] = []
+    seen_unknown: set[str] = set()
     for code in request.coupons:
-        if code not in order:
-            unknown.append(CouponOutcome(code, False, "unknown"))
-        elif code in first:
+        if code in first:
             repeats.append(code)
+        elif code not in order:  # duplicate is tested first: a repeated unknown code is a duplicate
+            reason = "duplicate" if code in seen_unknown else "unknown"
+            seen_unknown.add(code)
+            unknown.append(CouponOutcome(code, False, reason))
         else:
             first[code] = order[code]
     results: list[CouponOutcome] = []
@@ -253,16 +257,34 @@ def _apply_coupon(compiled: Program, ctx: Context, taken: list[list[Discount]], 
         return CouponOutcome(code, False, "not_valid_now")
     if coupon.members_only and ctx.member is None:
         return CouponOutcome(code, False, "members_only")
+    if c.eligible is not None and not c.eligible(ctx, -1):
+        return CouponOutcome(code, False, "not_eligible")
     remaining, locked = ctx.remaining, ctx.locked
     lines = [i for i in ctx.select(c.applies_filter, c.applies) if not locked[i] and remaining[i] > 0]
     eligible = sum(remaining[i] for i in lines)
-    if eligible == 0:
-        return CouponOutcome(code, False, "no_eligible_amount")
     if eligible < coupon.min_spend:
         return CouponOutcome(code, False, "min_spend")
-    amount = min(coupon.value, eligible)
+    if eligible == 0:
+        return CouponOutcome(code, False, "no_eligible_amount")
+    amount = coupon_value(coupon, eligible)
+    if amount == 0:  # a percent coupon on a few fen: nothing to take
+        return CouponOutcome(code, False, "no_eligible_amount")
     _spread(ctx, taken, lines, amount, f"coupon:{code}", "coupon")
     return CouponOutcome(code, True, "accepted", amount)
+
+
+def coupon_value(coupon: Coupon, eligible: int) -> int:
+    """Fen a coupon takes from lines whose remaining amounts sum to ``eligible`` (> 0).
+
+    A percent coupon: min(round-half-up(percent x eligible), max); never more than ``eligible``.
+    """
+    percent = coupon.percent
+    if percent is None:
+        return min(coupon.value, eligible)
+    amount = round_half_up(eligible * percent.numerator, percent.denominator)
+    if coupon.max_value is not None and amount > coupon.max_value:
+        amount = coupon.max_value
+    return min(amount, eligible)
 
 
 # --------------------------------------------------------------------------- points
@@ -274,7 +296,8 @@ def _redeem(compiled: Program, ctx: Context, taken: list[list[Discount]], asked:
     rate = settings.redeem_points_per_yuan
     assert rate is not None  # validate_request refuses redemption without a rate
     remaining, locked = ctx.remaining, ctx.locked
-    lines = [i for i in range(ctx.line_count) if not locked[i] and remaining[i] > 0]
+    chosen = ctx.select(compiled.redeem_filter, compiled.redeem_applies)
+    lines = [i for i in chosen if not locked[i] and remaining[i] > 0]
     eligible = sum(remaining[i] for i in lines)
     share = settings.redeem_cap
     cap = eligible * share.numerator // share.denominator

@@ -87,7 +87,14 @@ class _Basket:
 
     def scene(self) -> Scene:
         """A frozen view of the state now: what a rule's conditions see just before it runs."""
-        return Scene(self.ruleset, self.request, self.local, tuple(self.remaining), tuple(self.locked))
+        return Scene(
+            self.ruleset,
+            self.request,
+            self.local,
+            tuple(self.remaining),
+            tuple(self.locked),
+            tuple(self.amounts),
+        )
 
     def take(self, line: int, source: str, kind: str, fen: int) -> None:
         if fen <= 0:
@@ -301,7 +308,10 @@ def _run_coupons(basket: _Basket) -> list[CouponOutcome]:
             continue
         outcomes.append(_one_coupon(basket, coupon))
         outcomes.extend(CouponOutcome(coupon.id, False, "duplicate") for _ in range(times - 1))
-    outcomes.extend(CouponOutcome(code, False, "unknown") for code in request.coupons if code not in known)
+    # Reasons are tested duplicate first: the second time an unknown code comes, it is a duplicate.
+    unknown = [code for code in request.coupons if code not in known]
+    for k, code in enumerate(unknown):
+        outcomes.append(CouponOutcome(code, False, "duplicate" if code in unknown[:k] else "unknown"))
     return outcomes
 
 
@@ -310,13 +320,24 @@ def _one_coupon(basket: _Basket, coupon: Coupon) -> CouponOutcome:
         return CouponOutcome(coupon.id, False, "not_valid_now")
     if coupon.members_only and basket.request.member is None:
         return CouponOutcome(coupon.id, False, "members_only")
-    eligible = basket.eligible(basket.scene(), coupon.applies_to)
+    scene = basket.scene()
+    if coupon.condition is not None and not holds(coupon.condition, scene):
+        return CouponOutcome(coupon.id, False, "not_eligible")
+    eligible = basket.eligible(scene, coupon.applies_to)
     total = sum(eligible.values())
-    if total == 0:
-        return CouponOutcome(coupon.id, False, "no_eligible_amount")
     if total < coupon.min_spend:
         return CouponOutcome(coupon.id, False, "min_spend")
-    fen = min(coupon.value, total)
+    if total == 0:
+        return CouponOutcome(coupon.id, False, "no_eligible_amount")
+    if coupon.percent is None:
+        fen = min(coupon.value, total)
+    else:  # a percent coupon: min(round-half-up(percent x eligible remaining), max)
+        fen = round_half_up(total * coupon.percent.numerator, coupon.percent.denominator)
+        if coupon.max_value is not None:
+            fen = min(fen, coupon.max_value)
+        fen = min(fen, total)
+    if fen == 0:  # a percent coupon on a few fen: nothing to take, so not accepted
+        return CouponOutcome(coupon.id, False, "no_eligible_amount")
     for i, share in sorted(apportion_fen(fen, eligible).items()):
         basket.take(i, f"coupon:{coupon.id}", "coupon", share)
     return CouponOutcome(coupon.id, True, "accepted", fen)
@@ -332,7 +353,7 @@ def _run_redemption(basket: _Basket) -> Redemption:
     rate = basket.ruleset.settings.redeem_points_per_yuan
     if asked == 0 or rate is None:
         return Redemption(0, 0)
-    eligible = basket.eligible(basket.scene(), None)
+    eligible = basket.eligible(basket.scene(), basket.ruleset.settings.redeem_applies_to)
     cap = floor(basket.ruleset.settings.redeem_cap * sum(eligible.values()))
     used = min(asked, floor(Fraction(cap * rate, 100)))
     value = floor(Fraction(used * 100, rate))
