@@ -61,7 +61,7 @@ class Line(_message.Message):
     def __init__(self, id: _Optional[str] = ..., sku: _Optional[str] = ..., name: _Optional[str] = ..., category: _Optional[str] = ..., brand: _Optional[str] = ..., tags: _Optional[_Iterable[str]] = ..., unit_price_fen: _Optional[int] = ..., quantity_milli: _Optional[int] = ..., tax_rate: _Optional[str] = ..., tax_code: _Optional[str] = ..., unit: _Optional[str] = ..., spec: _Optional[str] = ...) -> None: ...
 
 class Member(_message.Message):
-    __slots__ = ("id", "tier", "birthday", "tags", "segment", "join_date", "points_balance")
+    __slots__ = ("id", "tier", "birthday", "tags", "segment", "join_date", "points_balance", "last_purchase_date", "order_count", "lifetime_spend_fen")
     ID_FIELD_NUMBER: _ClassVar[int]
     TIER_FIELD_NUMBER: _ClassVar[int]
     BIRTHDAY_FIELD_NUMBER: _ClassVar[int]
@@ -69,6 +69,9 @@ class Member(_message.Message):
     SEGMENT_FIELD_NUMBER: _ClassVar[int]
     JOIN_DATE_FIELD_NUMBER: _ClassVar[int]
     POINTS_BALANCE_FIELD_NUMBER: _ClassVar[int]
+    LAST_PURCHASE_DATE_FIELD_NUMBER: _ClassVar[int]
+    ORDER_COUNT_FIELD_NUMBER: _ClassVar[int]
+    LIFETIME_SPEND_FEN_FIELD_NUMBER: _ClassVar[int]
     id: str
     tier: str
     birthday: str
@@ -76,7 +79,10 @@ class Member(_message.Message):
     segment: str
     join_date: str
     points_balance: int
-    def __init__(self, id: _Optional[str] = ..., tier: _Optional[str] = ..., birthday: _Optional[str] = ..., tags: _Optional[_Iterable[str]] = ..., segment: _Optional[str] = ..., join_date: _Optional[str] = ..., points_balance: _Optional[int] = ...) -> None: ...
+    last_purchase_date: str
+    order_count: int
+    lifetime_spend_fen: int
+    def __init__(self, id: _Optional[str] = ..., tier: _Optional[str] = ..., birthday: _Optional[str] = ..., tags: _Optional[_Iterable[str]] = ..., segment: _Optional[str] = ..., join_date: _Optional[str] = ..., points_balance: _Optional[int] = ..., last_purchase_date: _Optional[str] = ..., order_count: _Optional[int] = ..., lifetime_spend_fen: _Optional[int] = ...) -> None: ...
 
 class EvaluateReply(_message.Message):
     __slots__ = ("ruleset", "transaction_id", "lines", "subtotal_fen", "discount_fen", "payable_fen", "points", "coupons", "redemption", "invoice")
