@@ -24,6 +24,7 @@ __all__ = [
     "LineOutcome",
     "Member",
     "Multiplier",
+    "Nudge",
     "PointsOutcome",
     "Redemption",
     "Request",
@@ -205,6 +206,18 @@ class Redemption(NamedTuple):
 NO_REDEMPTION = Redemption(0, 0)
 
 
+class Nudge(NamedTuple):
+    """A basket rule (one step of a ladder) or a presented coupon that ``missing`` fen more of the
+    lines ``scope`` names would trigger: its only unmet condition is a threshold on a basket measure."""
+
+    source: str  # a rule id, or ``coupon:<code>``
+    label: str  # the rule's or coupon's label (its id when it has none)
+    missing: int  # fen more needed
+    measure: str  # "subtotal", "gross" or "min_spend"
+    threshold: int  # fen the measure must reach
+    scope: str = ""  # which lines count, as a cashier says it ("食品"); "" for every line
+
+
 class Evaluation(NamedTuple):
     """The full answer for one request: deterministic for a request and ruleset version."""
 
@@ -217,3 +230,4 @@ class Evaluation(NamedTuple):
     points: PointsOutcome
     coupons: tuple[CouponOutcome, ...] = ()
     redemption: Redemption = NO_REDEMPTION
+    nudges: tuple[Nudge, ...] = ()  # what a little more would trigger (PRODUCT.md "Nudges")

@@ -17,6 +17,7 @@ from engine.apportion import split_by_remainder
 from engine.compile.compiler import CompiledRule, Program, Step
 from engine.compile.index import line_keys
 from engine.context import Context
+from engine.evaluate.nudges import coupon_nudge, rule_nudges
 from engine.model import (
     NO_REDEMPTION,
     Bonus,
@@ -25,6 +26,7 @@ from engine.model import (
     Evaluation,
     LineOutcome,
     Multiplier,
+    Nudge,
     PointsOutcome,
     Redemption,
     Request,
@@ -58,8 +60,9 @@ def evaluate(compiled: Program, request: Request, amounts: list[int] | None = No
         for line in lines:
             keys.update(line_keys(line))
     _item_stage(compiled, ctx, taken, keys)
-    _basket_stage(compiled, ctx, taken, keys)
-    coupons = _coupon_stage(compiled, ctx, taken, request) if request.coupons else ()
+    nudges: list[Nudge] = []
+    _basket_stage(compiled, ctx, taken, keys, nudges)
+    coupons = _coupon_stage(compiled, ctx, taken, request, nudges) if request.coupons else ()
     redemption = _redeem(compiled, ctx, taken, request.redeem_points) if request.redeem_points else None
     points, shares, earns = _points(compiled, ctx, keys)
 
@@ -87,6 +90,7 @@ def evaluate(compiled: Program, request: Request, amounts: list[int] | None = No
         points,
         coupons,
         redemption or NO_REDEMPTION,
+        tuple(nudges),
     )
 
 
@@ -172,12 +176,23 @@ def _item_step(step: Step, ctx: Context, taken: list[list[Discount]], lines: ran
 # --------------------------------------------------------------------------- basket rules
 
 
-def _basket_stage(compiled: Program, ctx: Context, taken: list[list[Discount]], keys: set) -> None:
+def _basket_stage(
+    compiled: Program, ctx: Context, taken: list[list[Discount]], keys: set, nudges: list[Nudge]
+) -> None:
     if not compiled.basket_steps:
         return
     remaining, locked = ctx.remaining, ctx.locked
-    for position in _candidates(compiled.basket_index, compiled.basket_always, keys):
+    positions = _candidates(compiled.basket_index, compiled.basket_always, keys)
+    plans = compiled.basket_plans
+    if plans:
+        # A rule may nudge even when no line it measures is in the basket: visit every step that
+        # can nudge too. Steps the index skipped take nothing, so the state they see is the same.
+        positions = sorted(set(positions) | set(plans))
+    for position in positions:
         step: Step = compiled.basket_steps[position]
+        if plans and position in plans:
+            for m, plan in plans[position]:
+                nudges.extend(rule_nudges(plan, ctx, _eligible_total(ctx, m)))
         best, winner, eligible = 0, None, []
         for m in step.members:
             if not m.live(ctx, -1):
@@ -192,6 +207,16 @@ def _basket_stage(compiled: Program, ctx: Context, taken: list[list[Discount]], 
                 best, winner, eligible = amount, m, lines
         if winner is not None:
             _spread(ctx, taken, eligible, best, winner.id, "rule", winner.exclusive)
+
+
+def _eligible_total(ctx: Context, m: CompiledRule) -> int:
+    """What a basket rule's lines have left just before it (unlocked, something left)."""
+    remaining, locked = ctx.remaining, ctx.locked
+    total = 0
+    for i in ctx.select(m.line_filter, m.over):
+        if not locked[i] and remaining[i] > 0:
+            total += remaining[i]
+    return total
 
 
 def _spread(
@@ -225,7 +250,7 @@ def _spread(
 
 
 def _coupon_stage(
-    compiled: Program, ctx: Context, taken: list[list[Discount]], request: Request
+    compiled: Program, ctx: Context, taken: list[list[Discount]], request: Request, nudges: list[Nudge]
 ) -> tuple[CouponOutcome, ...]:
     """Coupons in declaration order; unknown codes are reported after the known ones."""
     order = compiled.coupon_order
@@ -244,24 +269,30 @@ def _coupon_stage(
             first[code] = order[code]
     results: list[CouponOutcome] = []
     for code in sorted(first, key=first.__getitem__):
-        results.append(_apply_coupon(compiled, ctx, taken, code))
+        results.append(_apply_coupon(compiled, ctx, taken, code, nudges))
         results.extend(CouponOutcome(code, False, "duplicate") for r in repeats if r == code)
     results.extend(unknown)
     return tuple(results)
 
 
-def _apply_coupon(compiled: Program, ctx: Context, taken: list[list[Discount]], code: str) -> CouponOutcome:
+def _apply_coupon(
+    compiled: Program, ctx: Context, taken: list[list[Discount]], code: str, nudges: list[Nudge]
+) -> CouponOutcome:
     c = compiled.coupons[code]
     coupon = c.coupon
     if not c.live(ctx):
         return CouponOutcome(code, False, "not_valid_now")
     if coupon.members_only and ctx.member is None:
         return CouponOutcome(code, False, "members_only")
-    if c.eligible is not None and not c.eligible(ctx, -1):
-        return CouponOutcome(code, False, "not_eligible")
     remaining, locked = ctx.remaining, ctx.locked
     lines = [i for i in ctx.select(c.applies_filter, c.applies) if not locked[i] and remaining[i] > 0]
     eligible = sum(remaining[i] for i in lines)
+    if c.nudge is not None:
+        nudge = coupon_nudge(c.nudge, ctx, eligible)
+        if nudge is not None:
+            nudges.append(nudge)
+    if c.eligible is not None and not c.eligible(ctx, -1):
+        return CouponOutcome(code, False, "not_eligible")
     if eligible < coupon.min_spend:
         return CouponOutcome(code, False, "min_spend")
     if eligible == 0:

@@ -46,12 +46,14 @@ from engine.model import (
     Evaluation,
     LineOutcome,
     Multiplier,
+    Nudge,
     PointsOutcome,
     Redemption,
     Request,
 )
 from engine.money import QTY_SCALE, line_amount, round_half_up
 from engine.reference.expr import Scene, holds, valid_now, value_of
+from engine.reference.nudges import coupon_nudge, rule_nudges
 from engine.reference.share import apportion_fen, share_points
 from engine.rules import (
     AmountOff,
@@ -84,6 +86,7 @@ class _Basket:
     remaining: list[int]
     locked: list[bool]
     taken: list[list[Discount]] = field(default_factory=list)
+    nudges: list[Nudge] = field(default_factory=list)
 
     def scene(self) -> Scene:
         """A frozen view of the state now: what a rule's conditions see just before it runs."""
@@ -154,6 +157,7 @@ def interpret(ruleset: Ruleset, request: Request) -> Evaluation:
         points=points,
         coupons=tuple(coupons),
         redemption=redemption,
+        nudges=tuple(basket.nudges),
     )
 
 
@@ -274,6 +278,9 @@ def _run_basket_unit(basket: _Basket, unit: list[Rule]) -> None:
     """Every live member whose condition holds computes its discount on the same state;
     the largest wins (tie: first) and is apportioned; an exclusive winner locks the lines it took from."""
     scene = basket.scene()
+    for rule in unit:  # nudges are measured just before the unit, like its thresholds
+        total = sum(basket.eligible(scene, rule.effect.over).values())  # type: ignore[union-attr]
+        basket.nudges.extend(rule_nudges(rule, scene, basket.local, total))
     best: tuple[int, Rule, dict[int, int]] | None = None
     for rule in unit:
         if not valid_now(rule.validity, basket.local):
@@ -321,10 +328,13 @@ def _one_coupon(basket: _Basket, coupon: Coupon) -> CouponOutcome:
     if coupon.members_only and basket.request.member is None:
         return CouponOutcome(coupon.id, False, "members_only")
     scene = basket.scene()
-    if coupon.condition is not None and not holds(coupon.condition, scene):
-        return CouponOutcome(coupon.id, False, "not_eligible")
     eligible = basket.eligible(scene, coupon.applies_to)
     total = sum(eligible.values())
+    nudge = coupon_nudge(coupon, scene, total)
+    if nudge is not None:
+        basket.nudges.append(nudge)
+    if coupon.condition is not None and not holds(coupon.condition, scene):
+        return CouponOutcome(coupon.id, False, "not_eligible")
     if total < coupon.min_spend:
         return CouponOutcome(coupon.id, False, "min_spend")
     if total == 0:

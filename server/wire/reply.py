@@ -15,6 +15,7 @@ from google.protobuf import json_format
 
 from engine.invoice.build import Invoice
 from engine.model import Evaluation, TaxRate
+from engine.thresholds import nudge_text
 from server._pb.promo.v1 import promo_pb2 as pb
 
 __all__ = [
@@ -95,6 +96,18 @@ def evaluation_to_proto(
         add_coupon = reply.coupons.add
         for c in evaluation.coupons:
             add_coupon(code=c.code, accepted=c.accepted, reason=c.reason, discount_fen=c.discount)
+    if evaluation.nudges:
+        add_nudge = reply.nudges.add
+        for n in evaluation.nudges:
+            add_nudge(
+                source=n.source,
+                label=n.label,
+                missing_fen=n.missing,
+                measure=n.measure,
+                threshold_fen=n.threshold,
+                scope=n.scope,
+                text=nudge_text(n.missing, n.scope, n.label),
+            )
     if invoice is not None:
         _fill_invoice(reply.invoice, invoice)
     return reply

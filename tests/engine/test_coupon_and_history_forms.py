@@ -188,3 +188,41 @@ class TestChecks:
         errors = _errors(_rs(body))
         assert any(message in e for e in errors), errors
         assert all(e.startswith("t.rules:") for e in errors)
+
+
+NUDGES = _rs(
+    'rule food "满100减20" {\n  when subtotal(item.category = "食品") >= 100.00\n'
+    '  then basket discount 20.00 over item.category = "食品"\n}\n'
+    'rule ladder "满200减30 满300减50" {\n  then basket discount steps 200.00 -> 30.00, 300.00 -> 50.00\n}\n'
+    'rule vip "会员满减" {\n  when member.lifetime_spend >= 1000.00 and gross() >= 500.00\n'
+    "  then basket discount 5.00\n}\n"
+    'coupon C "满150减10" {\n  value 10.00, min_spend 150.00, applies_to item.category = "饮料"\n}\n'
+    'coupon B "回归券" {\n  value 10.00\n  when member.days_since_last_purchase >= 48\n}\n'
+)
+
+
+class TestNudges:
+    def test_each_unmet_threshold_says_how_much_more(self) -> None:
+        """食品 87.70 + 日用 50.00 = 137.70: 食品 needs 12.30 more; the ladder, measured after nothing
+        was taken, needs 62.30 and 162.30 more; vip's lifetime spend is unknown (a history field):
+        no nudge; coupon C has no 饮料 at all: 150.00 more of 饮料; B is not_eligible on history only."""
+        member = Member("normal", last_purchase=date(2026, 11, 1))
+        ev = both(
+            NUDGES, [line("F", 8770, category="食品"), line("D", 5000)], member, coupons=("C", "B", "X")
+        )
+        assert [(n.source, n.missing, n.measure, n.scope) for n in ev.nudges] == [
+            ("food", 1230, "subtotal", "食品"),
+            ("ladder", 6230, "subtotal", ""),
+            ("ladder", 16230, "subtotal", ""),
+            ("coupon:C", 15000, "min_spend", "饮料"),
+        ]
+
+    def test_a_met_step_leaves_only_the_next_and_gross_nudges(self) -> None:
+        """食品 120.00 (-20.00 for food) + 日用 130.00: after food 230.00 left, ladder step 200 met
+        (-30.00) and 300.00 needs 70.00 more. vip: lifetime 2000.00 met; gross() = 250.00 -> 250.00 more."""
+        member = Member("normal", lifetime_spend=200000)
+        ev = both(NUDGES, [line("F", 12000, category="食品"), line("D", 13000)], member)
+        assert [(n.source, n.missing, n.measure, n.threshold) for n in ev.nudges] == [
+            ("ladder", 7000, "subtotal", 30000),
+            ("vip", 25000, "gross", 50000),
+        ]

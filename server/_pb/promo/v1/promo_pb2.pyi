@@ -85,7 +85,7 @@ class Member(_message.Message):
     def __init__(self, id: _Optional[str] = ..., tier: _Optional[str] = ..., birthday: _Optional[str] = ..., tags: _Optional[_Iterable[str]] = ..., segment: _Optional[str] = ..., join_date: _Optional[str] = ..., points_balance: _Optional[int] = ..., last_purchase_date: _Optional[str] = ..., order_count: _Optional[int] = ..., lifetime_spend_fen: _Optional[int] = ...) -> None: ...
 
 class EvaluateReply(_message.Message):
-    __slots__ = ("ruleset", "transaction_id", "lines", "subtotal_fen", "discount_fen", "payable_fen", "points", "coupons", "redemption", "invoice")
+    __slots__ = ("ruleset", "transaction_id", "lines", "subtotal_fen", "discount_fen", "payable_fen", "points", "coupons", "redemption", "invoice", "nudges")
     RULESET_FIELD_NUMBER: _ClassVar[int]
     TRANSACTION_ID_FIELD_NUMBER: _ClassVar[int]
     LINES_FIELD_NUMBER: _ClassVar[int]
@@ -96,6 +96,7 @@ class EvaluateReply(_message.Message):
     COUPONS_FIELD_NUMBER: _ClassVar[int]
     REDEMPTION_FIELD_NUMBER: _ClassVar[int]
     INVOICE_FIELD_NUMBER: _ClassVar[int]
+    NUDGES_FIELD_NUMBER: _ClassVar[int]
     ruleset: RulesetVersion
     transaction_id: str
     lines: _containers.RepeatedCompositeFieldContainer[LineResult]
@@ -106,7 +107,26 @@ class EvaluateReply(_message.Message):
     coupons: _containers.RepeatedCompositeFieldContainer[CouponResult]
     redemption: Redemption
     invoice: Invoice
-    def __init__(self, ruleset: _Optional[_Union[RulesetVersion, _Mapping]] = ..., transaction_id: _Optional[str] = ..., lines: _Optional[_Iterable[_Union[LineResult, _Mapping]]] = ..., subtotal_fen: _Optional[int] = ..., discount_fen: _Optional[int] = ..., payable_fen: _Optional[int] = ..., points: _Optional[_Union[PointsResult, _Mapping]] = ..., coupons: _Optional[_Iterable[_Union[CouponResult, _Mapping]]] = ..., redemption: _Optional[_Union[Redemption, _Mapping]] = ..., invoice: _Optional[_Union[Invoice, _Mapping]] = ...) -> None: ...
+    nudges: _containers.RepeatedCompositeFieldContainer[NudgeResult]
+    def __init__(self, ruleset: _Optional[_Union[RulesetVersion, _Mapping]] = ..., transaction_id: _Optional[str] = ..., lines: _Optional[_Iterable[_Union[LineResult, _Mapping]]] = ..., subtotal_fen: _Optional[int] = ..., discount_fen: _Optional[int] = ..., payable_fen: _Optional[int] = ..., points: _Optional[_Union[PointsResult, _Mapping]] = ..., coupons: _Optional[_Iterable[_Union[CouponResult, _Mapping]]] = ..., redemption: _Optional[_Union[Redemption, _Mapping]] = ..., invoice: _Optional[_Union[Invoice, _Mapping]] = ..., nudges: _Optional[_Iterable[_Union[NudgeResult, _Mapping]]] = ...) -> None: ...
+
+class NudgeResult(_message.Message):
+    __slots__ = ("source", "label", "missing_fen", "measure", "threshold_fen", "scope", "text")
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    LABEL_FIELD_NUMBER: _ClassVar[int]
+    MISSING_FEN_FIELD_NUMBER: _ClassVar[int]
+    MEASURE_FIELD_NUMBER: _ClassVar[int]
+    THRESHOLD_FEN_FIELD_NUMBER: _ClassVar[int]
+    SCOPE_FIELD_NUMBER: _ClassVar[int]
+    TEXT_FIELD_NUMBER: _ClassVar[int]
+    source: str
+    label: str
+    missing_fen: int
+    measure: str
+    threshold_fen: int
+    scope: str
+    text: str
+    def __init__(self, source: _Optional[str] = ..., label: _Optional[str] = ..., missing_fen: _Optional[int] = ..., measure: _Optional[str] = ..., threshold_fen: _Optional[int] = ..., scope: _Optional[str] = ..., text: _Optional[str] = ...) -> None: ...
 
 class RulesetVersion(_message.Message):
     __slots__ = ("name", "version", "digest")
