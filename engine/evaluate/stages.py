@@ -17,11 +17,12 @@ from engine.apportion import split_by_remainder
 from engine.compile.compiler import CompiledRule, Program, Step
 from engine.compile.index import line_keys
 from engine.context import Context
-from engine.evaluate.nudges import coupon_nudge, rule_nudges
+from engine.evaluate.coupons import coupon_stage
+from engine.evaluate.nudges import rule_nudges
+from engine.evaluate.spread import spread as _spread
 from engine.model import (
     NO_REDEMPTION,
     Bonus,
-    CouponOutcome,
     Discount,
     Evaluation,
     LineOutcome,
@@ -31,8 +32,7 @@ from engine.model import (
     Redemption,
     Request,
 )
-from engine.money import line_amount, round_half_up
-from engine.rules import Coupon
+from engine.money import line_amount
 
 __all__ = ["evaluate"]
 
@@ -62,7 +62,7 @@ def evaluate(compiled: Program, request: Request, amounts: list[int] | None = No
     _item_stage(compiled, ctx, taken, keys)
     nudges: list[Nudge] = []
     _basket_stage(compiled, ctx, taken, keys, nudges)
-    coupons = _coupon_stage(compiled, ctx, taken, request, nudges) if request.coupons else ()
+    coupons = coupon_stage(compiled, ctx, taken, request, nudges) if request.coupons else ()
     redemption = _redeem(compiled, ctx, taken, request.redeem_points) if request.redeem_points else None
     points, shares, earns = _points(compiled, ctx, keys)
 
@@ -217,105 +217,6 @@ def _eligible_total(ctx: Context, m: CompiledRule) -> int:
         if not locked[i] and remaining[i] > 0:
             total += remaining[i]
     return total
-
-
-def _spread(
-    ctx: Context,
-    taken: list[list[Discount]],
-    lines: list[int],
-    amount: int,
-    source: str,
-    kind: str,
-    exclusive: bool = False,
-) -> None:
-    """Apportion ``amount`` over ``lines`` by their remaining amounts and record each share."""
-    remaining = ctx.remaining
-    if len(lines) == 1:
-        shares = [amount]
-    else:
-        # The weights are the remaining amounts, which are also the caps: largest
-        # remainder can then never push a share past its line (engine.apportion.apportion),
-        # so the overflow pass is not needed here.
-        shares = split_by_remainder(amount, [remaining[i] for i in lines])
-    locked = ctx.locked
-    for i, share in zip(lines, shares, strict=True):
-        if share:
-            remaining[i] -= share
-            taken[i].append(Discount(source, kind, share))
-            if exclusive:
-                locked[i] = True
-
-
-# --------------------------------------------------------------------------- coupons
-
-
-def _coupon_stage(
-    compiled: Program, ctx: Context, taken: list[list[Discount]], request: Request, nudges: list[Nudge]
-) -> tuple[CouponOutcome, ...]:
-    """Coupons in declaration order; unknown codes are reported after the known ones."""
-    order = compiled.coupon_order
-    first: dict[str, int] = {}
-    repeats: list[str] = []
-    unknown: list[CouponOutcome] = []
-    seen_unknown: set[str] = set()
-    for code in request.coupons:
-        if code in first:
-            repeats.append(code)
-        elif code not in order:  # duplicate is tested first: a repeated unknown code is a duplicate
-            reason = "duplicate" if code in seen_unknown else "unknown"
-            seen_unknown.add(code)
-            unknown.append(CouponOutcome(code, False, reason))
-        else:
-            first[code] = order[code]
-    results: list[CouponOutcome] = []
-    for code in sorted(first, key=first.__getitem__):
-        results.append(_apply_coupon(compiled, ctx, taken, code, nudges))
-        results.extend(CouponOutcome(code, False, "duplicate") for r in repeats if r == code)
-    results.extend(unknown)
-    return tuple(results)
-
-
-def _apply_coupon(
-    compiled: Program, ctx: Context, taken: list[list[Discount]], code: str, nudges: list[Nudge]
-) -> CouponOutcome:
-    c = compiled.coupons[code]
-    coupon = c.coupon
-    if not c.live(ctx):
-        return CouponOutcome(code, False, "not_valid_now")
-    if coupon.members_only and ctx.member is None:
-        return CouponOutcome(code, False, "members_only")
-    remaining, locked = ctx.remaining, ctx.locked
-    lines = [i for i in ctx.select(c.applies_filter, c.applies) if not locked[i] and remaining[i] > 0]
-    eligible = sum(remaining[i] for i in lines)
-    if c.nudge is not None:
-        nudge = coupon_nudge(c.nudge, ctx, eligible)
-        if nudge is not None:
-            nudges.append(nudge)
-    if c.eligible is not None and not c.eligible(ctx, -1):
-        return CouponOutcome(code, False, "not_eligible")
-    if eligible < coupon.min_spend:
-        return CouponOutcome(code, False, "min_spend")
-    if eligible == 0:
-        return CouponOutcome(code, False, "no_eligible_amount")
-    amount = coupon_value(coupon, eligible)
-    if amount == 0:  # a percent coupon on a few fen: nothing to take
-        return CouponOutcome(code, False, "no_eligible_amount")
-    _spread(ctx, taken, lines, amount, f"coupon:{code}", "coupon")
-    return CouponOutcome(code, True, "accepted", amount)
-
-
-def coupon_value(coupon: Coupon, eligible: int) -> int:
-    """Fen a coupon takes from lines whose remaining amounts sum to ``eligible`` (> 0).
-
-    A percent coupon: min(round-half-up(percent x eligible), max); never more than ``eligible``.
-    """
-    percent = coupon.percent
-    if percent is None:
-        return min(coupon.value, eligible)
-    amount = round_half_up(eligible * percent.numerator, percent.denominator)
-    if coupon.max_value is not None and amount > coupon.max_value:
-        amount = coupon.max_value
-    return min(amount, eligible)
 
 
 # --------------------------------------------------------------------------- points
