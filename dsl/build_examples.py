@@ -167,6 +167,15 @@ class ExampleParts(BuildBase):
     def member_balance(self, meta: Any, ch: list[Any]) -> Stmt:
         return Stmt("points_balance", args_of(ch)[0], self.span(meta))
 
+    def member_last_purchase(self, meta: Any, ch: list[Any]) -> Stmt:
+        return Stmt("last_purchase", self.literal(to_date, args_of(ch)[0], None), self.span(meta))
+
+    def member_orders(self, meta: Any, ch: list[Any]) -> Stmt:
+        return Stmt("order_count", args_of(ch)[0], self.span(meta))
+
+    def member_lifetime_spend(self, meta: Any, ch: list[Any]) -> Stmt:
+        return Stmt("lifetime_spend", args_of(ch)[0], self.span(meta))
+
     def _tags(self, values: list[Any]) -> frozenset[str]:
         tags = set()
         for value in values:
