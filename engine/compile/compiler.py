@@ -18,7 +18,7 @@ from engine import rules as ir
 from engine.compile.closures import ALWAYS, Predicate, compile_predicate, field_getter
 from engine.compile.index import Key, keys_of, split_conjuncts
 from engine.compile.linefilter import LineFilter, compile_line_filter
-from engine.compile.nudges import NudgePlan, coupon_plan, rule_plan
+from engine.compile.nudges import NudgePlan, coupon_plan, rule_plan, with_absent
 from engine.context import Context
 from engine.model import Multiplier
 from engine.money import QTY_SCALE, line_amount, round_half_up
@@ -100,7 +100,7 @@ class Program:
         self.basket_plans: dict[int, tuple[tuple[CompiledRule, NudgePlan], ...]] = {}
         for position, step in enumerate(self.basket_steps):
             plans = tuple(
-                (m, plan)
+                (m, with_absent(plan, step.keys))
                 for m in step.members
                 if (plan := rule_plan(m.rule, ranks, _validity(m.rule.validity))) is not None
             )

@@ -6,7 +6,7 @@ from engine.compile.nudges import NudgePlan
 from engine.context import Context
 from engine.model import Nudge
 
-__all__ = ["coupon_nudge", "rule_nudges"]
+__all__ = ["absent_nudges", "coupon_nudge", "rule_nudges"]
 
 
 def _unmet(plan: NudgePlan, ctx: Context) -> list[Nudge] | None:
@@ -47,6 +47,17 @@ def rule_nudges(plan: NudgePlan, ctx: Context, total: int) -> list[Nudge]:
             target = size * (times + 1)
             return [Nudge(plan.source, plan.label, target - total, "subtotal", target, plan.over_scope)]
     return []
+
+
+def absent_nudges(plan: NudgePlan, ctx: Context) -> tuple[Nudge, ...]:
+    """A rule's nudges when none of the lines it measures is in the basket: the plan's precomputed
+    answer, once its validity and its other conditions hold."""
+    if plan.valid is not None and not plan.valid(ctx):
+        return ()
+    for other in plan.others:
+        if not other(ctx, -1):
+            return ()
+    return plan.absent  # type: ignore[return-value]
 
 
 def coupon_nudge(plan: NudgePlan, ctx: Context, total: int) -> Nudge | None:

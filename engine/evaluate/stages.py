@@ -18,7 +18,7 @@ from engine.compile.compiler import CompiledRule, Program, Step
 from engine.compile.index import line_keys
 from engine.context import Context
 from engine.evaluate.coupons import coupon_stage
-from engine.evaluate.nudges import rule_nudges
+from engine.evaluate.nudges import absent_nudges, rule_nudges
 from engine.evaluate.spread import spread as _spread
 from engine.model import (
     NO_REDEMPTION,
@@ -182,17 +182,26 @@ def _basket_stage(
     if not compiled.basket_steps:
         return
     remaining, locked = ctx.remaining, ctx.locked
-    positions = _candidates(compiled.basket_index, compiled.basket_always, keys)
+    candidates = _candidates(compiled.basket_index, compiled.basket_always, keys)
+    positions = candidates
     plans = compiled.basket_plans
-    if plans:
+    if plans and compiled.basket_index:
         # A rule may nudge even when no line it measures is in the basket: visit every step that
-        # can nudge too. Steps the index skipped take nothing, so the state they see is the same.
-        positions = sorted(set(positions) | set(plans))
+        # can nudge too. Steps the index skipped take nothing, so the state they see is the same,
+        # and most of them nudge by a plan's precomputed answer for "none of my lines is here".
+        candidates = set(candidates)
+        positions = sorted(candidates | set(plans))
     for position in positions:
         step: Step = compiled.basket_steps[position]
         if plans and position in plans:
+            absent = position not in candidates  # none of the step's lines is in the basket
             for m, plan in plans[position]:
-                nudges.extend(rule_nudges(plan, ctx, _eligible_total(ctx, m)))
+                if absent and plan.absent is not None:
+                    nudges.extend(absent_nudges(plan, ctx))
+                else:
+                    nudges.extend(rule_nudges(plan, ctx, _eligible_total(ctx, m)))
+            if absent:
+                continue  # it would take nothing
         best, winner, eligible = 0, None, []
         for m in step.members:
             if not m.live(ctx, -1):

@@ -226,3 +226,25 @@ class TestNudges:
             ("ladder", 7000, "subtotal", 30000),
             ("vip", 25000, "gross", 50000),
         ]
+
+
+def test_nudges_of_rules_the_index_skips_match_the_reference() -> None:
+    """14 keyed 满减 (the index is on from 12): a basket of cat0 alone meets one; the 13 others still
+    nudge from their precomputed "none of my lines" answer (100.00 more of catN), ladders and 每满 too,
+    and a rule gated on the weekday (Sunday here) nudges only when the gate holds."""
+    body = "".join(
+        f'rule r{c} "满100减10 {c}" {{\n  when subtotal(item.category = "cat{c}") >= 100.00\n'
+        f'  then basket discount 10.00 over item.category = "cat{c}"\n}}\n'
+        for c in range(12)
+    )
+    body += (
+        'rule lad "阶梯" {\n'
+        '  then basket discount steps 50.00 -> 5.00, 80.00 -> 9.00 over item.category = "x"\n}\n'
+    )
+    body += (
+        'rule sat "周六" {\n  when weekday = sat and subtotal(item.category = "y") >= 20.00\n'
+        '  then basket discount 2.00 over item.category = "y"\n}\n'
+    )
+    ev = both(_rs(body), [line("A", 4000, category="cat0")])
+    got = [(n.source, n.missing) for n in ev.nudges]
+    assert got == [("r0", 6000)] + [(f"r{c}", 10000) for c in range(1, 12)] + [("lad", 5000), ("lad", 8000)]
