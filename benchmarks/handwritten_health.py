@@ -16,7 +16,17 @@ from __future__ import annotations
 from datetime import date, timedelta, timezone
 from fractions import Fraction
 
-from engine.model import Discount, Evaluation, FreeUnits, LineOutcome, Multiplier, PointsOutcome, Request
+from engine.model import (
+    NO_REDEMPTION,
+    Discount,
+    Evaluation,
+    FreeUnits,
+    LineOutcome,
+    Multiplier,
+    Nudge,
+    PointsOutcome,
+    Request,
+)
 
 __all__ = ["HEALTH_RULESET", "evaluate_by_hand"]
 
@@ -29,6 +39,7 @@ _TIER_POINTS = {"normal": (1, 100), "silver": (6, 500), "gold": (3, 200), "diamo
 _TIER_RATE = {"normal": Fraction(1), "silver": Fraction(6, 5), "gold": Fraction(3, 2), "diamond": Fraction(3)}
 _ONE, _TWO = Fraction(1), Fraction(2)
 _A300_FROM, _A300_TO = date(2026, 1, 1), date(2026, 12, 31)
+_A300_LABEL = "A类商品 满300减30"
 
 
 def evaluate_by_hand(request: Request, version: str) -> Evaluation:
@@ -68,11 +79,14 @@ def evaluate_by_hand(request: Request, version: str) -> Evaluation:
 
     free_units = _buy2_get1(lines, remaining, locked, taken)
 
+    nudges: list[Nudge] = []
     if _A300_FROM <= today <= _A300_TO:
         eligible = [i for i in range(n) if not locked[i] and remaining[i] > 0 and lines[i].category == "A类"]
         subtotal = sum(remaining[i] for i in eligible)
         if subtotal >= 30000:
             _spread(3000, eligible, remaining, taken, "a_class_300_30")
+        else:  # the nudge: how much more A类 would trigger 满300减30
+            nudges.append(Nudge("a_class_300_30", _A300_LABEL, 30000 - subtotal, "subtotal", 30000, "A类"))
 
     shares = [0] * n
     earns = [False] * n
@@ -117,7 +131,18 @@ def evaluate_by_hand(request: Request, version: str) -> Evaluation:
     subtotal = sum(amounts)
     payable = sum(remaining)
     return Evaluation(
-        "ruyi-health", version, outcomes, subtotal, subtotal - payable, payable, points, free_units=free_units
+        "ruyi-health",
+        version,
+        outcomes,
+        subtotal,
+        subtotal - payable,
+        payable,
+        points,
+        (),
+        NO_REDEMPTION,
+        free_units,
+        (),
+        tuple(nudges),
     )
 
 

@@ -6,7 +6,7 @@ one programme with no engine at all: the wire's values read into dicts and ints,
 rules of ``rulesets/health.rules`` coded inline (clearance 6折 exclusive, the protein
 member price, A类 9.5折 for gold and above, 买二赠一 on tagged goods with its "one more is
 free" prompt, 满300减30 on A类 with largest-remainder
-spreading, member day and birthday double points, tier rates, no points on gift cards),
+spreading and its nudge, member day and birthday double points, tier rates, no points on gift cards),
 and the reply filled from those ints. No validation, no explanation, no coupons or
 redemption (the benchmark baskets have none): it is a floor, not a rival. The benchmark
 checks its reply equals the engine's before timing.
@@ -70,12 +70,16 @@ def evaluate_plain(basket: dict[str, Any]) -> dict[str, Any]:
                 left -= (left * 2 + 20) // 40  # 5% half up
         remaining[i] = left
     free_units = _buy2_get1(lines, remaining, locked)
+    nudges: list[int] = []
     if _A300_FROM <= today <= _A300_TO:
         eligible = [
             i for i in range(n) if not locked[i] and remaining[i] > 0 and lines[i]["category"] == "A类"
         ]
-        if sum(remaining[i] for i in eligible) >= 30000:
+        subtotal = sum(remaining[i] for i in eligible)
+        if subtotal >= 30000:
             _spread(3000, eligible, remaining)
+        else:  # the nudge: how much more A类 would trigger 满300减30
+            nudges.append(30000 - subtotal)
     shares, earns, earned = [0] * n, [False] * n, 0
     if member is not None:
         num, den = _TIER_POINTS[member["tier"]]
@@ -105,6 +109,7 @@ def evaluate_plain(basket: dict[str, Any]) -> dict[str, Any]:
         "payable": payable,
         "earned": earned,
         "free_units": free_units,
+        "nudges": nudges,
     }
 
 
@@ -131,6 +136,12 @@ def reply_by_hand(result: dict[str, Any], name: str, version: str, digest: str, 
     reply.points.earned = result["earned"]
     for rule, units in result["free_units"]:
         reply.free_units.add(rule=rule, units=units)
+    for missing in result["nudges"]:
+        text = f"{missing // 100}.{missing % 100:02d} more of A类 for A类商品 满300减30"
+        reply.nudges.add(
+            source="a_class_300_30", label="A类商品 满300减30", missing_fen=missing, measure="subtotal",
+            threshold_fen=30000, scope="A类", text=text,
+        )  # fmt: skip
     return reply
 
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from fractions import Fraction
 from typing import Any
 
 from dsl.build_base import BuildBase, Stmt, args_of, flatten
-from dsl.literals import to_date, to_text, to_time
+from dsl.literals import to_date, to_percent, to_text, to_time
 from engine import rules as ir
 
 __all__ = ["ExampleParts"]
@@ -25,8 +26,14 @@ class ExampleParts(BuildBase):
             if stmt.kind not in ("dates", "weekdays", "hours"):
                 values[stmt.kind] = stmt.value
         options = self._options(stmts, "coupon")
+        if "value" in values and "percent" in values:
+            self.fail(f"coupon '{coupon_id}' has two values", head, "write `value 20.00` or `value 10%`")
+        if "percent" in values:
+            values["value"] = 0
         if "value" not in values:
-            self.fail(f"coupon '{coupon_id}' has no value", head, "add `value 20.00`")
+            self.fail(
+                f"coupon '{coupon_id}' has no value", head, "add `value 20.00` or `value 10%, max 50.00`"
+            )
             return None
         return ir.Coupon(coupon_id, label, **values, validity=options.get("validity", ir.ALWAYS), span=head)
 
@@ -47,6 +54,18 @@ class ExampleParts(BuildBase):
 
     def redeem_for(self, meta: Any, ch: list[Any]) -> Stmt:
         return Stmt("points_price", args_of(ch)[0], self.span(meta))
+
+    # percent and targeted coupons (engine.check.coupon_forms checks them)
+
+    def value_percent(self, meta: Any, ch: list[Any]) -> Stmt:
+        tok = args_of(ch)[0]
+        return Stmt("percent", self.literal(to_percent, tok, Fraction(0)), self.span(meta))
+
+    def coupon_max(self, meta: Any, ch: list[Any]) -> Stmt:
+        return Stmt("max_value", args_of(ch)[0], self.span(meta))
+
+    def coupon_when(self, meta: Any, ch: list[Any]) -> Stmt:
+        return Stmt("condition", args_of(ch)[0], self.span(meta))
 
     # ------------------------------------------------------------------ examples
 
@@ -147,6 +166,15 @@ class ExampleParts(BuildBase):
 
     def member_balance(self, meta: Any, ch: list[Any]) -> Stmt:
         return Stmt("points_balance", args_of(ch)[0], self.span(meta))
+
+    def member_last_purchase(self, meta: Any, ch: list[Any]) -> Stmt:
+        return Stmt("last_purchase", self.literal(to_date, args_of(ch)[0], None), self.span(meta))
+
+    def member_orders(self, meta: Any, ch: list[Any]) -> Stmt:
+        return Stmt("order_count", args_of(ch)[0], self.span(meta))
+
+    def member_lifetime_spend(self, meta: Any, ch: list[Any]) -> Stmt:
+        return Stmt("lifetime_spend", args_of(ch)[0], self.span(meta))
 
     def _tags(self, values: list[Any]) -> frozenset[str]:
         tags = set()

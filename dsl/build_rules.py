@@ -123,6 +123,13 @@ class RuleParts(BuildBase):
         where = next((c for c in args_of(ch)), None)
         return ir.Aggregate(ch[0].value, where, span=self.span(meta))
 
+    def gross(self, meta: Any, ch: list[Any]) -> ir.Aggregate:
+        where = next((c for c in args_of(ch)), None)
+        return ir.Aggregate("gross", where, span=self.span(meta))
+
+    def truth(self, meta: Any, ch: list[Any]) -> ir.Expr:
+        return self.cond.truth(args_of(ch)[0], self.span(meta))
+
     def compare(self, meta: Any, ch: list[Any]) -> ir.Expr:
         left, op, right = args_of(ch)
         return self.cond.compare(left, str(op.value), right, self.span(meta))

@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 from lark import Token
 
-from dsl.literals import LiteralError, to_fen, to_weekday, to_whole
+from dsl.literals import LiteralError, to_fen, to_qty, to_weekday, to_whole
 from engine import rules as ir
 from engine.errors import RuleError
 from engine.spans import Span
@@ -41,7 +41,7 @@ def _type_of(expr: Any) -> str | None:
     if isinstance(expr, ir.Const):
         return expr.type
     if isinstance(expr, ir.Aggregate):
-        return "money" if expr.kind == "subtotal" else "number"
+        return "money" if expr.kind in ("subtotal", "gross") else "number"
     return None
 
 
@@ -68,6 +68,8 @@ class ConditionBuilder:
         """Give a number or a bare word its meaning from the other side of the comparison."""
         kind = _type_of(other)
         if isinstance(value, _Number):
+            if kind == "quantity":  # item.quantity >= 1.5: thousandths, like a line's qty
+                return ir.Const(self._literal(to_qty, value, 0), "quantity", span=value.span)
             if kind == "money" or ("." in value.text and kind != "number"):
                 return ir.Const(self._literal(to_fen, value, 0), "money", span=value.span)
             return ir.Const(self._literal(to_whole, value, 0), "number", span=value.span)
@@ -81,6 +83,20 @@ class ConditionBuilder:
                     self.reporter.fail(exc.message, value.span, exc.hint)
                     return ir.Const(0, "weekday", span=value.span)
         return value
+
+    def truth(self, subject: Any, span: Span) -> ir.Expr:
+        """A field standing alone as a condition (``member.first_purchase``): it must be a yes/no field."""
+        kind = _type_of(subject)
+        name = getattr(subject, "name", "")
+        if kind is not None and kind != "bool":
+            self.reporter.fail(
+                f"{name} is not a yes/no field, so it cannot stand alone as a condition",
+                span,
+                f"compare it, like {name} >= 1"
+                if kind in ("number", "money")
+                else f"compare it: {name} = ...",
+            )
+        return ir.Compare("=", subject, ir.Const(True, "bool", span=span), span=span)
 
     def compare(self, left: Any, op: str, right: Any, span: Span) -> ir.Compare:
         return ir.Compare(op, self.resolve(left, right), self.resolve(right, left), span=span)  # type: ignore[arg-type]

@@ -33,7 +33,7 @@ __all__ = ["format_parsed"]
 _INDENT = "  "
 _NO_SPACE_AFTER = frozenset({"LPAR", "LSQB"})
 _NO_SPACE_BEFORE = frozenset({"RPAR", "RSQB", "COMMA"})
-_AGGREGATES = frozenset({"SUBTOTAL", "COUNT", "QUANTITY"})
+_AGGREGATES = frozenset({"SUBTOTAL", "COUNT", "QUANTITY", "GROSS"})
 
 
 @dataclass(slots=True)
@@ -170,6 +170,8 @@ def _money_side(node: object) -> bool:
         return False
     if node.data == "aggregate":
         return node.children[0].type == "SUBTOTAL"
+    if node.data == "gross":
+        return True
     if node.data == "field":
         name = "".join(str(t) for t in node.children if isinstance(t, Token))
         return FIELD_TYPES.get(name) == "money"

@@ -54,6 +54,13 @@ def build_ruleset(tree: Tree, source: Source) -> tuple[ir.Ruleset | None, list[R
     return ruleset, builder.errors
 
 
+@dataclass(frozen=True, slots=True)
+class _RedeemOn:
+    """`applies_to COND` of the redeem setting: the lines points may pay for."""
+
+    cond: ir.Expr
+
+
 class _Failed(Exception):
     """A bug of ours while building one node; carries its place so the user still gets one."""
 
@@ -163,9 +170,11 @@ class _Builder(RuleParts, UnitParts, ExampleParts):
                 self.fail(f"'{stmt.kind}' is set twice in the header", stmt.span)
             seen[stmt.kind] = stmt.span
             if stmt.kind == "redeem":
-                values["redeem_points_per_yuan"], cap = stmt.value
+                values["redeem_points_per_yuan"], cap, on = stmt.value
                 if cap is not None:
                     values["redeem_cap"] = cap
+                if on is not None:
+                    values["redeem_applies_to"] = on
             elif stmt.kind == "inactivity":
                 values["inactivity_days"], values["inactivity_action"] = stmt.value
             else:
@@ -194,8 +203,13 @@ class _Builder(RuleParts, UnitParts, ExampleParts):
 
     def redeem_setting(self, meta: Any, ch: list[Any]) -> Stmt:
         args = args_of(ch)
-        cap = self.literal(to_percent, args[1], Fraction(1)) if len(args) > 1 else None
-        return Stmt("redeem", (args[0], cap), self.span(meta))
+        on = next((a.cond for a in args if isinstance(a, _RedeemOn)), None)
+        cap_tok = next((a for a in args[1:] if isinstance(a, Token) and a.type == "PERCENT"), None)
+        cap = self.literal(to_percent, cap_tok, Fraction(1)) if cap_tok is not None else None
+        return Stmt("redeem", (args[0], cap, on), self.span(meta))
+
+    def redeem_on(self, meta: Any, ch: list[Any]) -> _RedeemOn:
+        return _RedeemOn(args_of(ch)[0])
 
     def inactivity(self, meta: Any, ch: list[Any]) -> Stmt:
         days, action = args_of(ch)

@@ -26,6 +26,7 @@ __all__ = [
     "LineOutcome",
     "Member",
     "Multiplier",
+    "Nudge",
     "PointsOutcome",
     "Redemption",
     "Request",
@@ -114,6 +115,10 @@ class Member:
     segment: str = ""
     join_date: date | None = None
     points_balance: int | None = None  # when known, redemption may not exceed it
+    # History (member.* history fields in conditions); None is "not known": conditions on it are false.
+    last_purchase: date | None = None  # local date of the last committed sale (None: none yet, or unknown)
+    order_count: int | None = None  # committed sales before this one
+    lifetime_spend: int | None = None  # fen paid over the membership
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,6 +167,7 @@ COUPON_REASONS = (
     "duplicate",
     "not_valid_now",
     "members_only",
+    "not_eligible",
     "min_spend",
     "no_eligible_amount",
 )
@@ -225,6 +231,18 @@ class GiftAvailable(NamedTuple):
     quantity: int
 
 
+class Nudge(NamedTuple):
+    """A basket rule (one step of a ladder) or a presented coupon that ``missing`` fen more of the
+    lines ``scope`` names would trigger: its only unmet condition is a threshold on a basket measure."""
+
+    source: str  # a rule id, or ``coupon:<code>``
+    label: str  # the rule's or coupon's label (its id when it has none)
+    missing: int  # fen more needed
+    measure: str  # "subtotal", "gross" or "min_spend"
+    threshold: int  # fen the measure must reach
+    scope: str = ""  # which lines count, as a cashier says it ("食品"); "" for every line
+
+
 class Evaluation(NamedTuple):
     """The full answer for one request: deterministic for a request and ruleset version."""
 
@@ -239,3 +257,4 @@ class Evaluation(NamedTuple):
     redemption: Redemption = NO_REDEMPTION
     free_units: tuple[FreeUnits, ...] = ()  # offers of the unit rules, in rule order
     gifts: tuple[GiftAvailable, ...] = ()
+    nudges: tuple[Nudge, ...] = ()  # what a little more would trigger (PRODUCT.md "Nudges")

@@ -34,6 +34,7 @@ __all__ = ["ConditionChecker", "a_stage", "hhmm"]
 _TYPE_WORDS = {
     "money": "money",
     "number": "a count",
+    "quantity": "a quantity",
     "text": "text",
     "tags": "tags",
     "tier": "a tier",
@@ -45,6 +46,8 @@ _TYPE_WORDS = {
 _WRITE = {
     "money": "write a money amount like 100.00",
     "number": "write a whole number like 3",
+    "quantity": "write a quantity like 2 or 1.5 (kg)",
+    "bool": "a yes/no field stands alone: `when member.first_purchase` (or `not member.first_purchase`)",
     "text": 'write text in double quotes, like "food"',
     "tags": 'use has, like item.tags has "organic"',
     "tier": "write a tier id without quotes, like member.tier >= gold",
@@ -52,7 +55,7 @@ _WRITE = {
     "time": "write a time like 10:00",
     "weekday": "write a weekday like sat or 周六",
 }
-_ORDERED = frozenset({"money", "number", "tier", "date", "time", "weekday"})
+_ORDERED = frozenset({"money", "number", "quantity", "tier", "date", "time", "weekday"})
 _WEEKDAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
@@ -100,7 +103,7 @@ class ConditionChecker:
                 self.fail(f"{e.kind}(...) cannot be nested in another measure", e.span)
             if e.where is not None:
                 self.expr(e.where, True, stage, True)
-            return "money" if e.kind == "subtotal" else "number"
+            return "money" if e.kind in ("subtotal", "gross") else "number"
         if isinstance(e, Compare):
             self.compare(e, item_scope, stage, in_aggregate)
         elif isinstance(e, In):
@@ -121,7 +124,13 @@ class ConditionChecker:
         if kind is None:
             self.fail(f"unknown field '{f.name}'", f.span, did_you_mean(f.name, FIELD_TYPES))
             return None
-        if f.name.startswith("item.") and not item_scope:
+        if f.name.startswith("item.") and not item_scope and stage == "coupon":
+            self.fail(
+                f"{f.name} needs a basket line, but a coupon's `when` looks at the member and the basket",
+                f.span,
+                f'pick the lines with applies_to, like applies_to {f.name} = "x"',
+            )
+        elif f.name.startswith("item.") and not item_scope:
             self.fail(
                 f"{f.name} needs a basket line, "
                 f"but the `when` of {a_stage(stage)} rule looks at the whole basket",

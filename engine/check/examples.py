@@ -18,7 +18,15 @@ from engine.rules import Example, Ruleset
 
 __all__ = ["check_example"]
 
-_REJECTIONS = ("unknown", "duplicate", "not_valid_now", "members_only", "min_spend", "no_eligible_amount")
+_REJECTIONS = (
+    "unknown",
+    "duplicate",
+    "not_valid_now",
+    "members_only",
+    "not_eligible",
+    "min_spend",
+    "no_eligible_amount",
+)
 
 
 def check_example(checker: ConditionChecker, ruleset: Ruleset, ex: Example) -> None:

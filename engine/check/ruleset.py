@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from engine.check.conditions import ConditionChecker, a_stage, hhmm
+from engine.check.coupon_forms import check_coupon_forms, check_redeem_on
 from engine.check.examples import check_example
 from engine.check.units import check_unit_effect
 from engine.errors import RuleError, did_you_mean
@@ -107,6 +108,7 @@ class _Checker(ConditionChecker):
             )
         if not 0 < s.redeem_cap <= 1:
             self.fail("the redemption cap must be above 0% and at most 100%", s.span, "write `cap 50%`")
+        check_redeem_on(self, s)
         for what, days in (("inactivity", s.inactivity_days), ("points_expire", s.points_expire_days)):
             if days is not None and days <= 0:
                 self.fail(f"{what} must be a positive number of days", s.span)
@@ -252,7 +254,9 @@ class _Checker(ConditionChecker):
             self.fail("this window has no weekday", v.span)
 
     def coupon(self, c: Coupon) -> None:
-        self.positive(c.value, "a coupon value", c.span)
+        if c.percent is None:
+            self.positive(c.value, "a coupon value", c.span)
+        check_coupon_forms(self, c)
         if c.min_spend < 0:
             self.fail("a minimum spend cannot be negative", c.span)
         if c.points_price is not None and c.points_price <= 0:

@@ -51,6 +51,9 @@ def example_request(ruleset: Ruleset, example: Example, zone: object | None = No
             segment=m.segment,
             join_date=m.join_date,
             points_balance=m.points_balance,
+            last_purchase=m.last_purchase,
+            order_count=m.order_count,
+            lifetime_spend=m.lifetime_spend,
         )
     )
     return Request(

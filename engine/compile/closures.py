@@ -11,6 +11,7 @@ import operator
 from collections.abc import Callable
 from typing import Any
 
+from engine.compile.history import HISTORY_GETTERS
 from engine.compile.linefilter import compile_line_filter
 from engine.context import Context, is_birthday
 from engine.rules import (
@@ -79,6 +80,7 @@ _GETTERS: dict[str, Getter] = {
     "day_of_month": lambda ctx, i: ctx.day,
     "month": lambda ctx, i: ctx.month,
     "hour": lambda ctx, i: ctx.hour,
+    **HISTORY_GETTERS,
 }
 
 
@@ -124,6 +126,14 @@ def _compile_aggregate(expr: Aggregate, tier_ranks: dict[str, int]) -> Getter:
                 found += 1
         return found
 
+    def gross(ctx: Context, i: int) -> int:
+        amounts, locked = ctx.amounts, ctx.locked
+        total = 0
+        for k in ctx.select(fast, where):
+            if not locked[k]:
+                total += amounts[k]
+        return total
+
     def quantity(ctx: Context, i: int) -> int:
         lines, locked = ctx.lines, ctx.locked
         thousandths = 0
@@ -132,7 +142,7 @@ def _compile_aggregate(expr: Aggregate, tier_ranks: dict[str, int]) -> Getter:
                 thousandths += lines[k].quantity
         return thousandths // 1000
 
-    return {"subtotal": subtotal, "count": count}.get(expr.kind, quantity)
+    return {"subtotal": subtotal, "count": count, "gross": gross}.get(expr.kind, quantity)
 
 
 def compile_predicate(expr: Expr | None, tier_ranks: dict[str, int]) -> Predicate:
@@ -181,6 +191,7 @@ def _compile_compare(expr: Compare, tier_ranks: dict[str, int]) -> Predicate:
     left, right = expr.left, expr.right
     if isinstance(left, Field) and isinstance(right, Const) and left.name.startswith("item."):
         # The common case, kept to one attribute read and one comparison.
+        # item.quantity reads the line's quantity: thousandths, as its constant is
         read = operator.attrgetter({"item.price": "unit_price"}.get(left.name, left.name[5:]))
         value = right.value
         if expr.op == "=":

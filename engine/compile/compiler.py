@@ -18,6 +18,7 @@ from engine import rules as ir
 from engine.compile.closures import ALWAYS, Predicate, compile_predicate, field_getter
 from engine.compile.index import Key, keys_of, split_conjuncts
 from engine.compile.linefilter import LineFilter, compile_line_filter
+from engine.compile.nudges import NudgePlan, coupon_plan, rule_plan, with_absent
 from engine.context import Context
 from engine.model import Multiplier
 from engine.money import QTY_SCALE, line_amount, round_half_up
@@ -63,6 +64,8 @@ class CompiledCoupon:
     live: Callable[[Context], bool]
     applies: Predicate
     applies_filter: LineFilter | None
+    eligible: Predicate | None = None  # the coupon's `when` (member and basket), called with i = -1
+    nudge: NudgePlan | None = None  # what a little more would trigger (engine.compile.nudges)
 
 
 class Program:
@@ -95,6 +98,16 @@ class Program:
         self.item_steps = _steps([r for r in ordered if r.stage == "item"], ranks)
         self.basket_steps = _steps([r for r in ordered if r.stage == "basket"], ranks)
         self.points_steps = _steps([r for r in ordered if r.stage == "points"], ranks)
+        # Nudge plans by basket step position: (member, plan) for each member that can nudge.
+        self.basket_plans: dict[int, tuple[tuple[CompiledRule, NudgePlan], ...]] = {}
+        for position, step in enumerate(self.basket_steps):
+            plans = tuple(
+                (m, with_absent(plan, step.keys))
+                for m in step.members
+                if (plan := rule_plan(m.rule, ranks, _validity(m.rule.validity))) is not None
+            )
+            if plans:
+                self.basket_plans[position] = plans
         self.item_index, self.item_always = _index(self.item_steps)
         self.basket_index, self.basket_always = _index(self.basket_steps)
         self.points_index, self.points_always = _index(self.points_steps)
@@ -108,10 +121,15 @@ class Program:
                 _validity(c.validity) or _always_live,
                 compile_predicate(c.applies_to, ranks),
                 compile_line_filter(c.applies_to, f"coupon {c.id}"),
+                compile_predicate(c.condition, ranks) if c.condition is not None else None,
+                coupon_plan(c, ranks),
             )
             for c in sorted(ruleset.coupons, key=lambda c: c.order)
         }
         self.coupon_order = {c: k for k, c in enumerate(self.coupons)}
+        redeem_on = ruleset.settings.redeem_applies_to
+        self.redeem_applies = compile_predicate(redeem_on, ranks)  # the lines points may pay for
+        self.redeem_filter = compile_line_filter(redeem_on, "redeem applies_to")
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name}@{self.version}>"

@@ -31,6 +31,7 @@ _ATTRS = {
     "item.brand": "brand",
     "item.tags": "tags",
     "item.price": "unit_price",
+    "item.quantity": "quantity",  # thousandths, as the condition's constant is
 }
 _OPS = {"=": "==", "!=": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
 

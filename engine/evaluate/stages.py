@@ -17,15 +17,18 @@ from engine.apportion import split_by_remainder
 from engine.compile.compiler import CompiledRule, Program, Step
 from engine.compile.index import line_keys
 from engine.context import Context
+from engine.evaluate.coupons import coupon_stage
+from engine.evaluate.nudges import absent_nudges, rule_nudges
+from engine.evaluate.spread import spread as _spread
 from engine.evaluate.units import Offers, unit_step
 from engine.model import (
     NO_REDEMPTION,
     Bonus,
-    CouponOutcome,
     Discount,
     Evaluation,
     LineOutcome,
     Multiplier,
+    Nudge,
     PointsOutcome,
     Redemption,
     Request,
@@ -59,8 +62,9 @@ def evaluate(compiled: Program, request: Request, amounts: list[int] | None = No
             keys.update(line_keys(line))
     offers = Offers()
     _item_stage(compiled, ctx, taken, keys, offers)
-    _basket_stage(compiled, ctx, taken, keys)
-    coupons = _coupon_stage(compiled, ctx, taken, request) if request.coupons else ()
+    nudges: list[Nudge] = []
+    _basket_stage(compiled, ctx, taken, keys, nudges)
+    coupons = coupon_stage(compiled, ctx, taken, request, nudges) if request.coupons else ()
     redemption = _redeem(compiled, ctx, taken, request.redeem_points) if request.redeem_points else None
     points, shares, earns = _points(compiled, ctx, keys)
 
@@ -90,6 +94,7 @@ def evaluate(compiled: Program, request: Request, amounts: list[int] | None = No
         redemption or NO_REDEMPTION,
         tuple(offers.free_units),
         tuple(offers.gifts),
+        tuple(nudges),
     )
 
 
@@ -180,12 +185,32 @@ def _item_step(step: Step, ctx: Context, taken: list[list[Discount]], lines: ran
 # --------------------------------------------------------------------------- basket rules
 
 
-def _basket_stage(compiled: Program, ctx: Context, taken: list[list[Discount]], keys: set) -> None:
+def _basket_stage(
+    compiled: Program, ctx: Context, taken: list[list[Discount]], keys: set, nudges: list[Nudge]
+) -> None:
     if not compiled.basket_steps:
         return
     remaining, locked = ctx.remaining, ctx.locked
-    for position in _candidates(compiled.basket_index, compiled.basket_always, keys):
+    candidates = _candidates(compiled.basket_index, compiled.basket_always, keys)
+    positions = candidates
+    plans = compiled.basket_plans
+    if plans and compiled.basket_index:
+        # A rule may nudge even when no line it measures is in the basket: visit every step that
+        # can nudge too. Steps the index skipped take nothing, so the state they see is the same,
+        # and most of them nudge by a plan's precomputed answer for "none of my lines is here".
+        candidates = set(candidates)
+        positions = sorted(candidates | set(plans))
+    for position in positions:
         step: Step = compiled.basket_steps[position]
+        if plans and position in plans:
+            absent = position not in candidates  # none of the step's lines is in the basket
+            for m, plan in plans[position]:
+                if absent and plan.absent is not None:
+                    nudges.extend(absent_nudges(plan, ctx))
+                else:
+                    nudges.extend(rule_nudges(plan, ctx, _eligible_total(ctx, m)))
+            if absent:
+                continue  # it would take nothing
         best, winner, eligible = 0, None, []
         for m in step.members:
             if not m.live(ctx, -1):
@@ -202,76 +227,14 @@ def _basket_stage(compiled: Program, ctx: Context, taken: list[list[Discount]], 
             _spread(ctx, taken, eligible, best, winner.id, "rule", winner.exclusive)
 
 
-def _spread(
-    ctx: Context,
-    taken: list[list[Discount]],
-    lines: list[int],
-    amount: int,
-    source: str,
-    kind: str,
-    exclusive: bool = False,
-) -> None:
-    """Apportion ``amount`` over ``lines`` by their remaining amounts and record each share."""
-    remaining = ctx.remaining
-    if len(lines) == 1:
-        shares = [amount]
-    else:
-        # The weights are the remaining amounts, which are also the caps: largest
-        # remainder can then never push a share past its line (engine.apportion.apportion),
-        # so the overflow pass is not needed here.
-        shares = split_by_remainder(amount, [remaining[i] for i in lines])
-    locked = ctx.locked
-    for i, share in zip(lines, shares, strict=True):
-        if share:
-            remaining[i] -= share
-            taken[i].append(Discount(source, kind, share))
-            if exclusive:
-                locked[i] = True
-
-
-# --------------------------------------------------------------------------- coupons
-
-
-def _coupon_stage(
-    compiled: Program, ctx: Context, taken: list[list[Discount]], request: Request
-) -> tuple[CouponOutcome, ...]:
-    """Coupons in declaration order; unknown codes are reported after the known ones."""
-    order = compiled.coupon_order
-    first: dict[str, int] = {}
-    repeats: list[str] = []
-    unknown: list[CouponOutcome] = []
-    for code in request.coupons:
-        if code not in order:
-            unknown.append(CouponOutcome(code, False, "unknown"))
-        elif code in first:
-            repeats.append(code)
-        else:
-            first[code] = order[code]
-    results: list[CouponOutcome] = []
-    for code in sorted(first, key=first.__getitem__):
-        results.append(_apply_coupon(compiled, ctx, taken, code))
-        results.extend(CouponOutcome(code, False, "duplicate") for r in repeats if r == code)
-    results.extend(unknown)
-    return tuple(results)
-
-
-def _apply_coupon(compiled: Program, ctx: Context, taken: list[list[Discount]], code: str) -> CouponOutcome:
-    c = compiled.coupons[code]
-    coupon = c.coupon
-    if not c.live(ctx):
-        return CouponOutcome(code, False, "not_valid_now")
-    if coupon.members_only and ctx.member is None:
-        return CouponOutcome(code, False, "members_only")
+def _eligible_total(ctx: Context, m: CompiledRule) -> int:
+    """What a basket rule's lines have left just before it (unlocked, something left)."""
     remaining, locked = ctx.remaining, ctx.locked
-    lines = [i for i in ctx.select(c.applies_filter, c.applies) if not locked[i] and remaining[i] > 0]
-    eligible = sum(remaining[i] for i in lines)
-    if eligible == 0:
-        return CouponOutcome(code, False, "no_eligible_amount")
-    if eligible < coupon.min_spend:
-        return CouponOutcome(code, False, "min_spend")
-    amount = min(coupon.value, eligible)
-    _spread(ctx, taken, lines, amount, f"coupon:{code}", "coupon")
-    return CouponOutcome(code, True, "accepted", amount)
+    total = 0
+    for i in ctx.select(m.line_filter, m.over):
+        if not locked[i] and remaining[i] > 0:
+            total += remaining[i]
+    return total
 
 
 # --------------------------------------------------------------------------- points
@@ -283,7 +246,8 @@ def _redeem(compiled: Program, ctx: Context, taken: list[list[Discount]], asked:
     rate = settings.redeem_points_per_yuan
     assert rate is not None  # validate_request refuses redemption without a rate
     remaining, locked = ctx.remaining, ctx.locked
-    lines = [i for i in range(ctx.line_count) if not locked[i] and remaining[i] > 0]
+    chosen = ctx.select(compiled.redeem_filter, compiled.redeem_applies)
+    lines = [i for i in chosen if not locked[i] and remaining[i] > 0]
     eligible = sum(remaining[i] for i in lines)
     share = settings.redeem_cap
     cap = eligible * share.numerator // share.denominator
@@ -300,6 +264,9 @@ def _points(compiled: Program, ctx: Context, keys: set) -> tuple[PointsOutcome, 
     member = ctx.member
     if member is None:
         return PointsOutcome(0, 0, 0, _ONE, _ONE, (), ()), [0] * n, [False] * n
+    # Earning points is unaffected by `exclusive`: a points rule's measures (subtotal(), count(),
+    # gross()...) count the lines an exclusive rule locked. Nothing after this stage reads the locks.
+    ctx.locked = [False] * n
     earns = [True] * n
     if compiled.no_points is not None:
         for i in ctx.select(compiled.no_points_filter, compiled.no_points):

@@ -52,6 +52,7 @@ class Scene:
     local: datetime  # the transaction time in the ruleset's zone
     remaining: Sequence[int]  # per line, fen left before the rule
     locked: Sequence[bool]  # per line, locked by an earlier exclusive rule
+    amounts: Sequence[int] = ()  # per line, the amount before any discount (for gross())
 
     def tier_rank(self, tier_id: object, expr: Expr) -> int:
         for tier in self.ruleset.tiers:
@@ -88,7 +89,7 @@ def _type_of(expr: Expr) -> str:
     if isinstance(expr, Const):
         return expr.type
     if isinstance(expr, Aggregate):
-        return "money" if expr.kind == "subtotal" else "number"
+        return "money" if expr.kind in ("subtotal", "gross") else "number"
     return "bool"
 
 
@@ -106,6 +107,7 @@ def _field(expr: Field, scene: Scene, line: int | None) -> object:
             "item.brand": item.brand,
             "item.tags": item.tags,
             "item.price": item.unit_price,
+            "item.quantity": item.quantity,
         }
         return values[name]
     if name.startswith("member."):
@@ -119,6 +121,13 @@ def _field(expr: Field, scene: Scene, line: int | None) -> object:
             "member.segment": member.segment,
             "member.birthday": member.birthday if member.birthday is not None else MISSING,
             "member.join_date": member.join_date if member.join_date is not None else MISSING,
+            "member.days_since_last_purchase": (
+                MISSING if member.last_purchase is None else (scene.local.date() - member.last_purchase).days
+            ),
+            "member.first_purchase": MISSING if member.order_count is None else member.order_count == 0,
+            "member.order_count": _known(member.order_count),
+            "member.lifetime_spend": _known(member.lifetime_spend),
+            "member.points_balance": _known(member.points_balance),
         }
         return values[name]
     local = scene.local
@@ -138,8 +147,13 @@ def _field(expr: Field, scene: Scene, line: int | None) -> object:
     return values[name]
 
 
+def _known(value: object) -> object:
+    return MISSING if value is None else value
+
+
 def _aggregate(expr: Aggregate, scene: Scene) -> int:
-    """Subtotal, count or whole-unit quantity over the unlocked lines matching ``where``."""
+    """Subtotal, gross (amounts before any discount), count or whole-unit quantity over the
+    unlocked lines matching ``where``."""
     chosen = [
         i
         for i in range(len(scene.request.lines))
@@ -147,6 +161,8 @@ def _aggregate(expr: Aggregate, scene: Scene) -> int:
     ]
     if expr.kind == "subtotal":
         return sum(scene.remaining[i] for i in chosen)
+    if expr.kind == "gross":
+        return sum(scene.amounts[i] for i in chosen)
     if expr.kind == "count":
         return len(chosen)
     return sum(scene.request.lines[i].quantity for i in chosen) // QTY_SCALE

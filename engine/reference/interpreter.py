@@ -32,7 +32,7 @@ Choices where PRODUCT.md is silent (told to the lead; the compiled engine must a
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from fractions import Fraction
 from math import ceil, floor
@@ -48,12 +48,14 @@ from engine.model import (
     GiftAvailable,
     LineOutcome,
     Multiplier,
+    Nudge,
     PointsOutcome,
     Redemption,
     Request,
 )
 from engine.money import QTY_SCALE, line_amount, round_half_up
 from engine.reference.expr import Scene, holds, valid_now, value_of
+from engine.reference.nudges import coupon_nudge, rule_nudges
 from engine.reference.share import apportion_fen, share_points
 from engine.reference.units import has_unit_rule, run_unit_group
 from engine.rules import (
@@ -87,10 +89,18 @@ class _Basket:
     remaining: list[int]
     locked: list[bool]
     taken: list[list[Discount]] = field(default_factory=list)
+    nudges: list[Nudge] = field(default_factory=list)
 
     def scene(self) -> Scene:
         """A frozen view of the state now: what a rule's conditions see just before it runs."""
-        return Scene(self.ruleset, self.request, self.local, tuple(self.remaining), tuple(self.locked))
+        return Scene(
+            self.ruleset,
+            self.request,
+            self.local,
+            tuple(self.remaining),
+            tuple(self.locked),
+            tuple(self.amounts),
+        )
 
     def take(self, line: int, source: str, kind: str, fen: int) -> None:
         if fen <= 0:
@@ -158,6 +168,7 @@ def interpret(ruleset: Ruleset, request: Request) -> Evaluation:
         redemption=redemption,
         free_units=tuple(free_units),
         gifts=tuple(gifts),
+        nudges=tuple(basket.nudges),
     )
 
 
@@ -278,6 +289,9 @@ def _run_basket_unit(basket: _Basket, unit: list[Rule]) -> None:
     """Every live member whose condition holds computes its discount on the same state;
     the largest wins (tie: first) and is apportioned; an exclusive winner locks the lines it took from."""
     scene = basket.scene()
+    for rule in unit:  # nudges are measured just before the unit, like its thresholds
+        total = sum(basket.eligible(scene, rule.effect.over).values())  # type: ignore[union-attr]
+        basket.nudges.extend(rule_nudges(rule, scene, basket.local, total))
     best: tuple[int, Rule, dict[int, int]] | None = None
     for rule in unit:
         if not valid_now(rule.validity, basket.local):
@@ -312,7 +326,10 @@ def _run_coupons(basket: _Basket) -> list[CouponOutcome]:
             continue
         outcomes.append(_one_coupon(basket, coupon))
         outcomes.extend(CouponOutcome(coupon.id, False, "duplicate") for _ in range(times - 1))
-    outcomes.extend(CouponOutcome(code, False, "unknown") for code in request.coupons if code not in known)
+    # Reasons are tested duplicate first: the second time an unknown code comes, it is a duplicate.
+    unknown = [code for code in request.coupons if code not in known]
+    for k, code in enumerate(unknown):
+        outcomes.append(CouponOutcome(code, False, "duplicate" if code in unknown[:k] else "unknown"))
     return outcomes
 
 
@@ -321,13 +338,27 @@ def _one_coupon(basket: _Basket, coupon: Coupon) -> CouponOutcome:
         return CouponOutcome(coupon.id, False, "not_valid_now")
     if coupon.members_only and basket.request.member is None:
         return CouponOutcome(coupon.id, False, "members_only")
-    eligible = basket.eligible(basket.scene(), coupon.applies_to)
+    scene = basket.scene()
+    eligible = basket.eligible(scene, coupon.applies_to)
     total = sum(eligible.values())
-    if total == 0:
-        return CouponOutcome(coupon.id, False, "no_eligible_amount")
+    nudge = coupon_nudge(coupon, scene, total)
+    if nudge is not None:
+        basket.nudges.append(nudge)
+    if coupon.condition is not None and not holds(coupon.condition, scene):
+        return CouponOutcome(coupon.id, False, "not_eligible")
     if total < coupon.min_spend:
         return CouponOutcome(coupon.id, False, "min_spend")
-    fen = min(coupon.value, total)
+    if total == 0:
+        return CouponOutcome(coupon.id, False, "no_eligible_amount")
+    if coupon.percent is None:
+        fen = min(coupon.value, total)
+    else:  # a percent coupon: min(round-half-up(percent x eligible remaining), max)
+        fen = round_half_up(total * coupon.percent.numerator, coupon.percent.denominator)
+        if coupon.max_value is not None:
+            fen = min(fen, coupon.max_value)
+        fen = min(fen, total)
+    if fen == 0:  # a percent coupon on a few fen: nothing to take, so not accepted
+        return CouponOutcome(coupon.id, False, "no_eligible_amount")
     for i, share in sorted(apportion_fen(fen, eligible).items()):
         basket.take(i, f"coupon:{coupon.id}", "coupon", share)
     return CouponOutcome(coupon.id, True, "accepted", fen)
@@ -343,7 +374,7 @@ def _run_redemption(basket: _Basket) -> Redemption:
     rate = basket.ruleset.settings.redeem_points_per_yuan
     if asked == 0 or rate is None:
         return Redemption(0, 0)
-    eligible = basket.eligible(basket.scene(), None)
+    eligible = basket.eligible(basket.scene(), basket.ruleset.settings.redeem_applies_to)
     cap = floor(basket.ruleset.settings.redeem_cap * sum(eligible.values()))
     used = min(asked, floor(Fraction(cap * rate, 100)))
     value = floor(Fraction(used * 100, rate))
@@ -379,8 +410,9 @@ def _earn_points(basket: _Basket) -> tuple[PointsOutcome, list[int], list[bool]]
     """Base points on the earning lines' nets (tier rate x combined multipliers), shared by
     largest remainder, plus unmultiplied bonuses spread over the lines each bonus selects."""
     ruleset, request = basket.ruleset, basket.request
-    scene = basket.scene()
     n = len(request.lines)
+    # Earning points is unaffected by `exclusive`: the measures see every line, locked or not.
+    scene = replace(basket.scene(), locked=(False,) * n)
     net = {i: basket.amounts[i] - sum(d.fen for d in basket.taken[i]) for i in range(n)}
     member = request.member
     if member is None:

@@ -81,6 +81,7 @@ class Settings:
     multipliers: Lit["multiply", "max", "add"] = "multiply"
     redeem_points_per_yuan: int | None = None  # e.g. 50 points = 1 yuan; None: no redemption
     redeem_cap: Fraction = Fraction(1)  # share of the eligible remaining amount points may pay
+    redeem_applies_to: Expr | None = None  # the lines points may pay for (None: every unlocked line)
     inactivity_days: int | None = None
     inactivity_action: Lit["downgrade", "terminate"] = "downgrade"
     points_expire_days: int | None = None
@@ -97,7 +98,12 @@ class NoPoints:
 
 @dataclass(frozen=True, slots=True)
 class Coupon:
-    """A coupon definition. The request names it by ``id``; coupons run in declaration ``order``."""
+    """A coupon definition. The request names it by ``id``; coupons run in declaration ``order``.
+
+    A value coupon takes ``value`` fen; a percent coupon (``percent`` set, ``value`` 0) takes
+    min(round-half-up(percent x eligible remaining), ``max_value``). ``condition`` (on the member
+    and the basket) refuses the coupon as ``not_eligible`` when false.
+    """
 
     id: str
     label: str
@@ -108,6 +114,9 @@ class Coupon:
     members_only: bool = False
     points_price: int | None = None
     order: int = 0
+    percent: Fraction | None = None  # a percent coupon's rate (1/10 for 10%)
+    max_value: int | None = None  # fen: the most a percent coupon takes
+    condition: Expr | None = None  # on the member and the basket; false -> not_eligible
     span: Span | None = field(default=None, compare=False)
 
 

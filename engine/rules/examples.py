@@ -18,6 +18,9 @@ class ExampleMember:
     segment: str = ""
     join_date: date | None = None
     points_balance: int | None = None
+    last_purchase: date | None = None  # history: `last_purchase 2026-09-28`
+    order_count: int | None = None  # `orders 3`
+    lifetime_spend: int | None = None  # fen: `lifetime_spend 5000.00`
     span: Span | None = field(default=None, compare=False)
 
 

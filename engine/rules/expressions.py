@@ -25,7 +25,9 @@ __all__ = [
     "ValueType",
 ]
 
-ValueType: TypeAlias = Lit["money", "number", "text", "tags", "tier", "date", "time", "weekday", "bool"]
+ValueType: TypeAlias = Lit[
+    "money", "number", "quantity", "text", "tags", "tier", "date", "time", "weekday", "bool"
+]
 """The static type of an expression; the checker refuses comparisons across types."""
 
 FIELD_TYPES: dict[str, ValueType] = {
@@ -36,6 +38,7 @@ FIELD_TYPES: dict[str, ValueType] = {
     "item.brand": "text",
     "item.tags": "tags",
     "item.price": "money",  # unit price, fen
+    "item.quantity": "quantity",  # the line's quantity in thousandths (`item.quantity >= 1.5`)
     # the member (absent for a guest: every comparison on it is false)
     "member.id": "text",
     "member.tier": "tier",
@@ -43,6 +46,13 @@ FIELD_TYPES: dict[str, ValueType] = {
     "member.segment": "text",
     "member.birthday": "date",
     "member.join_date": "date",
+    # the member's history (engine.rules.history): read from the ledger or sent inline; a value
+    # that is not known (a guest, no purchase yet) makes every condition on it false
+    "member.days_since_last_purchase": "number",
+    "member.first_purchase": "bool",  # no committed sale before this one
+    "member.order_count": "number",
+    "member.lifetime_spend": "money",
+    "member.points_balance": "number",
     # the basket
     "basket.store": "text",
     "basket.channel": "text",
@@ -84,11 +94,13 @@ class Aggregate:
     """A basket measure over the lines matching ``where`` (all lines when None).
 
     ``subtotal`` is money: the sum of those lines' remaining amounts just before
-    the rule, lines locked by an exclusive rule excluded. ``count`` is the number
-    of such lines; ``quantity`` their summed quantity in whole units (floored).
+    the rule, lines locked by an exclusive rule excluded. ``gross`` is money too: the
+    same lines' amounts before any discount. ``count`` is the number of such lines;
+    ``quantity`` their summed quantity in whole units (floored). In a points rule
+    the locked lines count too (earning points is unaffected by ``exclusive``).
     """
 
-    kind: Lit["subtotal", "count", "quantity"]
+    kind: Lit["subtotal", "count", "quantity", "gross"]
     where: Expr | None = None
     span: Span | None = field(default=None, compare=False)
 

@@ -192,7 +192,7 @@ class SalesDesk:
             if reads.member is not None:
                 if reads.member.status != "active":
                     raise MemberTerminated(member_id)  # even with inline attributes: the ledger knows them
-                msg = with_member(msg, reads.member)
+                msg = with_member(msg, reads.member, ZoneInfo(compiled.ruleset.settings.timezone))
             elif strict or not msg.member.tier:
                 raise MemberNotFound(member_id)
         basket = request_from_proto(msg, line_memo)

@@ -30,7 +30,7 @@ __all__ = [
 ]
 
 MEMBER_COLUMNS = ("id", "tier", "birthday", "tags", "segment", "join_date", "lifetime_spend_fen")
-MEMBER_COLUMNS += ("last_purchase_at", "points_balance", "points_owed", "status")
+MEMBER_COLUMNS += ("last_purchase_at", "points_balance", "points_owed", "status", "order_count")
 """The member columns a :class:`MemberView` is made from, in the order :func:`view_of` takes them."""
 
 
@@ -93,9 +93,20 @@ def member_view(session: Session, member_id: str, recent: int) -> MemberView:
 
 def view_of(columns: Sequence[Any], recent: tuple[EntryView, ...] = ()) -> MemberView:
     """The view of a member row given as :data:`MEMBER_COLUMNS`: the balance is the spendable one."""
-    member_id, tier, birthday, tags, segment, join_date, lifetime, last_purchase, balance, owed, status = (
-        columns
-    )
+    (
+        member_id,
+        tier,
+        birthday,
+        tags,
+        segment,
+        join_date,
+        lifetime,
+        last_purchase,
+        balance,
+        owed,
+        status,
+        orders,
+    ) = columns
     return MemberView(
         id=member_id,
         tier=tier,
@@ -109,4 +120,5 @@ def view_of(columns: Sequence[Any], recent: tuple[EntryView, ...] = ()) -> Membe
         points_owed=owed,
         status=status,
         recent=recent,
+        order_count=orders,
     )

@@ -76,6 +76,8 @@ class Member(Base):
     join_date: Mapped[date | None] = mapped_column(Date)
     lifetime_spend_fen: Mapped[fen] = mapped_column(default=0, server_default=text("0"))
     last_purchase_at: Mapped[utc | None]
+    # Committed sales not fully returned (member.order_count, member.first_purchase); migration 0012.
+    order_count: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     # Spendable points; a clawback beyond it becomes points_owed (engine.ledger.returns.settle_balance).
     points_balance: Mapped[points] = mapped_column(default=0, server_default=text("0"))
     points_owed: Mapped[points] = mapped_column(default=0, server_default=text("0"))

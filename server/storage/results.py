@@ -70,6 +70,7 @@ class MemberView:
     points_owed: int
     status: str
     recent: tuple[EntryView, ...] = ()
+    order_count: int = 0  # committed sales not fully returned
 
     @property
     def spendable(self) -> int:
@@ -85,6 +86,11 @@ class MemberView:
             segment=self.segment,
             join_date=self.join_date,
             points_balance=self.spendable,
+            # the UTC day; Evaluate and Commit go through server.wire.ledger.with_member, which
+            # reads it in the ruleset's timezone
+            last_purchase=self.last_purchase_at.date() if self.last_purchase_at is not None else None,
+            order_count=self.order_count,
+            lifetime_spend=self.lifetime_spend_fen,
         )
 
 

@@ -94,11 +94,16 @@ def return_lines(
                 )
             )
         spend = Member.lifetime_spend_fen - plan.refund
+        # A sale returned in full no longer counts as an order (member.order_count, first_purchase).
+        orders = Member.order_count - (1 if plan.completes_sale else 0)
         row = session.execute(
             update(Member)
             .where(Member.id == member_id)
             .values(
-                **settle(-plan.points), lifetime_spend_fen=case((spend >= 0, spend), else_=0), updated_at=now
+                **settle(-plan.points),
+                lifetime_spend_fen=case((spend >= 0, spend), else_=0),
+                order_count=case((orders >= 0, orders), else_=0),
+                updated_at=now,
             )
             .returning(Member.points_balance - Member.points_owed)
         ).one()

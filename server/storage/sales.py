@@ -108,6 +108,7 @@ _UPDATE_MEMBER = (
     .values(
         **settle(bindparam("p_delta", type_=BigInteger())),
         lifetime_spend_fen=_members.c.lifetime_spend_fen + _payable,
+        order_count=_members.c.order_count + 1,
         last_purchase_at=case(
             (_members.c.last_purchase_at.is_(None), _sold_at),
             (_members.c.last_purchase_at < _sold_at, _sold_at),

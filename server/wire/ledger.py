@@ -14,6 +14,7 @@ import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 from engine.errors import InvalidRequest
 from server._pb.promo.v1 import promo_pb2 as pb
@@ -61,8 +62,11 @@ def required(value: str, field: str, what: str) -> str:
     return value
 
 
-def with_member(msg: pb.EvaluateRequest, member: MemberView) -> pb.EvaluateRequest:
-    """A copy of ``msg`` whose member attributes are the ledger's: the till's inline ones are ignored."""
+def with_member(msg: pb.EvaluateRequest, member: MemberView, zone: ZoneInfo) -> pb.EvaluateRequest:
+    """A copy of ``msg`` whose member attributes are the ledger's: the till's inline ones are ignored.
+
+    The history fields too; the last purchase becomes a local day in ``zone`` (the ruleset's).
+    """
     out = pb.EvaluateRequest()
     out.CopyFrom(msg)
     out.member.Clear()
@@ -73,6 +77,10 @@ def with_member(msg: pb.EvaluateRequest, member: MemberView) -> pb.EvaluateReque
     out.member.segment = member.segment
     out.member.join_date = member.join_date.isoformat() if member.join_date else ""
     out.member.points_balance = member.spendable
+    if member.last_purchase_at is not None:
+        out.member.last_purchase_date = member.last_purchase_at.astimezone(zone).date().isoformat()
+    out.member.order_count = member.order_count
+    out.member.lifetime_spend_fen = member.lifetime_spend_fen
     return out
 
 

@@ -16,6 +16,7 @@ from google.protobuf import json_format
 
 from engine.invoice.build import Invoice
 from engine.model import Evaluation, TaxRate
+from engine.thresholds import nudge_text
 from server._pb.promo.v1 import promo_pb2 as pb
 
 __all__ = [
@@ -104,6 +105,18 @@ def evaluation_to_proto(
         reply.free_units.add(rule=f.rule, units=f.units)
     for g in evaluation.gifts:
         reply.gifts.add(rule=g.rule, sku=g.sku, quantity=g.quantity)
+    if evaluation.nudges:
+        add_nudge = reply.nudges.add
+        for n in evaluation.nudges:
+            add_nudge(
+                source=n.source,
+                label=n.label,
+                missing_fen=n.missing,
+                measure=n.measure,
+                threshold_fen=n.threshold,
+                scope=n.scope,
+                text=nudge_text(n.missing, n.scope, n.label),
+            )
     if invoices is not None:
         fill_invoices(reply, (invoices,) if isinstance(invoices, Invoice) else invoices)
     return reply

@@ -170,6 +170,8 @@ def _member(msg: pb.Member) -> Member:
     balance = msg.points_balance if msg.HasField("points_balance") else None
     if balance is not None and balance < 0:
         raise InvalidRequest("member.points_balance", f"must not be negative (got {balance})")
+    orders = _count(msg, "order_count")
+    spend = _count(msg, "lifetime_spend_fen")
     return Member(
         tier=msg.tier,
         id=msg.id,
@@ -178,7 +180,20 @@ def _member(msg: pb.Member) -> Member:
         segment=msg.segment,
         join_date=parse_date(msg.join_date, "member.join_date"),
         points_balance=balance,
+        last_purchase=parse_date(msg.last_purchase_date, "member.last_purchase_date"),
+        order_count=orders,
+        lifetime_spend=spend,
     )
+
+
+def _count(msg: pb.Member, name: str) -> int | None:
+    """An optional history count of the member (unset: not known); never negative."""
+    if not msg.HasField(name):
+        return None
+    value = getattr(msg, name)
+    if value < 0:
+        raise InvalidRequest(f"member.{name}", f"must not be negative (got {value})")
+    return int(value)
 
 
 def parse_date(text: str, path: str) -> date | None:

@@ -25,7 +25,7 @@ ruleset "ruyi-health" {
   currency CNY
   timezone "Asia/Shanghai"
   points per_yuan 1, rounding floor, multipliers multiply
-  redeem 50 points per_yuan, cap 50%       # 50 points = 1 yuan
+  redeem 50 points per_yuan, cap 50%, applies_to item.category != "gift_card"  # 50 points = 1 yuan
   inactivity 730 days downgrade
   points_expire 730 days
 }
@@ -84,6 +84,11 @@ rule every "每满100减20" {
   then basket discount 20.00 every 100.00 max 3 times
 }
 
+rule first_big "首单 原价满500减50" {
+  when member.first_purchase and gross() >= 500 and gross(item.quantity >= 1.5) >= 100
+  then basket discount 50
+}
+
 rule bonus "新品 100积分" {
   when basket.store = "S001" and quantity(item.tags has "new") >= 2
   then bonus 100 points over item.tags has "new"
@@ -112,9 +117,15 @@ coupon C30 "30元券" {
   value 30, min_spend 300
 }
 
+coupon BACK "回归 9折 最高50元" {
+  value 10%, max 50
+  when member.days_since_last_purchase >= 48 and member.lifetime_spend >= 1000   # history
+}
+
 example "金卡会员 会员日 买A类商品" {
   # 100.00 - 5% = 95.00; points 95 x 1.5 x 2 = 285
-  member tier gold, birthday 1990-03-02, tags ["vip"], segment "important", joined 2020-01-01, balance 500
+  member tier gold, birthday 1990-03-02, tags ["vip"], segment "important", joined 2020-01-01, balance 500,
+    last_purchase 2026-09-01, orders 3, lifetime_spend 1200
   at 2026-11-15 10:00
   store "S001"
   channel "pos"

@@ -28,7 +28,8 @@ class TestSyntaxMessages:
     def test_money_expected_after_value(self) -> None:
         """The expected thing is named in words ("a money amount"), with what came before and what came."""
         assert _one(H + 'coupon C20 "x" {\n  value abc\n}\n') == (
-            "f.rules:4:9: expected a money amount like 20.00 after 'value', found 'abc'\n"
+            "f.rules:4:9: expected a money amount like 20.00 or a percent like 5% "
+            "after 'value', found 'abc'\n"
             "      value abc\n"
             "            ^^^"
         )
@@ -36,7 +37,8 @@ class TestSyntaxMessages:
     def test_missing_value_at_end_of_line(self) -> None:
         """A statement cut short points just past its last word."""
         assert _one(H + 'coupon C20 "x" {\n  value\n}\n') == (
-            "f.rules:4:8: expected a money amount like 20.00 after 'value', found the end of the line\n"
+            "f.rules:4:8: expected a money amount like 20.00 or a percent like 5% "
+            "after 'value', found the end of the line\n"
             "      value\n"
             "           ^"
         )

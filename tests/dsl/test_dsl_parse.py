@@ -25,10 +25,10 @@ class TestGrammar:
         kinds = _kinds(RICH)
         assert kinds[0] == "header"
         assert kinds.count("tier") == 3
-        assert kinds.count("rule") == 9
+        assert kinds.count("rule") == 10
         assert kinds.count("table") == 1
         assert kinds.count("no_points") == 1
-        assert kinds.count("coupon") == 2
+        assert kinds.count("coupon") == 3
         assert kinds[-2:] == ["example", "example"]
 
     def test_parser_is_built_once(self) -> None:

@@ -88,6 +88,7 @@ class TestHeaderAndTiers:
             inactivity_days=730,
             inactivity_action="downgrade",
             points_expire_days=730,
+            redeem_applies_to=ir.Compare("!=", ir.Field("item.category"), ir.Const("gift_card", "text")),
         )
 
     def test_header_defaults(self) -> None:
@@ -148,9 +149,13 @@ class TestRules:
     def test_rule_order_counts_tables_and_coupons_separately(self) -> None:
         """Rules and tables share file order; coupons have their own order."""
         loaded = dsl.load(RICH, "t")
-        assert [(r.id, r.order) for r in loaded.rules][-3:] == [("every", 7), ("bonus", 8), ("card_rates", 9)]
-        assert [r.order for r in loaded.rules] == list(range(10))
-        assert [(c.id, c.order) for c in loaded.coupons] == [("C20", 0), ("C30", 1)]
+        assert [(r.id, r.order) for r in loaded.rules][-3:] == [
+            ("first_big", 8),
+            ("bonus", 9),
+            ("card_rates", 10),
+        ]
+        assert [r.order for r in loaded.rules] == list(range(11))
+        assert [(c.id, c.order) for c in loaded.coupons] == [("C20", 0), ("C30", 1), ("BACK", 2)]
 
     def test_spans_point_at_the_declaration(self) -> None:
         """A rule's span is its header line; its effect's span is the effect."""
@@ -289,7 +294,15 @@ class TestExamples:
                 ),
             ),
             member=ir.ExampleMember(
-                "gold", date(1990, 3, 2), frozenset({"vip"}), "important", date(2020, 1, 1), 500
+                "gold",
+                date(1990, 3, 2),
+                frozenset({"vip"}),
+                "important",
+                date(2020, 1, 1),
+                500,
+                last_purchase=date(2026, 9, 1),
+                order_count=3,
+                lifetime_spend=120000,
             ),
             coupons=("C20",),
             redeem_points=500,

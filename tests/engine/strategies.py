@@ -4,6 +4,9 @@ Values come from small shared pools (categories, brands, tags, days) so that
 conditions, validity windows and coupon codes actually hit the baskets generated
 against them; everything is type-correct and passes ``engine.evaluate.validate``.
 
+Second-wave forms generated too: percent coupons with and without a cap, coupons with a `when`,
+member history fields, ``gross(...)``, ``item.quantity`` and redemption ``applies_to``.
+
 Deliberately not generated (the semantics are open or the checker refuses them):
 hours windows that wrap past midnight, best-of groups mixing rules of two stages or
 multipliers with bonuses, ``item.*`` outside a line scope.
@@ -120,9 +123,9 @@ def _maybe_flip(op: str, left: Expr, right: Expr, flip: bool) -> Compare:
 
 @st.composite
 def _leaf(draw: st.DrawFn, item: bool, tiers: tuple[str, ...], depth: int, measures: bool = True) -> Expr:
-    kinds = ["text", "in", "has_member", "date", "time", "number", "birthday", "bool"]
+    kinds = ["text", "in", "has_member", "date", "time", "number", "birthday", "bool", "history", "first"]
     if item:
-        kinds += ["text_item", "text_item", "in_item", "has_item", "price"]
+        kinds += ["text_item", "text_item", "in_item", "has_item", "price", "quantity"]
     if measures:  # the checker refuses a measure inside another measure's condition
         kinds += ["aggregate", "aggregate"] + (["mixed", "mixed", "mixed"] if item else [])
     if tiers:
@@ -146,6 +149,23 @@ def _leaf(draw: st.DrawFn, item: bool, tiers: tuple[str, ...], depth: int, measu
         return Has(Field("member.tags"), Const(draw(st.sampled_from(MEMBER_TAGS)), "text"))
     if kind == "price":
         return _maybe_flip(op, Field("item.price"), Const(draw(fen), "money"), flip)
+    if kind == "quantity":  # item.quantity in thousandths: whole units and weighed fractions
+        value = draw(st.sampled_from((1000, 2000, 1500, 2500, 3000)) | st.integers(1, 5000))
+        return _maybe_flip(op, Field("item.quantity"), Const(value, "quantity"), flip)
+    if kind == "history":
+        name, typ, values = draw(
+            st.sampled_from(
+                (
+                    ("member.days_since_last_purchase", "number", st.integers(0, 120)),
+                    ("member.order_count", "number", st.integers(0, 5)),
+                    ("member.lifetime_spend", "money", st.integers(0, 200000)),
+                    ("member.points_balance", "number", st.integers(0, 20000)),
+                )
+            )
+        )
+        return _maybe_flip(op, Field(name), Const(draw(values), typ), flip)
+    if kind == "first":
+        return Compare("=", Field("member.first_purchase"), Const(True, "bool"))
     if kind == "tier":
         return _maybe_flip(op, Field("member.tier"), Const(draw(st.sampled_from(tiers)), "tier"), flip)
     if kind == "tier_in":
@@ -182,9 +202,9 @@ def _leaf(draw: st.DrawFn, item: bool, tiers: tuple[str, ...], depth: int, measu
     if kind == "birthday":
         return IsBirthday(draw(st.sampled_from(("day", "month"))))
     if kind == "aggregate":
-        agg_kind = draw(st.sampled_from(("subtotal", "count", "quantity")))
+        agg_kind = draw(st.sampled_from(("subtotal", "count", "quantity", "gross")))
         where = draw(st.none() | conditions(item=True, tiers=tiers, depth=max(depth - 1, 0), measures=False))
-        if agg_kind == "subtotal":
+        if agg_kind in ("subtotal", "gross"):
             bound = Const(draw(st.integers(0, 40000)), "money")
         else:
             bound = Const(draw(st.integers(0, 8)), "number")
@@ -309,10 +329,14 @@ def _rule(draw: st.DrawFn, index: int, tiers: tuple[str, ...]) -> Rule:
 
 @st.composite
 def _coupon(draw: st.DrawFn, index: int, tiers: tuple[str, ...]) -> Coupon:
+    percent = draw(_maybe(rates, weight=3))  # a percent coupon, sometimes with a cap
     return Coupon(
         id=f"C{index}",
         label=f"coupon {index}",
-        value=draw(fen),
+        value=0 if percent is not None else draw(fen),
+        percent=percent,
+        max_value=draw(_maybe(fen)) if percent is not None else None,
+        condition=draw(_maybe(conditions(item=False, tiers=tiers, depth=1), weight=3)),
         min_spend=draw(st.sampled_from((0, 0)) | fen),
         applies_to=draw(_maybe(conditions(item=True, tiers=tiers, depth=1))),
         validity=draw(validities()),
@@ -342,6 +366,7 @@ def rulesets(draw: st.DrawFn) -> Ruleset:
         multipliers=draw(st.sampled_from(("multiply", "max", "add"))),
         redeem_points_per_yuan=draw(st.sampled_from((None, 50, 100, 10, 200, 30))),
         redeem_cap=draw(st.sampled_from((Fraction(1), Fraction(1, 2), Fraction(3, 10), Fraction(1, 3)))),
+        redeem_applies_to=draw(_maybe(conditions(item=True, tiers=tier_ids, depth=1), weight=3)),
     )
     n_rules = draw(st.integers(0, 8))
     rules = tuple(draw(_rule(k, tier_ids)) for k in range(n_rules))
@@ -397,6 +422,9 @@ def _member(draw: st.DrawFn, ruleset: Ruleset) -> Member:
         segment=draw(st.sampled_from(SEGMENTS)),
         join_date=draw(st.none() | st.sampled_from(BIRTHDAYS + DAYS)),
         points_balance=draw(st.none() | st.integers(0, 20000)),
+        last_purchase=draw(st.none() | day_near.map(lambda d: d - timedelta(days=48))),
+        order_count=draw(st.none() | st.integers(0, 3)),
+        lifetime_spend=draw(st.none() | st.integers(0, 200000)),
     )
 
 

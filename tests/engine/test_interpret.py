@@ -406,7 +406,7 @@ class TestCoupons:
             CouponOutcome("TOB", False, "no_eligible_amount"),
             CouponOutcome("BIG", False, "min_spend"),
             CouponOutcome("ZZZ", False, "unknown"),
-            CouponOutcome("ZZZ", False, "unknown"),
+            CouponOutcome("ZZZ", False, "duplicate"),  # duplicate is tested before unknown
         )
         assert taken(ev) == [[("coupon:C1", 1000)]]
 
@@ -417,12 +417,15 @@ class TestCoupons:
         )
         assert interpret(rs, request(line("A", 5000), coupons=("X",))).coupons[0].reason == "not_valid_now"
 
-    def test_no_eligible_amount_is_checked_before_min_spend(self):
-        """A fully discounted basket refuses a min-spend coupon for having nothing left, not for min spend."""
-        rs = ruleset(rule("free", pct(100)), coupons=(Coupon("X", "x", 100, min_spend=1000),))
-        assert (
-            interpret(rs, request(line("A", 5000), coupons=("X",))).coupons[0].reason == "no_eligible_amount"
+    def test_min_spend_is_checked_before_no_eligible_amount(self):
+        """PRODUCT.md (second wave) orders the reasons min_spend, then no_eligible_amount: a fully
+        discounted basket refuses a min-spend coupon for its minimum spend; without one, for nothing left."""
+        rs = ruleset(
+            rule("free", pct(100)),
+            coupons=(Coupon("X", "x", 100, min_spend=1000), Coupon("Y", "y", 100)),
         )
+        reasons = [c.reason for c in interpret(rs, request(line("A", 5000), coupons=("X", "Y"))).coupons]
+        assert reasons == ["min_spend", "no_eligible_amount"]
 
     def test_coupon_value_capped_at_eligible_total(self):
         """A 50.00 coupon on a 30.00 basket takes 30.00."""

@@ -107,3 +107,40 @@ class TestCli:
         """An unreachable database is a one-line failure (exit 1), not a traceback."""
         assert main(["db", "upgrade", "--db", "postgresql://postgres@127.0.0.1:1/none"]) == 1
         assert "unavailable" in capsys.readouterr().err
+
+
+class TestOrderCountMigration:
+    def test_0012_counts_each_members_sales_not_fully_returned(self, tmp_path):
+        """A database at 0002 with M1's three sales (one returned in full) and M2's none: after
+        0012, M1 has 2 orders and M2 0."""
+        url = f"sqlite:///{tmp_path / 'old.db'}"
+        assert upgrade(url, "0002") == "0002"
+        engine = make_engine(url)
+        now = "2026-05-01 02:00:00"
+        with engine.begin() as c:
+            for member in ("M1", "M2"):
+                c.execute(
+                    text(
+                        "INSERT INTO members (id, tier, tags, segment, created_at, updated_at)"
+                        " VALUES (:id, 'normal', '[]', '', :now, :now)"
+                    ),
+                    {"id": member, "now": now},
+                )
+            for tid, state in (("T1", "committed"), ("T2", "partly_returned"), ("T3", "returned")):
+                c.execute(
+                    text(
+                        "INSERT INTO sales (transaction_id, request_hash, request, ruleset, ruleset_version,"
+                        " ruleset_digest, result, invoice, lines, invoiced, payable_fen, points_earned,"
+                        " points_redeemed, member_id, sold_at, local_date, state, created_at) VALUES"
+                        " (:tid, 'h', '{}', 'r', 'v', 'd', '{}', '{}', '[]', 0, 100, 1, 0, 'M1', :now,"
+                        " '2026-05-01', :state, :now)"
+                    ),
+                    {"tid": tid, "state": state, "now": now},
+                )
+        engine.dispose()
+        assert upgrade(url) == head_revision()
+        engine = make_engine(url)
+        with engine.connect() as c:
+            counts = dict(c.execute(text("SELECT id, order_count FROM members ORDER BY id")).all())
+        engine.dispose()
+        assert counts == {"M1": 2, "M2": 0}

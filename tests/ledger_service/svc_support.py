@@ -43,6 +43,16 @@ coupon PT5 "5 yuan for points" {
   value 5.00
   redeem_for 500 points
 }
+
+coupon FIRST "首单券" {
+  value 10%, max 15.00
+  when member.first_purchase
+}
+
+coupon BACK "回归券" {
+  value 20.00
+  when member.days_since_last_purchase >= 48 and member.order_count >= 1
+}
 """
 
 

@@ -73,6 +73,17 @@ class TestRequestFromProto:
         assert member is not None
         assert (member.birthday, member.join_date, member.points_balance) == (None, None, None)
 
+    def test_history_is_carried_and_unset_is_unknown(self, request_msg: pb.EvaluateRequest) -> None:
+        """order_count 0 (set) is a first purchase; unset history stays None (conditions false)."""
+        request_msg.member.CopyFrom(pb.Member(tier="normal", order_count=0, last_purchase_date="2026-10-01"))
+        member = request_from_proto(request_msg).member
+        assert member is not None
+        assert (member.order_count, member.last_purchase, member.lifetime_spend) == (
+            0,
+            date(2026, 10, 1),
+            None,
+        )
+
     def test_a_zero_balance_is_kept_as_zero(self, request_msg: pb.EvaluateRequest) -> None:
         """points_balance 0 (set) differs from unset: the member has no points."""
         request_msg.member.points_balance = 0
@@ -148,6 +159,9 @@ BAD_INPUTS = [
     (_set("member.birthday", "02/03/1990"), "member.birthday", 'must be a date "YYYY-MM-DD"'),
     (_set("member.join_date", "20200131"), "member.join_date", 'must be a date "YYYY-MM-DD"'),
     (_set("member.points_balance", -1), "member.points_balance", "must not be negative (got -1)"),
+    (_set("member.order_count", -2), "member.order_count", "must not be negative (got -2)"),
+    (_set("member.lifetime_spend_fen", -3), "member.lifetime_spend_fen", "must not be negative (got -3)"),
+    (_set("member.last_purchase_date", "2026-13-01"), "member.last_purchase_date", "is not a calendar date"),
     (_set("redeem_points", -5), "redeem_points", "must not be negative (got -5)"),
     (_empty_coupon, "coupon_codes[2]", "must not be empty"),
     (_set("time", ""), "time", "is required"),

@@ -65,7 +65,7 @@ class Line(_message.Message):
     def __init__(self, id: _Optional[str] = ..., sku: _Optional[str] = ..., name: _Optional[str] = ..., category: _Optional[str] = ..., brand: _Optional[str] = ..., tags: _Optional[_Iterable[str]] = ..., unit_price_fen: _Optional[int] = ..., quantity_milli: _Optional[int] = ..., tax_rate: _Optional[str] = ..., tax_code: _Optional[str] = ..., unit: _Optional[str] = ..., spec: _Optional[str] = ...) -> None: ...
 
 class Member(_message.Message):
-    __slots__ = ("id", "tier", "birthday", "tags", "segment", "join_date", "points_balance")
+    __slots__ = ("id", "tier", "birthday", "tags", "segment", "join_date", "points_balance", "last_purchase_date", "order_count", "lifetime_spend_fen")
     ID_FIELD_NUMBER: _ClassVar[int]
     TIER_FIELD_NUMBER: _ClassVar[int]
     BIRTHDAY_FIELD_NUMBER: _ClassVar[int]
@@ -73,6 +73,9 @@ class Member(_message.Message):
     SEGMENT_FIELD_NUMBER: _ClassVar[int]
     JOIN_DATE_FIELD_NUMBER: _ClassVar[int]
     POINTS_BALANCE_FIELD_NUMBER: _ClassVar[int]
+    LAST_PURCHASE_DATE_FIELD_NUMBER: _ClassVar[int]
+    ORDER_COUNT_FIELD_NUMBER: _ClassVar[int]
+    LIFETIME_SPEND_FEN_FIELD_NUMBER: _ClassVar[int]
     id: str
     tier: str
     birthday: str
@@ -80,10 +83,13 @@ class Member(_message.Message):
     segment: str
     join_date: str
     points_balance: int
-    def __init__(self, id: _Optional[str] = ..., tier: _Optional[str] = ..., birthday: _Optional[str] = ..., tags: _Optional[_Iterable[str]] = ..., segment: _Optional[str] = ..., join_date: _Optional[str] = ..., points_balance: _Optional[int] = ...) -> None: ...
+    last_purchase_date: str
+    order_count: int
+    lifetime_spend_fen: int
+    def __init__(self, id: _Optional[str] = ..., tier: _Optional[str] = ..., birthday: _Optional[str] = ..., tags: _Optional[_Iterable[str]] = ..., segment: _Optional[str] = ..., join_date: _Optional[str] = ..., points_balance: _Optional[int] = ..., last_purchase_date: _Optional[str] = ..., order_count: _Optional[int] = ..., lifetime_spend_fen: _Optional[int] = ...) -> None: ...
 
 class EvaluateReply(_message.Message):
-    __slots__ = ("ruleset", "transaction_id", "lines", "subtotal_fen", "discount_fen", "payable_fen", "points", "coupons", "redemption", "invoice", "free_units", "gifts", "invoices")
+    __slots__ = ("ruleset", "transaction_id", "lines", "subtotal_fen", "discount_fen", "payable_fen", "points", "coupons", "redemption", "invoice", "free_units", "gifts", "invoices", "nudges")
     RULESET_FIELD_NUMBER: _ClassVar[int]
     TRANSACTION_ID_FIELD_NUMBER: _ClassVar[int]
     LINES_FIELD_NUMBER: _ClassVar[int]
@@ -97,6 +103,7 @@ class EvaluateReply(_message.Message):
     FREE_UNITS_FIELD_NUMBER: _ClassVar[int]
     GIFTS_FIELD_NUMBER: _ClassVar[int]
     INVOICES_FIELD_NUMBER: _ClassVar[int]
+    NUDGES_FIELD_NUMBER: _ClassVar[int]
     ruleset: RulesetVersion
     transaction_id: str
     lines: _containers.RepeatedCompositeFieldContainer[LineResult]
@@ -110,7 +117,8 @@ class EvaluateReply(_message.Message):
     free_units: _containers.RepeatedCompositeFieldContainer[FreeUnitsOffer]
     gifts: _containers.RepeatedCompositeFieldContainer[GiftOffer]
     invoices: _containers.RepeatedCompositeFieldContainer[Invoice]
-    def __init__(self, ruleset: _Optional[_Union[RulesetVersion, _Mapping]] = ..., transaction_id: _Optional[str] = ..., lines: _Optional[_Iterable[_Union[LineResult, _Mapping]]] = ..., subtotal_fen: _Optional[int] = ..., discount_fen: _Optional[int] = ..., payable_fen: _Optional[int] = ..., points: _Optional[_Union[PointsResult, _Mapping]] = ..., coupons: _Optional[_Iterable[_Union[CouponResult, _Mapping]]] = ..., redemption: _Optional[_Union[Redemption, _Mapping]] = ..., invoice: _Optional[_Union[Invoice, _Mapping]] = ..., free_units: _Optional[_Iterable[_Union[FreeUnitsOffer, _Mapping]]] = ..., gifts: _Optional[_Iterable[_Union[GiftOffer, _Mapping]]] = ..., invoices: _Optional[_Iterable[_Union[Invoice, _Mapping]]] = ...) -> None: ...
+    nudges: _containers.RepeatedCompositeFieldContainer[NudgeResult]
+    def __init__(self, ruleset: _Optional[_Union[RulesetVersion, _Mapping]] = ..., transaction_id: _Optional[str] = ..., lines: _Optional[_Iterable[_Union[LineResult, _Mapping]]] = ..., subtotal_fen: _Optional[int] = ..., discount_fen: _Optional[int] = ..., payable_fen: _Optional[int] = ..., points: _Optional[_Union[PointsResult, _Mapping]] = ..., coupons: _Optional[_Iterable[_Union[CouponResult, _Mapping]]] = ..., redemption: _Optional[_Union[Redemption, _Mapping]] = ..., invoice: _Optional[_Union[Invoice, _Mapping]] = ..., free_units: _Optional[_Iterable[_Union[FreeUnitsOffer, _Mapping]]] = ..., gifts: _Optional[_Iterable[_Union[GiftOffer, _Mapping]]] = ..., invoices: _Optional[_Iterable[_Union[Invoice, _Mapping]]] = ..., nudges: _Optional[_Iterable[_Union[NudgeResult, _Mapping]]] = ...) -> None: ...
 
 class FreeUnitsOffer(_message.Message):
     __slots__ = ("rule", "units")
@@ -129,6 +137,24 @@ class GiftOffer(_message.Message):
     sku: str
     quantity: int
     def __init__(self, rule: _Optional[str] = ..., sku: _Optional[str] = ..., quantity: _Optional[int] = ...) -> None: ...
+
+class NudgeResult(_message.Message):
+    __slots__ = ("source", "label", "missing_fen", "measure", "threshold_fen", "scope", "text")
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    LABEL_FIELD_NUMBER: _ClassVar[int]
+    MISSING_FEN_FIELD_NUMBER: _ClassVar[int]
+    MEASURE_FIELD_NUMBER: _ClassVar[int]
+    THRESHOLD_FEN_FIELD_NUMBER: _ClassVar[int]
+    SCOPE_FIELD_NUMBER: _ClassVar[int]
+    TEXT_FIELD_NUMBER: _ClassVar[int]
+    source: str
+    label: str
+    missing_fen: int
+    measure: str
+    threshold_fen: int
+    scope: str
+    text: str
+    def __init__(self, source: _Optional[str] = ..., label: _Optional[str] = ..., missing_fen: _Optional[int] = ..., measure: _Optional[str] = ..., threshold_fen: _Optional[int] = ..., scope: _Optional[str] = ..., text: _Optional[str] = ...) -> None: ...
 
 class RulesetVersion(_message.Message):
     __slots__ = ("name", "version", "digest")

@@ -1,0 +1,71 @@
+"""Running nudge plans (engine.compile.nudges) on the state just before a rule or coupon."""
+
+from __future__ import annotations
+
+from engine.compile.nudges import NudgePlan
+from engine.context import Context
+from engine.model import Nudge
+
+__all__ = ["absent_nudges", "coupon_nudge", "rule_nudges"]
+
+
+def _unmet(plan: NudgePlan, ctx: Context) -> list[Nudge] | None:
+    """The condition's unmet thresholds as nudges; None when a part that is not a threshold fails."""
+    for other in plan.others:
+        if not other(ctx, -1):
+            return None
+    out = []
+    for t in plan.thresholds:
+        if not t.test(ctx, -1):
+            value = t.measure(ctx, -1)
+            out.append(Nudge(plan.source, plan.label, t.fen - value, t.kind, t.fen, t.scope))
+    return out
+
+
+def rule_nudges(plan: NudgePlan, ctx: Context, total: int) -> list[Nudge]:
+    """A basket rule's nudges; ``total`` is its eligible lines' remaining amount just before it."""
+    if plan.valid is not None and not plan.valid(ctx):
+        return []
+    unmet = _unmet(plan, ctx)
+    if unmet is None or len(unmet) > 1:
+        return []
+    steps, every = plan.steps, plan.every
+    if unmet:
+        if (steps and steps[0] > total) or (every is not None and total < every[0]):
+            return []  # the effect's own first threshold is unmet too
+        return unmet
+    if steps:
+        return [
+            Nudge(plan.source, plan.label, t - total, "subtotal", t, plan.over_scope)
+            for t in steps
+            if t > total
+        ]
+    if every is not None:
+        size, limit = every
+        times = total // size
+        if limit is None or times < limit:
+            target = size * (times + 1)
+            return [Nudge(plan.source, plan.label, target - total, "subtotal", target, plan.over_scope)]
+    return []
+
+
+def absent_nudges(plan: NudgePlan, ctx: Context) -> tuple[Nudge, ...]:
+    """A rule's nudges when none of the lines it measures is in the basket: the plan's precomputed
+    answer, once its validity and its other conditions hold."""
+    if plan.valid is not None and not plan.valid(ctx):
+        return ()
+    for other in plan.others:
+        if not other(ctx, -1):
+            return ()
+    return plan.absent  # type: ignore[return-value]
+
+
+def coupon_nudge(plan: NudgePlan, ctx: Context, total: int) -> Nudge | None:
+    """A presented coupon's nudge: its condition's one unmet threshold, or its min spend."""
+    unmet = _unmet(plan, ctx)
+    if unmet is None:
+        return None
+    if total < plan.min_spend:
+        fen = plan.min_spend
+        unmet.append(Nudge(plan.source, plan.label, fen - total, "min_spend", fen, plan.applies_scope))
+    return unmet[0] if len(unmet) == 1 else None
