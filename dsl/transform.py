@@ -165,6 +165,8 @@ class _Builder(RuleParts, ExampleParts):
                 values["redeem_points_per_yuan"], cap = stmt.value
                 if cap is not None:
                     values["redeem_cap"] = cap
+            elif stmt.kind == "max_discount":
+                values["max_discount"], values["max_discount_span"] = stmt.value, stmt.span
             elif stmt.kind == "inactivity":
                 values["inactivity_days"], values["inactivity_action"] = stmt.value
             else:
@@ -202,6 +204,9 @@ class _Builder(RuleParts, ExampleParts):
 
     def points_expire(self, meta: Any, ch: list[Any]) -> Stmt:
         return Stmt("points_expire_days", args_of(ch)[0], self.span(meta))
+
+    def max_discount(self, meta: Any, ch: list[Any]) -> Stmt:
+        return Stmt("max_discount", self.literal(to_percent, args_of(ch)[0], Fraction(1)), self.span(meta))
 
     def _choice(self, tok: Token, allowed: tuple[str, ...]) -> str:
         if tok.value in allowed:
