@@ -22,6 +22,7 @@ __all__ = ["build_parser", "main"]
 COMMAND_MODULES = (
     "server.cli.rules",
     "server.cli.analyze",
+    "server.cli.backtest",
     "server.cli.basket",
     "server.cli.serve",
     "server.cli.client",
