@@ -14,11 +14,9 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
-from google.protobuf import json_format
-
 from engine.compiled import CompiledRuleset
 from engine.errors import InvalidRequest
-from server._pb.promo.v1 import promo_pb2 as pb
+from server.backtest.requests import parse_stored
 from server.backtest.sales import StoredSale
 from server.backtest.summary import Summary
 from server.wire.request import request_from_proto
@@ -74,8 +72,7 @@ class _Pricer:
         clock = time.perf_counter
         for tid, day, digest, stored in rows:
             t0 = clock()
-            msg = pb.EvaluateRequest()
-            json_format.ParseDict(json.loads(stored)["request"], msg)
+            msg = parse_stored(json.loads(stored)["request"])
             try:
                 request = request_from_proto(msg)
             except InvalidRequest as exc:
