@@ -10,14 +10,19 @@ size and the ratio to the smallest, so growth is visible on a noisy shared machi
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from collections import Counter
 from datetime import date
+from pathlib import Path
 
-import dsl
-from benchmarks.generate import generated_ruleset
-from engine.analysis import analyze
-from engine.compiled import compile_ruleset
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # run as a script from anywhere
+
+import dsl  # noqa: E402
+from benchmarks.generate import generated_ruleset  # noqa: E402
+from engine.analysis import analyze  # noqa: E402
+from engine.compiled import compile_ruleset  # noqa: E402
 
 _EXAMPLE = """
 example "cat0 一件" {

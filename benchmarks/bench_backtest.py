@@ -11,16 +11,20 @@ before, after, add up (CPU seconds summed over the workers).
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from datetime import date
 from pathlib import Path
 
-import dsl
-from benchmarks.seed_sales import seed_sales
-from engine.compiled import compile_ruleset
-from server.backtest.replay import Versions, replay
-from server.backtest.sales import count_sales, period_sales, sources_of
-from server.storage.store import Ledger
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # run as a script from anywhere
+
+import dsl  # noqa: E402
+from benchmarks.seed_sales import seed_sales  # noqa: E402
+from engine.compiled import compile_ruleset  # noqa: E402
+from server.backtest.replay import Versions, replay  # noqa: E402
+from server.backtest.sales import count_sales, period_sales, sources_of  # noqa: E402
+from server.storage.store import Ledger  # noqa: E402
 
 FIRST, DAYS = date(2026, 11, 1), 30
 
@@ -34,7 +38,7 @@ def main() -> None:
     )
     args = parser.parse_args()
 
-    health = Path("rulesets/health.rules").read_text(encoding="utf-8")
+    health = (ROOT / "rulesets" / "health.rules").read_text(encoding="utf-8")
     candidate = health.replace("then item discount 9.5折", "then item discount 9折")
     ledger = Ledger.open(f"sqlite:///{args.db}")
     last = date.fromordinal(FIRST.toordinal() + DAYS - 1)
