@@ -281,7 +281,14 @@ def _never_wins(ruleset: Ruleset, ranks: dict[str, int], tiers: int, dead: set[s
                 theirs = _strength(d)
                 if d is m or theirs is None or theirs[:2] != mine[:2]:
                     continue
-                if not (theirs[2] >= mine[2] if j < k else theirs[2] > mine[2]):  # ties go to the first
+                # Ties go to the first member. An earlier member giving at least as much always wins; a
+                # later one only when more is always strictly more: points are exact, but fen rounding
+                # (or the cap at what is left) can tie two different discounts on a small line.
+                if j < k:
+                    beats = theirs[2] >= mine[2]
+                else:
+                    beats = mine[0] in ("factor", "bonus") and theirs[2] > mine[2]
+                if not beats:
                     continue
                 negated = _not_live(d, ranks)
                 if negated is None or _never((a + b for a in terms for b in negated), tiers) is None:

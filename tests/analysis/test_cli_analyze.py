@@ -19,11 +19,11 @@ def test_analyze_prints_findings_bound_and_witness(
     assert main(["analyze", str(path), "--as-of", "2026-11-01"]) == 0  # findings are warnings
     out = capsys.readouterr().out
     assert f"{path}:22:32: warning: rule 'both' can never apply" in out
-    # `clear` 50% and locked; else ghost 20% and bag_pct 20%: 36%; coupon CLR is shadowed
+    # `clear` 50% and locked; else ghost, bag_pct and pct_later 20% each: 48.8%; CLR is shadowed
     assert f"{path}: worst case 50.00% of a line's amount" in out
     assert "witness (reaches the bound)" in out
     assert 'example "worst case: line 2 loses 50.00% of its amount" {' in out
-    assert out.rstrip().endswith(f"{path}: 9 finding(s)")
+    assert out.rstrip().endswith(f"{path}: 10 finding(s)")
 
 
 def test_analyze_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
