@@ -175,6 +175,8 @@ class _Builder(RuleParts, UnitParts, ExampleParts):
                     values["redeem_cap"] = cap
                 if on is not None:
                     values["redeem_applies_to"] = on
+            elif stmt.kind == "max_discount":
+                values["max_discount"], values["max_discount_span"] = stmt.value, stmt.span
             elif stmt.kind == "inactivity":
                 values["inactivity_days"], values["inactivity_action"] = stmt.value
             else:
@@ -217,6 +219,9 @@ class _Builder(RuleParts, UnitParts, ExampleParts):
 
     def points_expire(self, meta: Any, ch: list[Any]) -> Stmt:
         return Stmt("points_expire_days", args_of(ch)[0], self.span(meta))
+
+    def max_discount(self, meta: Any, ch: list[Any]) -> Stmt:
+        return Stmt("max_discount", self.literal(to_percent, args_of(ch)[0], Fraction(1)), self.span(meta))
 
     def _choice(self, tok: Token, allowed: tuple[str, ...]) -> str:
         if tok.value in allowed:

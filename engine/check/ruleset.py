@@ -109,6 +109,8 @@ class _Checker(ConditionChecker):
         if not 0 < s.redeem_cap <= 1:
             self.fail("the redemption cap must be above 0% and at most 100%", s.span, "write `cap 50%`")
         check_redeem_on(self, s)
+        if s.max_discount is not None and not 0 < s.max_discount <= 1:
+            self.fail("max_discount must be above 0% and at most 100%", s.span, "write `max_discount 40%`")
         for what, days in (("inactivity", s.inactivity_days), ("points_expire", s.points_expire_days)):
             if days is not None and days <= 0:
                 self.fail(f"{what} must be a positive number of days", s.span)

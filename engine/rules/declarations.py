@@ -85,6 +85,10 @@ class Settings:
     inactivity_days: int | None = None
     inactivity_action: Lit["downgrade", "terminate"] = "downgrade"
     points_expire_days: int | None = None
+    # The most of a line's amount all discounts together may take; `promo check` refuses a ruleset
+    # whose worst case (engine.analysis.worst) exceeds it. None: no ceiling.
+    max_discount: Fraction | None = None
+    max_discount_span: Span | None = field(default=None, compare=False)
     span: Span | None = field(default=None, compare=False)
 
 

@@ -21,6 +21,8 @@ __all__ = ["build_parser", "main"]
 # Importing a command module registers its subcommands, in this order in --help.
 COMMAND_MODULES = (
     "server.cli.rules",
+    "server.cli.analyze",
+    "server.cli.backtest",
     "server.cli.basket",
     "server.cli.serve",
     "server.cli.client",

@@ -2,7 +2,9 @@
 
 ``check`` is what runs before a ruleset is published: parse, semantic checks, compile,
 then every embedded example, with errors printed exactly as the engine renders them
-(file:line:col, the line, a caret, a hint) and one summary line per file.
+(file:line:col, the line, a caret, a hint) and one summary line per file. The findings of
+``promo analyze`` (engine.analysis) follow as warnings; they change the exit code only when
+the ruleset declares ``max_discount`` and its worst case exceeds it.
 """
 
 from __future__ import annotations
@@ -36,40 +38,57 @@ def run_check(args: argparse.Namespace) -> int:
     """Exit 0 only when every file is sound and every example passes."""
     status = EXIT_OK
     for path in expand_rules_paths(args.paths):
-        errors, summary = check_file(path)
+        errors, warnings, summary = check_file(path)
+        if errors or warnings:
+            print(render_errors([*errors, *warnings]), end="\n\n")
         if errors:
-            print(render_errors(errors), end="\n\n")
             status = EXIT_FAILED
         print(f"{path}: {summary}")
     return status
 
 
-def check_file(path: str) -> tuple[list[RuleError], str]:
-    """The errors of one ruleset file and its one-line summary."""
+def check_file(path: str) -> tuple[list[RuleError], list[RuleError], str]:
+    """The errors of one ruleset file, its warnings (analysis findings) and its one-line summary."""
     from engine.check.run_examples import run_examples
     from engine.compiled import compile_ruleset
 
     try:
         text = read_text(path, "ruleset")
     except Failure as exc:
-        return [RuleError(str(exc))], "not readable as a ruleset"
+        return [RuleError(str(exc))], [], "not readable as a ruleset"
     ruleset, errors = load_and_check(path, text)
     if errors:
-        return errors, _count(len(errors), "error")
+        return errors, [], _count(len(errors), "error")
     try:
         compiled = compile_ruleset(ruleset)
     except RuleErrors as exc:
-        return list(exc.errors), _count(len(exc.errors), "error")
+        return list(exc.errors), [], _count(len(exc.errors), "error")
     except RuleError as exc:
-        return [exc], "1 error"
+        return [exc], [], "1 error"
     total = len(ruleset.examples)
     failures = run_examples(compiled)
     if failures:
         failed = len({_where(e) for e in failures})
-        return failures, f"{failed} of {_count(total, 'example')} failed"
+        return failures, [], f"{failed} of {_count(total, 'example')} failed"
+    errors, warnings = analysis_errors(compiled)
+    said = "".join(f", {_count(len(w), k)}" for w, k in ((errors, "error"), (warnings, "warning")) if w)
     if total == 0:
-        return [], "ok, no examples"
-    return [], f"ok, {_count(total, 'example')} passed"
+        return errors, warnings, f"{'refused' if errors else 'ok'}, no examples{said}"
+    return errors, warnings, f"{'refused' if errors else 'ok'}, {_count(total, 'example')} passed{said}"
+
+
+def analysis_errors(compiled: object) -> tuple[list[RuleError], list[RuleError]]:
+    """The analysis of a compiled ruleset as check reports it: (errors, warnings).
+
+    Only a worst case above the ruleset's own ``max_discount`` is an error.
+    """
+    from datetime import date
+
+    from engine.analysis import analyze, ceiling_error
+
+    result = analyze(compiled, as_of=date.today())  # type: ignore[arg-type]
+    errors: list[RuleError] = [ceiling_error(result)] if result.over_ceiling else []
+    return errors, list(result.findings)
 
 
 def _where(error: RuleError) -> object:

@@ -51,10 +51,12 @@ class TestCheck:
     def test_a_good_file_exits_0_with_a_summary(
         self, rules_dir: Path, capsys: pytest.CaptureFixture[str]
     ) -> None:
-        """A sound ruleset prints one "ok" line and exits 0."""
+        """A sound ruleset prints one "ok" line and exits 0; having no examples is only a warning."""
         good = rules_dir / "good.rules"
         assert main(["check", str(good)]) == 0
-        assert capsys.readouterr().out == f"{good}: ok, no examples\n"
+        out = capsys.readouterr().out
+        assert out.startswith("warning: ruleset 'mini' has no examples")
+        assert out.endswith(f"{good}: ok, no examples, 1 warning\n")
 
     def test_a_bad_file_prints_rendered_errors_and_exits_1(
         self, rules_dir: Path, capsys: pytest.CaptureFixture[str]
@@ -75,7 +77,7 @@ class TestCheck:
         summaries = [line for line in capsys.readouterr().out.splitlines() if line.startswith(str(rules_dir))]
         assert summaries[-2:] == [
             f"{rules_dir / 'bad.rules'}: 1 error",
-            f"{rules_dir / 'good.rules'}: ok, no examples",
+            f"{rules_dir / 'good.rules'}: ok, no examples, 1 warning",
         ]
         assert not any("notes.txt" in line for line in summaries)
 
