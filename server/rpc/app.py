@@ -22,6 +22,8 @@ from server.rpc.logs import get_logger
 from server.rulesets.registry import FileState, RulesetRegistry
 from server.sales.pricing import Evaluator, default_evaluate
 from server.storage.store import Ledger
+from server.trust.gate import Gate
+from server.trust.tokens import StaticCallers
 
 __all__ = ["ADMIN_SERVICE_NAME", "SERVICE_NAME", "Deps", "create_server"]
 
@@ -49,6 +51,11 @@ class Deps:
     )
     # The members/sales ledger; None serves pricing only (the ledger RPCs answer UNIMPLEMENTED).
     ledger: Ledger | None = None
+    # Who may call: by default nobody but health checks (a server must be told its callers,
+    # or be given Gate(None), which is `promo serve --no-auth`).
+    gate: Gate = field(default_factory=lambda: Gate(StaticCallers({})))
+    # TLS; None listens in plain text (serve.py allows that on loopback only, or with --insecure).
+    credentials: grpc.ServerCredentials | None = None
 
 
 def create_server(address: str, deps: Deps, *, reuse_port: bool = False) -> tuple[grpc.Server, int]:
@@ -60,6 +67,7 @@ def create_server(address: str, deps: Deps, *, reuse_port: bool = False) -> tupl
     server = grpc.server(
         ThreadPoolExecutor(max_workers=deps.max_workers, thread_name_prefix="rpc"),
         options=[("grpc.so_reuseport", int(reuse_port))],
+        interceptors=[deps.gate],
     )
     promotions = LedgerPromotionsServicer(deps.registry, deps.evaluate, deps.ledger)
     pb_grpc.add_PromotionsServicer_to_server(promotions, server)
@@ -75,7 +83,10 @@ def create_server(address: str, deps: Deps, *, reuse_port: bool = False) -> tupl
         server,
     )
     _track(deps.registry, deps.health)
-    port = server.add_insecure_port(address)
+    if deps.credentials is not None:
+        port = server.add_secure_port(address, deps.credentials)
+    else:
+        port = server.add_insecure_port(address)
     if port == 0:  # older grpc returns 0 instead of raising
         raise RuntimeError(f"cannot listen on {address}")
     return server, port

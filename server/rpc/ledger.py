@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import grpc
 
-from engine.errors import InvalidRequest
+from engine.errors import InvalidRequest, did_you_mean
 from server._pb.promo.v1 import promo_pb2 as pb
 from server._pb.promo.v1 import promo_pb2_grpc as pb_grpc
 from server.rpc.logs import get_logger
@@ -20,6 +20,8 @@ from server.sales.desk import SalesDesk
 from server.sales.errors import NoLedger
 from server.sales.pricing import Evaluator, default_evaluate
 from server.storage.store import Ledger
+from server.trust.callers import caller_name
+from server.wire.bounds import MAX_TEXT, check_points, check_text, shown
 from server.wire.ledger import (
     adjust_to_proto,
     member_to_proto,
@@ -64,9 +66,12 @@ class LedgerPromotionsServicer(PromotionsServicer):
         desk = self._desk("EnrollMember")
         member_id = required(request.member_id, "member_id", "the member's id in the loyalty program")
         tier = required(request.tier, "tier", "the member's starting tier id")
+        check_tier(self.registry, request.ruleset, tier)
         for i, tag in enumerate(request.tags):
             if not tag.strip():
                 raise InvalidRequest(f"tags[{i}]", "must not be empty")
+            check_text(tag, f"tags[{i}]", MAX_TEXT)
+        check_text(request.segment, "segment", MAX_TEXT)
         view = desk.ledger.enroll_member(
             member_id,
             tier,
@@ -106,6 +111,24 @@ class LedgerPromotionsServicer(PromotionsServicer):
         return redeem_to_proto(desk.redeem(request, desk.ledger.clock()))
 
 
+def check_tier(registry: RulesetRegistry, ruleset: str, tier: str) -> None:
+    """InvalidRequest unless ``tier`` is a tier of ``ruleset`` (or, unnamed, of some loaded ruleset)."""
+    if ruleset:
+        check_text(ruleset, "ruleset", MAX_TEXT)
+        programmes = [registry.get(ruleset)]
+    else:
+        programmes = [registry.get(name) for name in registry.names()]
+    tiers = sorted({t.id for c in programmes for t in c.ruleset.tiers})
+    if programmes and tier not in tiers:
+        where = f"ruleset {ruleset!r}" if ruleset else "the loaded rulesets"
+        hint = did_you_mean(tier, tiers)
+        raise InvalidRequest(
+            "tier",
+            f"{shown(tier)} is not a tier of {where} (tiers: {', '.join(tiers)})"
+            + (f"; {hint}" if hint else ""),
+        )
+
+
 class AdminServicer(pb_grpc.AdminServicer):
     """promo.v1.Admin: back-office corrections, apart from the tills' calls."""
 
@@ -123,14 +146,16 @@ class AdminServicer(pb_grpc.AdminServicer):
         member_id = required(request.member_id, "member_id", "the member to correct")
         if request.points == 0:
             raise InvalidRequest("points", "must not be 0: a correction moves at least one point")
+        check_points(request.points, "points")
         if not request.reason.strip():
             raise InvalidRequest("reason", "is required: why the points are corrected (kept for the audit)")
-        if not request.operator.strip():
+        check_text(request.reason, "reason", MAX_TEXT)
+        operator = caller_name(context) or request.operator
+        if not operator.strip():
             raise InvalidRequest("operator", "is required: who corrects the points (kept for the audit)")
+        check_text(operator, "operator")
         request_id = required(request.request_id, "request_id", "the caller's id for this correction")
-        result = self.ledger.adjust_points(
-            member_id, request.points, request.reason, request.operator, request_id
-        )
+        result = self.ledger.adjust_points(member_id, request.points, request.reason, operator, request_id)
         return adjust_to_proto(result)
 
     @rpc
