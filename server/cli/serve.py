@@ -36,6 +36,13 @@ DEFAULT_DB = "sqlite:///promo.db"  # the ledger database, a SQLite file in the w
     arg("--client-ca", metavar="FILE", help="require client certificates signed by this CA (mutual TLS)"),
     arg("--insecure", action="store_true", help="allow plain text on a non-loopback address (logged)"),
     arg("--no-auth", action="store_true", help="development only, loopback only: no caller is checked"),
+    arg(
+        "--max-clock-skew",
+        type=float,
+        default=300.0,
+        metavar="S",
+        help="seconds a committed sale may be dated ahead of this server's clock (default: 300)",
+    ),
 )
 def run_serve(args: argparse.Namespace) -> int:
     from server.rpc.logs import configure_logging
@@ -45,6 +52,8 @@ def run_serve(args: argparse.Namespace) -> int:
         raise UsageError(f"--port must be between 0 and 65535 (got {args.port})")
     if args.workers < 1:
         raise UsageError(f"--workers must be at least 1 (got {args.workers})")
+    if args.max_clock_skew < 0:
+        raise UsageError(f"--max-clock-skew must not be negative (got {args.max_clock_skew})")
     if args.grace < 0:
         raise UsageError(f"--grace must not be negative (got {args.grace})")
     folder = Path(args.rulesets) if args.rulesets else bundled_rulesets()
@@ -59,6 +68,7 @@ def run_serve(args: argparse.Namespace) -> int:
         tls=tls,
         insecure=args.insecure,
         no_auth=args.no_auth,
+        max_clock_skew_s=args.max_clock_skew,
         port=args.port,
         workers=args.workers,
         grace=args.grace,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import grpc
@@ -20,6 +21,7 @@ from server._pb.promo.v1 import promo_pb2_grpc as pb_grpc
 from server.rpc.ledger import AdminServicer, LedgerPromotionsServicer
 from server.rpc.logs import get_logger
 from server.rulesets.registry import FileState, RulesetRegistry
+from server.sales.desk import MAX_CLOCK_SKEW
 from server.sales.pricing import Evaluator, default_evaluate
 from server.storage.store import Ledger
 from server.trust.gate import Gate
@@ -56,6 +58,8 @@ class Deps:
     gate: Gate = field(default_factory=lambda: Gate(StaticCallers({})))
     # TLS; None listens in plain text (serve.py allows that on loopback only, or with --insecure).
     credentials: grpc.ServerCredentials | None = None
+    # How far ahead of this server's clock a committed sale may be dated.
+    max_clock_skew: timedelta = MAX_CLOCK_SKEW
 
 
 def create_server(address: str, deps: Deps, *, reuse_port: bool = False) -> tuple[grpc.Server, int]:
@@ -69,7 +73,7 @@ def create_server(address: str, deps: Deps, *, reuse_port: bool = False) -> tupl
         options=[("grpc.so_reuseport", int(reuse_port))],
         interceptors=[deps.gate],
     )
-    promotions = LedgerPromotionsServicer(deps.registry, deps.evaluate, deps.ledger)
+    promotions = LedgerPromotionsServicer(deps.registry, deps.evaluate, deps.ledger, deps.max_clock_skew)
     pb_grpc.add_PromotionsServicer_to_server(promotions, server)
     pb_grpc.add_AdminServicer_to_server(AdminServicer(deps.registry, deps.ledger), server)
     health_pb2_grpc.add_HealthServicer_to_server(deps.health, server)

@@ -8,6 +8,8 @@ UNIMPLEMENTED and Evaluate behaves exactly as the ledger-less service.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import grpc
 
 from engine.errors import InvalidRequest, did_you_mean
@@ -16,7 +18,7 @@ from server._pb.promo.v1 import promo_pb2_grpc as pb_grpc
 from server.rpc.logs import get_logger
 from server.rpc.promotions import PromotionsServicer, rpc
 from server.rulesets.registry import RulesetRegistry
-from server.sales.desk import SalesDesk
+from server.sales.desk import MAX_CLOCK_SKEW, SalesDesk
 from server.sales.errors import NoLedger
 from server.sales.pricing import Evaluator, default_evaluate
 from server.storage.store import Ledger
@@ -42,11 +44,15 @@ class LedgerPromotionsServicer(PromotionsServicer):
     """promo.v1.Promotions with the ledger calls; ``ledger`` None serves pricing only."""
 
     def __init__(
-        self, registry: RulesetRegistry, evaluate: Evaluator = default_evaluate, ledger: Ledger | None = None
+        self,
+        registry: RulesetRegistry,
+        evaluate: Evaluator = default_evaluate,
+        ledger: Ledger | None = None,
+        max_clock_skew: timedelta = MAX_CLOCK_SKEW,
     ) -> None:
         super().__init__(registry, evaluate)
         self.ledger = ledger
-        self.desk = SalesDesk(ledger, registry, evaluate) if ledger is not None else None
+        self.desk = SalesDesk(ledger, registry, evaluate, max_clock_skew) if ledger is not None else None
 
     def _desk(self, method: str) -> SalesDesk:
         if self.desk is None:

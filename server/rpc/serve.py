@@ -20,6 +20,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from multiprocessing.connection import wait
 from pathlib import Path
 
@@ -55,6 +56,7 @@ class ServeOptions:
     tls: TlsFiles | None = None
     insecure: bool = False  # plain text on a non-loopback address, knowingly
     no_auth: bool = False  # development only: loopback, nobody is asked who they are
+    max_clock_skew_s: float = 300.0  # how far ahead of our clock a committed sale may be dated
 
 
 def check_exposure(options: ServeOptions) -> str | None:
@@ -108,7 +110,13 @@ def _run_worker(options: ServeOptions, port: int, *, reuse_port: bool, parent: i
     registry = RulesetRegistry(options.rulesets)
     ledger = open_ledger(options.db)
     credentials = server_credentials(options.tls) if options.tls is not None else None
-    deps = Deps(registry, ledger=ledger, gate=_gate(options, ledger), credentials=credentials)
+    deps = Deps(
+        registry,
+        ledger=ledger,
+        gate=_gate(options, ledger),
+        credentials=credentials,
+        max_clock_skew=timedelta(seconds=options.max_clock_skew_s),
+    )
     address = _address(options.host, port)
     try:
         server, bound = create_server(address, deps, reuse_port=reuse_port)

@@ -38,6 +38,8 @@ from server.wire.bounds import (
 
 __all__ = [
     "parse_date",
+    "parse_time",
+    "precheck",
     "request_from_json",
     "request_from_proto",
     "wire_error",
@@ -95,6 +97,17 @@ def request_from_proto(msg: pb.EvaluateRequest) -> Request:
         store=msg.store,
         channel=msg.channel,
     )
+
+
+def precheck(msg: pb.EvaluateRequest) -> None:
+    """The checks that must come before any ledger read: the coupon codes (the read looks each one
+    up) and the time (so a bad time is named even for a member the ledger does not know)."""
+    coupons = msg.coupon_codes
+    if len(coupons) > MAX_COUPON_CODES:
+        raise InvalidRequest("coupon_codes", f"at most {MAX_COUPON_CODES} codes (got {len(coupons)})")
+    for i, code in enumerate(coupons):
+        check_text(code, f"coupon_codes[{i}]")
+    _time(msg.time)
 
 
 def _blank(text: str) -> bool:
@@ -221,6 +234,11 @@ def parse_date(text: str, path: str) -> date | None:
         check_year(day.year, path)
         return day
     raise InvalidRequest(path, f'must be a date "YYYY-MM-DD" (got {shown(text)})')
+
+
+def parse_time(text: str) -> datetime:
+    """The request's ``time`` as an aware datetime; InvalidRequest naming ``time`` when it is not one."""
+    return _time(text)
 
 
 def _time(text: str) -> datetime:
