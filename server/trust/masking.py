@@ -14,7 +14,8 @@ from typing import Any
 __all__ = ["mask_event", "mask_member", "mask_text", "mask_url"]
 
 _QUOTED_MEMBER = re.compile(r"(member(?:_id)?:? ?)'([^']*)'")
-_PHONE_LIKE = re.compile(r"(?<![\w.])\+?\d[\d -]{5,}\d(?![\w.])")
+_PHONE_LIKE = re.compile(r"(?<![\w.-])\+?\d[\d -]{5,}\d(?![\w.-])")
+_DATE_LIKE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _BIRTHDAY = re.compile(r"(birthday[\"']?\s*[:=]\s*[\"']?)(\d{4}-\d{2}-\d{2})")
 _URL_PASSWORD = re.compile(r"(://[^:/@\s]+:)([^@\s]+)(@)")
 _KEEP = frozenset({"timestamp", "level", "event", "request_id", "latency_us", "pid", "version"})
@@ -37,8 +38,16 @@ def mask_url(url: str) -> str:
 def mask_text(text: str) -> str:
     text = _QUOTED_MEMBER.sub(lambda m: f"{m[1]}'{mask_member(m[2])}'", text)
     text = _BIRTHDAY.sub(r"\1****-**-**", text)
-    text = _PHONE_LIKE.sub(lambda m: mask_member(m[0]), text)
+    text = _PHONE_LIKE.sub(_phone, text)
     return mask_url(text)
+
+
+def _phone(match: re.Match[str]) -> str:
+    """Seven digits or more, not a date: masked like a member id."""
+    text = match[0]
+    if _DATE_LIKE.fullmatch(text) or sum(c.isdigit() for c in text) < 7:
+        return text
+    return mask_member(text)
 
 
 def mask_event(logger: Any, method: str, event: dict[str, Any]) -> dict[str, Any]:
