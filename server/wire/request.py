@@ -100,13 +100,16 @@ def request_from_proto(msg: pb.EvaluateRequest) -> Request:
 
 
 def precheck(msg: pb.EvaluateRequest) -> None:
-    """The checks that must come before any ledger read: the coupon codes (the read looks each one
-    up) and the time (so a bad time is named even for a member the ledger does not know)."""
+    """The checks that must come before any ledger read: the coupon codes and the member id (the
+    read looks them up; PostgreSQL refuses a NUL), and the time (so a bad time is named even for a
+    member the ledger does not know)."""
     coupons = msg.coupon_codes
     if len(coupons) > MAX_COUPON_CODES:
         raise InvalidRequest("coupon_codes", f"at most {MAX_COUPON_CODES} codes (got {len(coupons)})")
     for i, code in enumerate(coupons):
         check_text(code, f"coupon_codes[{i}]")
+    if msg.HasField("member"):
+        check_text(msg.member.id, "member.id")
     _time(msg.time)
 
 
