@@ -122,6 +122,7 @@ class Server:
             "0",
             "--workers",
             str(workers),
+            "--no-auth",  # pricing's cost is measured here; bench_trust.py measures the gate and TLS
         ]
         self.process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=self._log)
         self.port = self._wait_for_port()
