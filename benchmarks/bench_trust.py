@@ -7,7 +7,9 @@ token: ``off`` (``--no-auth``, plain text), ``auth`` (the token checked by the g
 text) and ``auth+tls`` (the token over TLS with a throwaway CA made here). The tills call a
 10-line guest Evaluate (no ledger read, so only the framework, the gate and TLS differ), the
 three servers alternating in slices so a busy neighbour slows them alike; calls per second
-and the ratios to ``off`` are printed. Numbers only: no pass/fail here.
+and the ratios to ``off`` are printed. The client runs on the same cores and its token
+interceptor costs client time too, so the gate's own cost is also timed in-process (a bare
+handler vs the same handler behind the gate). Numbers only: no pass/fail here.
 """
 
 from __future__ import annotations
@@ -140,6 +142,12 @@ def main() -> None:
                 print(f"  {name:9s} {rate:8.0f} calls/s   x{base / rate:.3f} of off's time per call")
             print(f"  the gate alone (auth / off): x{totals['auth'] / totals['off']:.3f}")
             print(f"  TLS on top (auth+tls / auth): x{totals['auth+tls'] / totals['auth']:.3f}")
+            bare, gated = gate_cost_us()
+            per_call = 1e6 * totals["off"] / calls  # the server's time per Evaluate, saturated
+            print(
+                f"  the gate in-process: {gated - bare:.1f} us per call on top of a bare handler, "
+                f"{100 * (gated - bare) / per_call:.1f}% of off's {per_call:.0f} us per Evaluate"
+            )
         finally:
             for chans in channels.values() if "channels" in locals() else ():
                 for c in chans:
@@ -147,6 +155,40 @@ def main() -> None:
             for s in servers:
                 s.stop()
     print(f"load average {os.getloadavg()[0]:.2f} at end")
+
+
+def gate_cost_us(calls: int = 20000) -> tuple[float, float]:
+    """Microseconds per call of a bare handler, and of the same handler behind the gate (in-process,
+    with a stand-in context: the gate's own work, without the network's noise)."""
+    from server.trust.gate import Gate
+    from server.trust.tokens import Caller, StaticCallers
+
+    token = "bench-token"
+    gate = Gate(StaticCallers({token: Caller("bench", "till")}))
+
+    class Context:
+        def invocation_metadata(self) -> tuple[tuple[str, str], ...]:
+            return (("authorization", f"Bearer {token}"), ("x-request-id", "r"))
+
+        def auth_context(self) -> dict[str, list[bytes]]:
+            return {}
+
+    def behaviour(request: object, context: object) -> object:
+        return request
+
+    class Details:
+        method = "/promo.v1.Promotions/Evaluate"
+
+    handler = grpc.unary_unary_rpc_method_handler(behaviour, lambda b: b, lambda b: b)
+    gated = gate.intercept_service(lambda _d: handler, Details()).unary_unary
+    context = Context()
+    out = []
+    for call in (behaviour, gated, behaviour, gated):
+        start = time.perf_counter_ns()
+        for _ in range(calls):
+            call(b"", context)
+        out.append((time.perf_counter_ns() - start) / calls / 1000)
+    return min(out[0], out[2]), min(out[1], out[3])
 
 
 if __name__ == "__main__":
