@@ -129,6 +129,7 @@ class Server:
             str(workers),
             "--threads",
             str(threads),
+            "--no-auth",  # pricing's cost is measured here; bench_trust.py measures the gate and TLS
         ]
         self.process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=self._log)
         self.port = self._wait_for_port()

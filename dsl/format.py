@@ -261,7 +261,9 @@ class _Writer:
     """Collects output lines; keeps one blank line where the source had one (never after '{')."""
 
     def __init__(self, source: Source) -> None:
-        self.source_lines = source.text.splitlines()
+        self.source_lines = source.text.split(
+            "\n"
+        )  # lark counts lines by \n only; splitlines() also splits U+2028
         self.out: list[str] = []
         self.after_open = False
 

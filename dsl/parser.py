@@ -232,7 +232,7 @@ def _to_error(exc: UnexpectedInput, source: Source, ctx: _Context) -> DslSyntaxE
         span = Span(source, line, column, line, max(end, column + 1))
         return _message(exc, span, tok.type, str(tok.value), ctx, found_phrase(tok.type, str(tok.value)))
     # UnexpectedEOF: the LALR parser reports the end as a $END token, but be safe.
-    last = source.text.rstrip().splitlines() or [""]
+    last = source.text.rstrip().split("\n")  # \n only, as lark counts lines
     span = Span(source, len(last), len(last[-1]) + 1)
     return _message(exc, span, "$END", "", ctx, "the end of the file", expected=getattr(exc, "expected", ()))
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 __all__ = ["Source", "Span"]
@@ -16,8 +17,15 @@ class Source:
 
     def line(self, number: int) -> str:
         """The 1-based source line ``number`` without its newline ('' past the end)."""
-        lines = self.text.splitlines()
-        return lines[number - 1] if 0 < number <= len(lines) else ""
+        lines = _lines(self.text)
+        return lines[number - 1].rstrip("\r") if 0 < number <= len(lines) else ""
+
+
+@functools.lru_cache(maxsize=8)
+def _lines(text: str) -> tuple[str, ...]:
+    """The text's lines split at \n only, as the parser counts them (``splitlines`` also splits at
+    U+2028 and friends); cached, so a file with thousands of errors is split once, not once each."""
+    return tuple(text.split("\n"))
 
 
 @dataclass(frozen=True, slots=True)

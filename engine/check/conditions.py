@@ -59,6 +59,38 @@ _ORDERED = frozenset({"money", "number", "quantity", "tier", "date", "time", "we
 _WEEKDAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
+MAX_DEPTH = 64
+"""How deep a condition may nest: the compiler turns it into nested Python expressions, and Python
+refuses about a hundred levels of parentheses (a crash, not an error, before this limit)."""
+
+
+def _too_deep(expr: Expr) -> Expr | None:
+    """The first sub-condition deeper than :data:`MAX_DEPTH`, found without recursion."""
+    stack: list[tuple[Expr, int]] = [(expr, 1)]
+    while stack:
+        e, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            return e
+        if isinstance(e, Not):
+            stack.append((e.item, depth + 1))
+        elif isinstance(e, (And, Or)):
+            stack.extend((item, depth + 1) for item in e.items)
+        elif isinstance(e, Aggregate) and e.where is not None:
+            stack.append((e.where, depth + 1))
+        elif isinstance(e, (Compare, In, Has)):
+            stack.extend((v, depth + 1) for v in vars_of(e))
+    return None
+
+
+def vars_of(e: Expr) -> list[Expr]:
+    """The operand expressions of a comparison-like node (its dataclass fields that are expressions)."""
+    return [v for v in (getattr(e, name, None) for name in e.__dataclass_fields__) if _is_expr(v)]
+
+
+def _is_expr(value: object) -> bool:
+    return isinstance(value, (Field, Const, Aggregate, Compare, In, Has, IsBirthday, And, Or, Not))
+
+
 class ConditionChecker:
     """Collects errors for one ruleset and types its conditions."""
 
@@ -88,6 +120,14 @@ class ConditionChecker:
     def condition(
         self, expr: Expr, *, item_scope: bool, stage: str = "item", in_aggregate: bool = False
     ) -> None:
+        too_deep = _too_deep(expr)
+        if too_deep is not None:
+            self.fail(
+                f"this condition nests more than {MAX_DEPTH} levels deep (not, and, or, parentheses)",
+                too_deep.span or getattr(expr, "span", None),
+                "write it flatter: `not not X` is X, and a chain of `and`s needs no parentheses",
+            )
+            return
         self.expr(expr, item_scope, stage, in_aggregate)
 
     def expr(self, e: Expr, item_scope: bool, stage: str, in_aggregate: bool) -> str | None:

@@ -91,11 +91,16 @@ class _Checker(ConditionChecker):
         s = self.ruleset.settings
         try:
             ZoneInfo(s.timezone)
-        except (ZoneInfoNotFoundError, ValueError):
+        except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a name too long for a file name
             hint = (
                 did_you_mean(s.timezone, sorted(available_timezones())) or 'write a zone like "Asia/Shanghai"'
             )
-            self.fail(f"unknown timezone '{s.timezone}'", s.span, hint)
+            shown = (
+                s.timezone
+                if len(s.timezone) <= 40
+                else f"{s.timezone[:40]}... ({len(s.timezone)} characters)"
+            )
+            self.fail(f"unknown timezone '{shown}'", s.span, hint)
         if not (
             len(s.currency) == 3 and s.currency.isascii() and s.currency.isalpha() and s.currency.isupper()
         ):

@@ -26,6 +26,15 @@ DEFAULT_TARGET = "localhost:50051"
     arg("--target", default=DEFAULT_TARGET, metavar="HOST:PORT", help=f"(default: {DEFAULT_TARGET})"),
     arg("--timeout", type=float, default=5.0, metavar="S", help="the call's deadline in seconds"),
     arg("--request-id", metavar="ID", help="sent as x-request-id, the id the server logs the call under"),
+    arg(
+        "--token",
+        metavar="TOKEN",
+        help="the caller's token (default: $PROMO_TOKEN, else on loopback the dev token)",
+    ),
+    arg("--tls-ca", metavar="FILE", help="speak TLS, trusting this CA (PEM)"),
+    arg("--tls", action="store_true", help="speak TLS, trusting the system's CAs"),
+    arg("--tls-cert", metavar="FILE", help="a client certificate for mutual TLS (PEM)"),
+    arg("--tls-key", metavar="FILE", help="the private key of --tls-cert (PEM)"),
 )
 def run_client(args: argparse.Namespace) -> int:
     import grpc
@@ -36,7 +45,7 @@ def run_client(args: argparse.Namespace) -> int:
     if args.timeout <= 0:
         raise UsageError(f"--timeout must be positive (got {args.timeout})")
     metadata = (("x-request-id", args.request_id),) if args.request_id else None
-    with grpc.insecure_channel(args.target) as channel:
+    with _channel(args) as channel:
         stub = pb_grpc.PromotionsStub(channel)
         try:
             if args.action == "rulesets":
@@ -55,6 +64,30 @@ def run_client(args: argparse.Namespace) -> int:
             return EXIT_OK
         except grpc.RpcError as exc:
             raise Failure(f"{exc.code().name}: {exc.details()}") from None
+
+
+def _channel(args: argparse.Namespace) -> Any:
+    import os
+    from pathlib import Path
+
+    from server.trust.client import open_channel
+    from server.trust.devtoken import read_dev_token
+    from server.trust.tls import client_credentials, is_loopback
+
+    host, _, port = args.target.rpartition(":")
+    token = args.token or os.environ.get("PROMO_TOKEN")
+    if not token and is_loopback(host) and port.isdigit():
+        token = read_dev_token(int(port))
+    credentials = None
+    if args.tls or args.tls_ca or args.tls_cert:
+        if bool(args.tls_cert) != bool(args.tls_key):
+            raise UsageError("--tls-cert and --tls-key go together")
+        credentials = client_credentials(
+            Path(args.tls_ca) if args.tls_ca else None,
+            Path(args.tls_cert) if args.tls_cert else None,
+            Path(args.tls_key) if args.tls_key else None,
+        )
+    return open_channel(args.target, token, credentials)
 
 
 def _read_request(path: str | None) -> Any:

@@ -56,14 +56,28 @@ def _compile_folder(folder: Path) -> dict[str, CompiledRuleset]:
     return out
 
 
-def _open(url: str):  # type: ignore[no-untyped-def]
+def _open(url: str, *, read_only: bool = False):  # type: ignore[no-untyped-def]
+    """The ledger at ``url``; a read-only command refuses a SQLite file that does not exist
+    (opening it would create an empty ledger and report on nothing)."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
     from server.storage.errors import DatabaseUnavailable
     from server.storage.store import Ledger
+    from server.trust.masking import mask_url
 
+    if read_only:
+        try:
+            parsed = make_url(url)
+        except ArgumentError:
+            raise UsageError(f"--db {mask_url(url)!r}: not a database URL") from None
+        path = parsed.database or ""
+        if parsed.get_backend_name() == "sqlite" and path not in ("", ":memory:") and not Path(path).exists():
+            raise Failure(f"promo: no such ledger: {path} does not exist (check --db); nothing was created")
     try:
         return Ledger.open(url)
     except DatabaseUnavailable as exc:
-        raise Failure(f"promo: {exc}") from None
+        raise Failure(f"promo: {mask_url(str(exc))}") from None
 
 
 # --------------------------------------------------------------------------- maintain
@@ -153,7 +167,7 @@ def _export(args: argparse.Namespace) -> int:
         zone = ZoneInfo(args.timezone)
     except (ZoneInfoNotFoundError, ValueError):
         raise UsageError(f"--timezone {args.timezone!r}: not a known time zone") from None
-    ledger = _open(args.db)
+    ledger = _open(args.db, read_only=True)
     try:
         if args.format == "xlsx":
             with open(args.output, "wb") as binary:
@@ -175,14 +189,21 @@ def _verify(args: argparse.Namespace) -> int:
     if bool(args.transaction) == bool(args.all):
         raise UsageError("audit verify needs exactly one of --transaction ID or --all")
     folder = _folder(args.rulesets)
-    ledger = _open(args.db)
+    ledger = _open(args.db, read_only=True)
     try:
         report = verify(ledger, args.transaction, lambda: _compile_folder(folder))
+        drifted = ledger.verify_balances() if args.all else []
     finally:
         ledger.engine.dispose()
     for line in report.problems:
         print(line)
-    print(f"verified {report.checked} sales: {len(report.problems)} differences", file=sys.stderr)
+    for m in drifted:
+        print(f"member {m.member_id}: balance {m.cached} but its entries sum to {m.entries}")
+    print(
+        f"verified {report.checked} sales: {len(report.problems)} differences; "
+        f"{len(drifted)} member balances differ from the sum of their entries",
+        file=sys.stderr,
+    )
     if args.transaction and report.checked == 0:
         raise Failure(f"promo audit verify: no committed sale {args.transaction!r}")
-    return 1 if report.problems else 0
+    return 1 if report.problems or drifted else 0

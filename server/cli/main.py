@@ -29,6 +29,7 @@ COMMAND_MODULES = (
     "server.cli.db",
     "server.cli.ledger",
     "server.cli.report",
+    "server.cli.tokens",
 )
 
 

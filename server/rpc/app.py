@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import grpc
@@ -21,9 +22,12 @@ from server._pb.promo.v1 import promo_pb2_grpc as pb_grpc
 from server.rpc.ledger import AdminServicer, LedgerPromotionsServicer
 from server.rpc.logs import get_logger
 from server.rulesets.registry import FileState, RulesetRegistry
+from server.sales.desk import MAX_CLOCK_SKEW
 from server.sales.pricing import Evaluator, default_evaluate
 from server.sales.session import MAX_SESSIONS, SessionBook
 from server.storage.store import Ledger
+from server.trust.gate import Gate
+from server.trust.tokens import StaticCallers
 
 __all__ = ["ADMIN_SERVICE_NAME", "DEFAULT_THREADS", "SERVICE_NAME", "Deps", "create_server"]
 
@@ -61,6 +65,13 @@ class Deps:
     )
     # The members/sales ledger; None serves pricing only (the ledger RPCs answer UNIMPLEMENTED).
     ledger: Ledger | None = None
+    # Who may call: by default nobody but health checks (a server must be told its callers,
+    # or be given Gate(None), which is `promo serve --no-auth`).
+    gate: Gate = field(default_factory=lambda: Gate(StaticCallers({})))
+    # TLS; None listens in plain text (serve.py allows that on loopback only, or with --insecure).
+    credentials: grpc.ServerCredentials | None = None
+    # How far ahead of this server's clock a committed sale may be dated.
+    max_clock_skew: timedelta = MAX_CLOCK_SKEW
 
 
 def create_server(address: str, deps: Deps, *, reuse_port: bool = False) -> tuple[grpc.Server, int]:
@@ -72,13 +83,19 @@ def create_server(address: str, deps: Deps, *, reuse_port: bool = False) -> tupl
     server = grpc.server(
         ThreadPoolExecutor(max_workers=deps.max_workers + deps.max_sessions, thread_name_prefix="rpc"),
         options=[("grpc.so_reuseport", int(reuse_port))],
+        interceptors=[deps.gate],
     )
-    gate = threading.BoundedSemaphore(deps.max_workers)
+    call_slots = threading.BoundedSemaphore(deps.max_workers)  # --threads calls work at once
     promotions = LedgerPromotionsServicer(
-        deps.registry, deps.evaluate, deps.ledger, gate=gate, sessions=SessionBook(deps.max_sessions)
+        deps.registry,
+        deps.evaluate,
+        deps.ledger,
+        deps.max_clock_skew,
+        gate=call_slots,
+        sessions=SessionBook(deps.max_sessions),
     )
     pb_grpc.add_PromotionsServicer_to_server(promotions, server)
-    pb_grpc.add_AdminServicer_to_server(AdminServicer(deps.registry, deps.ledger, gate), server)
+    pb_grpc.add_AdminServicer_to_server(AdminServicer(deps.registry, deps.ledger, call_slots), server)
     health_pb2_grpc.add_HealthServicer_to_server(deps.health, server)
     reflection.enable_server_reflection(
         (
@@ -90,7 +107,10 @@ def create_server(address: str, deps: Deps, *, reuse_port: bool = False) -> tupl
         server,
     )
     _track(deps.registry, deps.health)
-    port = server.add_insecure_port(address)
+    if deps.credentials is not None:
+        port = server.add_secure_port(address, deps.credentials)
+    else:
+        port = server.add_insecure_port(address)
     if port == 0:  # older grpc returns 0 instead of raising
         raise RuntimeError(f"cannot listen on {address}")
     return server, port

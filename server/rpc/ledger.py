@@ -10,22 +10,25 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, nullcontext
+from datetime import timedelta
 from typing import Any
 
 import grpc
 
-from engine.errors import InvalidRequest
+from engine.errors import InvalidRequest, did_you_mean
 from server._pb.promo.v1 import promo_pb2 as pb
 from server._pb.promo.v1 import promo_pb2_grpc as pb_grpc
 from server.rpc.logs import get_logger
 from server.rpc.promotions import PromotionsServicer, rpc
 from server.rpc.session import serve_session
 from server.rulesets.registry import RulesetRegistry
-from server.sales.desk import SalesDesk
+from server.sales.desk import MAX_CLOCK_SKEW, SalesDesk
 from server.sales.errors import NoLedger
 from server.sales.pricing import Evaluator, default_evaluate
 from server.sales.session import SessionBook
 from server.storage.store import Ledger
+from server.trust.callers import caller_name
+from server.wire.bounds import MAX_TEXT, check_points, check_text, shown
 from server.wire.ledger import (
     adjust_to_proto,
     member_to_proto,
@@ -50,13 +53,14 @@ class LedgerPromotionsServicer(PromotionsServicer):
         registry: RulesetRegistry,
         evaluate: Evaluator = default_evaluate,
         ledger: Ledger | None = None,
+        max_clock_skew: timedelta = MAX_CLOCK_SKEW,
         *,
         gate: AbstractContextManager[Any] | None = None,
         sessions: SessionBook | None = None,
     ) -> None:
         super().__init__(registry, evaluate, gate)
         self.ledger = ledger
-        self.desk = SalesDesk(ledger, registry, evaluate) if ledger is not None else None
+        self.desk = SalesDesk(ledger, registry, evaluate, max_clock_skew) if ledger is not None else None
         self.sessions = sessions if sessions is not None else SessionBook()
 
     def _desk(self, method: str) -> SalesDesk:
@@ -77,9 +81,12 @@ class LedgerPromotionsServicer(PromotionsServicer):
         desk = self._desk("EnrollMember")
         member_id = required(request.member_id, "member_id", "the member's id in the loyalty program")
         tier = required(request.tier, "tier", "the member's starting tier id")
+        check_tier(self.registry, request.ruleset, tier)
         for i, tag in enumerate(request.tags):
             if not tag.strip():
                 raise InvalidRequest(f"tags[{i}]", "must not be empty")
+            check_text(tag, f"tags[{i}]", MAX_TEXT)
+        check_text(request.segment, "segment", MAX_TEXT)
         view = desk.ledger.enroll_member(
             member_id,
             tier,
@@ -129,6 +136,24 @@ class LedgerPromotionsServicer(PromotionsServicer):
         return redeem_to_proto(desk.redeem(request, desk.ledger.clock()))
 
 
+def check_tier(registry: RulesetRegistry, ruleset: str, tier: str) -> None:
+    """InvalidRequest unless ``tier`` is a tier of ``ruleset`` (or, unnamed, of some loaded ruleset)."""
+    if ruleset:
+        check_text(ruleset, "ruleset", MAX_TEXT)
+        programmes = [registry.get(ruleset)]
+    else:
+        programmes = [registry.get(name) for name in registry.names()]
+    tiers = sorted({t.id for c in programmes for t in c.ruleset.tiers})
+    if programmes and tier not in tiers:
+        where = f"ruleset {ruleset!r}" if ruleset else "the loaded rulesets"
+        hint = did_you_mean(tier, tiers)
+        raise InvalidRequest(
+            "tier",
+            f"{shown(tier)} is not a tier of {where} (tiers: {', '.join(tiers)})"
+            + (f"; {hint}" if hint else ""),
+        )
+
+
 class AdminServicer(pb_grpc.AdminServicer):
     """promo.v1.Admin: back-office corrections, apart from the tills' calls."""
 
@@ -152,14 +177,16 @@ class AdminServicer(pb_grpc.AdminServicer):
         member_id = required(request.member_id, "member_id", "the member to correct")
         if request.points == 0:
             raise InvalidRequest("points", "must not be 0: a correction moves at least one point")
+        check_points(request.points, "points")
         if not request.reason.strip():
             raise InvalidRequest("reason", "is required: why the points are corrected (kept for the audit)")
-        if not request.operator.strip():
+        check_text(request.reason, "reason", MAX_TEXT)
+        operator = caller_name(context) or request.operator
+        if not operator.strip():
             raise InvalidRequest("operator", "is required: who corrects the points (kept for the audit)")
+        check_text(operator, "operator")
         request_id = required(request.request_id, "request_id", "the caller's id for this correction")
-        result = self.ledger.adjust_points(
-            member_id, request.points, request.reason, request.operator, request_id
-        )
+        result = self.ledger.adjust_points(member_id, request.points, request.reason, operator, request_id)
         return adjust_to_proto(result)
 
     @rpc

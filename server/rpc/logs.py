@@ -14,6 +14,8 @@ from typing import Any, TextIO
 
 import structlog
 
+from server.trust.masking import mask_event, mask_member
+
 __all__ = ["configure_logging", "get_logger", "mask_member"]
 
 
@@ -26,6 +28,7 @@ def configure_logging(stream: TextIO | None = None, level: int = logging.INFO) -
             _add_pid,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             structlog.processors.format_exc_info,
+            mask_event,  # after the traceback is text, so it is masked too
             structlog.processors.JSONRenderer(ensure_ascii=False, sort_keys=True),
         ],
         wrapper_class=structlog.make_filtering_bound_logger(level),
@@ -44,12 +47,3 @@ def _add_pid(logger: Any, method: str, event: dict[str, Any]) -> dict[str, Any]:
 
 def get_logger(**bound: Any) -> Any:
     return structlog.get_logger("promo").bind(**bound)
-
-
-def mask_member(member_id: str) -> str:
-    """Keep enough of a member id to correlate log lines, not enough to identify anyone."""
-    if not member_id:
-        return ""
-    if len(member_id) <= 4:
-        return "*" * len(member_id)
-    return f"{member_id[:2]}{'*' * (len(member_id) - 4)}{member_id[-2:]}"

@@ -10,11 +10,13 @@ is an INTERNAL error, never a wrong invoice).
 from __future__ import annotations
 
 import functools
+import os
 import time
 import uuid
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime
+from pathlib import Path
 from typing import Any, TypeVar
 
 import grpc
@@ -170,9 +172,9 @@ def _version(compiled: CompiledRuleset) -> pb.RulesetVersion:
 
 def _file(state: FileState, registry: RulesetRegistry) -> pb.RulesetFile:
     msg = pb.RulesetFile(
-        path=state.path,
+        path=_relative(state.path, registry),
         loaded_at=_timestamp(state.loaded_at),
-        last_error=state.last_error or "",
+        last_error=(state.last_error or "").replace(f"{registry.folder}{os.sep}", ""),
         error_at=_timestamp(state.error_at) if state.last_error else "",
         file_digest=state.source_hash,
     )
@@ -180,6 +182,14 @@ def _file(state: FileState, registry: RulesetRegistry) -> pb.RulesetFile:
         msg.serving.CopyFrom(_version(state.compiled))
         msg.recent_versions.extend(registry.recent_versions(state.compiled.name))
     return msg
+
+
+def _relative(path: str, registry: RulesetRegistry) -> str:
+    """A ruleset file's path relative to the served folder: a caller need not learn the server's layout."""
+    try:
+        return str(Path(path).relative_to(registry.folder))
+    except ValueError:
+        return Path(path).name
 
 
 def _timestamp(at: datetime | None) -> str:

@@ -20,6 +20,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from multiprocessing.connection import wait
 from pathlib import Path
 
@@ -28,6 +29,11 @@ from server.rpc.logs import get_logger
 from server.rulesets.registry import RulesetRegistry
 from server.storage.errors import DatabaseUnavailable
 from server.storage.store import Ledger
+from server.trust.devtoken import issue_dev_token
+from server.trust.gate import Gate
+from server.trust.masking import mask_url
+from server.trust.tls import TlsFiles, is_loopback, server_credentials
+from server.trust.tokens import LedgerCallers
 
 __all__ = ["CannotListen", "ServeOptions", "open_ledger", "serve"]
 
@@ -48,14 +54,52 @@ class ServeOptions:
     threads: int = DEFAULT_THREADS  # call threads per worker process (Deps.max_workers)
     grace: float = 10.0  # seconds the calls in flight get to finish on shutdown
     poll: float = 1.0  # seconds between two looks at the ruleset folder
+    tls: TlsFiles | None = None
+    insecure: bool = False  # plain text on a non-loopback address, knowingly
+    no_auth: bool = False  # development only: loopback, nobody is asked who they are
+    max_clock_skew_s: float = 300.0  # how far ahead of our clock a committed sale may be dated
+
+
+def check_exposure(options: ServeOptions) -> str | None:
+    """Why these options must not serve (None: they may); a warning is logged for --insecure."""
+    loopback = is_loopback(options.host)
+    if options.no_auth and not loopback:
+        return f"--no-auth serves anyone: it is refused on {options.host} (use a loopback address)"
+    if options.tls is None and not loopback and not options.insecure:
+        return (
+            f"plain text on {options.host} would expose the store's traffic: give --tls-cert and "
+            "--tls-key, bind 127.0.0.1, or pass --insecure on a network you trust"
+        )
+    return None
 
 
 def serve(options: ServeOptions) -> int:
     """Serve until SIGTERM/SIGINT; the exit code (0 after a clean drain)."""
+    refused = check_exposure(options)
+    if refused is not None:
+        raise CannotListen(refused)
+    if options.tls is None and not is_loopback(options.host):
+        get_logger().warning("plaintext_on_network", host=options.host, hint="--insecure was given")
     if options.workers <= 1:
         return _run_worker(options, options.port, reuse_port=False)
-    open_ledger(options.db).engine.dispose()  # migrate once, before the workers fork and open their own
-    return _run_workers(options)
+    return _run_workers(options)  # it migrates once, before the workers fork and open their own
+
+
+def _gate(options: ServeOptions, ledger: Ledger) -> Gate:
+    """Callers from the ledger's callers table, or nobody asked (``--no-auth``)."""
+    if options.no_auth:
+        get_logger().warning("no_auth", hint="every caller may call everything; development only")
+        return Gate(None)
+    return Gate(LedgerCallers(ledger.engine))
+
+
+def _dev_token(options: ServeOptions, ledger: Ledger, port: int) -> None:
+    """On loopback in plain text with no callers configured: a till token for `promo client`."""
+    if options.no_auth or options.tls is not None or not is_loopback(options.host):
+        return
+    path = issue_dev_token(ledger.engine, port)
+    if path is not None:
+        get_logger().info("dev_token", file=str(path), role="till", hint="promo client reads it on loopback")
 
 
 # --------------------------------------------------------------------------- one process
@@ -66,12 +110,22 @@ def _run_worker(options: ServeOptions, port: int, *, reuse_port: bool, parent: i
     log = get_logger()
     registry = RulesetRegistry(options.rulesets)
     ledger = open_ledger(options.db)
-    deps = Deps(registry, ledger=ledger, max_workers=options.threads)
+    credentials = server_credentials(options.tls) if options.tls is not None else None
+    deps = Deps(
+        registry,
+        ledger=ledger,
+        gate=_gate(options, ledger),
+        credentials=credentials,
+        max_clock_skew=timedelta(seconds=options.max_clock_skew_s),
+        max_workers=options.threads,
+    )
     address = _address(options.host, port)
     try:
         server, bound = create_server(address, deps, reuse_port=reuse_port)
     except RuntimeError as exc:  # grpc's way of saying the bind failed
         raise CannotListen(f"cannot listen on {address}: {exc}") from None
+    if parent is None:  # the parent of several workers issued it already
+        _dev_token(options, ledger, bound)
     stop = _stop_event()
     registry.refresh()
     if not registry.ready:
@@ -79,7 +133,10 @@ def _run_worker(options: ServeOptions, port: int, *, reuse_port: bool, parent: i
     _settle_heap()
     server.start()
     registry.watch(options.poll)
-    log.info("serving", host=options.host, port=bound, rulesets=str(options.rulesets), db=options.db)
+    where = {"host": options.host, "port": bound, "rulesets": str(options.rulesets)}
+    log.info(
+        "serving", **where, db=mask_url(options.db), tls=options.tls is not None, auth=not options.no_auth
+    )
     while not stop.wait(1.0):
         if parent is not None and os.getppid() != parent:  # the parent was killed outright
             log.error("parent_gone", parent=parent)
@@ -114,7 +171,7 @@ def open_ledger(url: str) -> Ledger:
     try:
         return Ledger.open(url)
     except DatabaseUnavailable as exc:
-        raise CannotListen(f"cannot open the ledger database: {exc}") from None
+        raise CannotListen(f"cannot open the ledger database: {mask_url(str(exc))}") from None
 
 
 def _stop_event() -> threading.Event:
@@ -135,6 +192,9 @@ def _address(host: str, port: int) -> str:
 def _run_workers(options: ServeOptions) -> int:
     log = get_logger()
     with _reserved_port(options.host, options.port) as port:
+        ledger = open_ledger(options.db)
+        _dev_token(options, ledger, port)
+        ledger.engine.dispose()
         context = multiprocessing.get_context("fork")
         workers = [
             context.Process(target=_worker_main, args=(options, port, os.getpid()), name=f"promo-worker-{k}")

@@ -32,11 +32,16 @@ class UnknownRuleset(LookupError):
     """No ruleset (or no such version of it) is loaded."""
 
     def __init__(self, name: str, version: str | None = None, known: tuple[str, ...] = ()) -> None:
-        what = f"ruleset {name!r}" + (f" version {version!r}" if version else "")
+        what = f"ruleset {_cut(name)}" + (f" version {_cut(version)}" if version else "")
         hint = f"; loaded: {', '.join(known)}" if known else ""
         super().__init__(f"{what} is not loaded{hint}")
         self.name = name
         self.version = version
+
+
+def _cut(value: str) -> str:
+    """At most 40 characters of a name the caller sent: an error must not echo a megabyte back."""
+    return repr(value) if len(value) <= 40 else f"{value[:40]!r}... ({len(value)} characters)"
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
@@ -32,7 +32,7 @@ from server.rulesets.registry import RulesetRegistry, UnknownRuleset
 from server.rulesets.sources import SourceBook
 from server.sales.errors import CouponNotForPoints, PayableMismatch
 from server.sales.pricing import Evaluator, default_evaluate, price
-from server.storage.errors import MemberNotFound, MemberTerminated
+from server.storage.errors import CouponUnavailable, MemberNotFound, MemberTerminated
 from server.storage.pricing import PricingReads
 from server.storage.results import CommitResult, CouponOffer, RedeemResult, RulesetRef, SaleToCommit
 from server.storage.store import Ledger
@@ -45,9 +45,13 @@ from server.wire.ledger import (
     with_member,
 )
 from server.wire.reply import evaluation_to_proto, invoice_to_proto
-from server.wire.request import LineMemo, request_from_proto
+from server.wire.request import LineMemo, parse_time, precheck, request_from_proto
 
-__all__ = ["Priced", "SalesDesk", "reprice", "stored_request_json"]
+__all__ = ["MAX_CLOCK_SKEW", "Priced", "SalesDesk", "reprice", "stored_request_json"]
+
+MAX_CLOCK_SKEW = timedelta(minutes=5)
+"""How far ahead of the server's clock a committed sale's time may be (a till's clock drifts a little;
+a sale dated years ahead would move the member's last purchase into the future)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,8 +127,13 @@ class SalesDesk:
     """The ledger-side work of the service's RPCs; stateless apart from the source book's cache."""
 
     def __init__(
-        self, ledger: Ledger, registry: RulesetRegistry, evaluate: Evaluator = default_evaluate
+        self,
+        ledger: Ledger,
+        registry: RulesetRegistry,
+        evaluate: Evaluator = default_evaluate,
+        max_clock_skew: timedelta = MAX_CLOCK_SKEW,
     ) -> None:
+        self.max_clock_skew = max_clock_skew
         self.ledger = ledger
         self.registry = registry
         self.evaluate = evaluate
@@ -152,6 +161,7 @@ class SalesDesk:
         The member may come from the ledger's member cache (read once per sale, not per scan); a
         commit always reads afresh.
         """
+        precheck(msg)
         reads = self.ledger.pricing_reads(_member_id(msg), msg.coupon_codes, cached=not strict)
         with_invoice = msg.final_quote if final_quote is None else final_quote
         return self._price(
@@ -253,16 +263,29 @@ class SalesDesk:
             raise InvalidRequest(
                 "request.member.id", "is required to commit a member's sale (the member's ledger id)"
             )
+        try:
+            precheck(msg.request)
+        except InvalidRequest as exc:
+            raise InvalidRequest(f"request.{exc.field}", exc.message) from None
         reads = self.ledger.pricing_reads(_member_id(msg.request), msg.request.coupon_codes, tid)
         prior = reads.replay(key.request_hash)  # a retry: answered as stored, not priced again
         if prior is not None:
             return commit_to_proto(prior, _stored_reply(prior))
         try:
+            self._check_clock(msg.request.time)
             compiled = self.registry.get(msg.request.ruleset, version)
             priced = self._price(msg.request, reads, compiled, tid, strict=True, with_invoice=True)
             if priced.evaluation.payable != msg.displayed_payable_fen:
+                _refused_coupon(priced.presented)
                 raise PayableMismatch(msg.displayed_payable_fen, priced.evaluation.payable, compiled.version)
-        except (InvalidRequest, UnknownRuleset, MemberNotFound, MemberTerminated, PayableMismatch) as exc:
+        except (
+            InvalidRequest,
+            UnknownRuleset,
+            MemberNotFound,
+            MemberTerminated,
+            PayableMismatch,
+            CouponUnavailable,
+        ) as exc:
             # A retry whose first attempt committed after the read above, when all of this still held.
             prior = self.ledger.replay_sale(key.transaction_id, key.request_hash)
             if prior is not None:
@@ -275,6 +298,17 @@ class SalesDesk:
         if result.replayed:
             return commit_to_proto(result, _stored_reply(result))
         return commit_to_proto(result, priced.reply)
+
+    def _check_clock(self, time: str) -> None:
+        """InvalidRequest when the sale is dated further ahead of our clock than the skew allows."""
+        ahead = parse_time(time) - self.ledger.clock()
+        if ahead > self.max_clock_skew:
+            minutes = int(self.max_clock_skew.total_seconds() // 60)
+            raise InvalidRequest(
+                "time",
+                f"is {_span(ahead)} ahead of the server's clock; a sale may be at most {minutes} minutes "
+                "ahead (check the till's clock)",
+            )
 
     def _sale(self, key: _Key, priced: Priced) -> SaleToCommit:
         compiled, basket = priced.compiled, priced.basket
@@ -327,6 +361,20 @@ class SalesDesk:
         today = now.astimezone(ZoneInfo(compiled.ruleset.settings.timezone)).date()
         offer = CouponOffer(definition.id, compiled.name, definition.points_price)
         return self.ledger.redeem_points_for_coupon(member_id, offer, request_id, today=today)
+
+
+def _refused_coupon(presented: PresentedCoupons) -> None:
+    """A payable that differs because a presented ledger coupon can no longer be spent says which
+    coupon and why, not only the two amounts (CouponUnavailable)."""
+    for coupon in presented.coupons:
+        if coupon.ledger and coupon.problem is not None:
+            raise CouponUnavailable(coupon.code, coupon.problem)  # type: ignore[arg-type]
+
+
+def _span(delta: timedelta) -> str:
+    if delta.days >= 2:
+        return f"{delta.days} days"
+    return f"{int(delta.total_seconds() // 60)} minutes"
 
 
 def _stored_reply(result: CommitResult) -> pb.EvaluateReply:

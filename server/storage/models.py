@@ -33,7 +33,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from engine.ledger.balance import ENTRY_KINDS
 from server.storage.types import fen, id64, points, serial, str64, utc, utc_now
 
-__all__ = ["Adjustment", "Base", "Coupon", "Member", "PointsEntry", "Return", "Sale"]
+__all__ = ["Adjustment", "Base", "Caller", "Coupon", "Member", "PointsEntry", "Return", "Sale"]
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -192,3 +192,24 @@ class Adjustment(Base):
     operator: Mapped[str] = mapped_column(String(128))
     reason: Mapped[str] = mapped_column(Text)
     created_at: Mapped[utc] = mapped_column(default=utc_now)
+
+
+CALLER_ROLES = ("till", "finance", "admin", "job")
+
+
+class Caller(Base):
+    """Who may call the service: a name, a role and the SHA-256 of its bearer token (never the token).
+
+    A revoked caller keeps its row (``revoked_at`` set), so the audit trail's operator names
+    still say who they were.
+    """
+
+    __tablename__ = "callers"
+    __table_args__ = (CheckConstraint(_one_of("role", CALLER_ROLES), name="role"),)
+
+    id: Mapped[serial]
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(16))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[utc] = mapped_column(default=utc_now)
+    revoked_at: Mapped[utc | None]

@@ -67,10 +67,17 @@ def redeem_points_for_coupon(
     return RedeemResult(coupon_status(coupon, member_id, today), offer.points_price, balance, False)
 
 
+MAX_ADJUSTMENT = 10**12
+"""No adjustment moves more: far below 2^63, so a balance and SUM() of the entries never overflow
+(SQLite would silently turn an overflowing balance into a float and still commit)."""
+
+
 def check_adjustment(points: int, reason: str, operator: str) -> None:
     """ValueError for an adjustment that moves nothing or lacks its audit trail (checked before any SQL)."""
     if points == 0:
         raise ValueError("an adjustment must move at least one point")
+    if abs(points) > MAX_ADJUSTMENT:
+        raise ValueError(f"an adjustment moves at most {MAX_ADJUSTMENT} points (got {points})")
     if not reason.strip() or not operator.strip():
         raise ValueError("an adjustment needs a reason and an operator, for the audit trail")
 

@@ -27,6 +27,7 @@ from server.storage.results import (
     RedeemResult,
     ReturnResult,
 )
+from server.wire.bounds import MAX_ID, MAX_QTY, check_text
 from server.wire.reply import invoice_to_proto
 from server.wire.request import parse_date
 
@@ -47,9 +48,6 @@ __all__ = [
     "with_member",
 ]
 
-MAX_ID = 64  # the ledger's id columns are String(64)
-
-
 # --------------------------------------------------------------------------- decoding
 
 
@@ -57,9 +55,7 @@ def required(value: str, field: str, what: str) -> str:
     """``value`` when it is a usable id; InvalidRequest naming ``field`` otherwise."""
     if not value.strip():
         raise InvalidRequest(field, f"is required: {what}")
-    if len(value) > MAX_ID:
-        raise InvalidRequest(field, f"must be at most {MAX_ID} characters (got {len(value)})")
-    return value
+    return check_text(value, field, MAX_ID)
 
 
 def with_member(msg: pb.EvaluateRequest, member: MemberView, zone: ZoneInfo) -> pb.EvaluateRequest:
@@ -92,11 +88,12 @@ def return_quantities(msg: pb.ReturnRequest) -> dict[str, int]:
     for i, line in enumerate(msg.lines):
         if not line.line_id:
             raise InvalidRequest(f"lines[{i}].line_id", "must not be empty (the sale's Line.id)")
+        check_text(line.line_id, f"lines[{i}].line_id", MAX_ID)
         if line.line_id in out:
             raise InvalidRequest(f"lines[{i}].line_id", f"line {line.line_id!r} is listed twice")
-        if line.quantity_milli <= 0:
+        if not 0 < line.quantity_milli <= MAX_QTY:
             raise InvalidRequest(
-                f"lines[{i}].quantity_milli", f"must be positive (got {line.quantity_milli})"
+                f"lines[{i}].quantity_milli", f"must be between 1 and {MAX_QTY} (got {line.quantity_milli})"
             )
         out[line.line_id] = line.quantity_milli
     return out

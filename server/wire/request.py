@@ -23,10 +23,24 @@ from engine.errors import InvalidRequest
 from engine.model import Line, Member, Request, TaxRate
 from engine.money import format_fen, format_qty, line_amount
 from server._pb.promo.v1 import promo_pb2 as pb
+from server.wire.bounds import (
+    MAX_COUPON_CODES,
+    MAX_FEN,
+    MAX_ID,
+    MAX_LINES,
+    MAX_POINTS,
+    MAX_QTY,
+    MAX_TEXT,
+    check_text,
+    check_year,
+    shown,
+)
 
 __all__ = [
     "LineMemo",
     "parse_date",
+    "parse_time",
+    "precheck",
     "request_from_json",
     "request_from_proto",
     "wire_error",
@@ -53,6 +67,8 @@ def request_from_proto(msg: pb.EvaluateRequest, memo: LineMemo | None = None) ->
     wire_lines = msg.lines
     if not wire_lines:
         raise InvalidRequest("lines", "at least one line is required")
+    if len(wire_lines) > MAX_LINES:
+        raise InvalidRequest("lines", f"at most {MAX_LINES} lines (got {len(wire_lines)})")
     seen: dict[str, int] = {}
     lines = []
     for i, wire in enumerate(wire_lines):
@@ -75,10 +91,18 @@ def request_from_proto(msg: pb.EvaluateRequest, memo: LineMemo | None = None) ->
     redeem_points = msg.redeem_points
     if redeem_points < 0:
         raise InvalidRequest("redeem_points", f"must not be negative (got {redeem_points})")
+    if redeem_points > MAX_POINTS:
+        raise InvalidRequest("redeem_points", f"must be at most {MAX_POINTS:,} (got {redeem_points})")
     coupons = tuple(msg.coupon_codes)
+    if len(coupons) > MAX_COUPON_CODES:
+        raise InvalidRequest("coupon_codes", f"at most {MAX_COUPON_CODES} codes (got {len(coupons)})")
     for i, code in enumerate(coupons):
         if _blank(code):
             raise InvalidRequest(f"coupon_codes[{i}]", "must not be empty")
+        check_text(code, f"coupon_codes[{i}]")
+    check_text(msg.ruleset, "ruleset", MAX_TEXT)
+    check_text(msg.store, "store", MAX_TEXT)
+    check_text(msg.channel, "channel", MAX_TEXT)
     return Request(
         lines=tuple(lines),
         at=_time(msg.time),
@@ -88,6 +112,20 @@ def request_from_proto(msg: pb.EvaluateRequest, memo: LineMemo | None = None) ->
         store=msg.store,
         channel=msg.channel,
     )
+
+
+def precheck(msg: pb.EvaluateRequest) -> None:
+    """The checks that must come before any ledger read: the coupon codes and the member id (the
+    read looks them up; PostgreSQL refuses a NUL), and the time (so a bad time is named even for a
+    member the ledger does not know)."""
+    coupons = msg.coupon_codes
+    if len(coupons) > MAX_COUPON_CODES:
+        raise InvalidRequest("coupon_codes", f"at most {MAX_COUPON_CODES} codes (got {len(coupons)})")
+    for i, code in enumerate(coupons):
+        check_text(code, f"coupon_codes[{i}]")
+    if msg.HasField("member"):
+        check_text(msg.member.id, "member.id")
+    _time(msg.time)
 
 
 def _blank(text: str) -> bool:
@@ -103,6 +141,10 @@ def _line(msg: pb.Line, i: int) -> Line:
         raise InvalidRequest(f"lines[{i}].name", "must not be empty (the goods name printed on the invoice)")
     if price < 0:
         raise InvalidRequest(f"lines[{i}].unit_price_fen", f"must not be negative (got {price})")
+    if price > MAX_FEN:
+        raise InvalidRequest(f"lines[{i}].unit_price_fen", f"must be at most {MAX_FEN} (got {price})")
+    if quantity > MAX_QTY:
+        raise InvalidRequest(f"lines[{i}].quantity_milli", f"must be at most {MAX_QTY} (got {quantity})")
     if quantity <= 0:
         raise InvalidRequest(
             f"lines[{i}].quantity_milli",
@@ -117,6 +159,7 @@ def _line(msg: pb.Line, i: int) -> Line:
         )
     tax = _tax_rate(msg.tax_rate, i)
     sku, category, brand, tags = msg.sku, msg.category, msg.brand, msg.tags
+    _texts(i, line_id, name, sku, category, brand, msg.tax_code, msg.unit, msg.spec)
     return Line(
         line_id,
         name,
@@ -134,6 +177,14 @@ def _line(msg: pb.Line, i: int) -> Line:
 
 
 _NO_TAGS: frozenset[str] = frozenset()
+_LINE_TEXTS = ("id", "name", "sku", "category", "brand", "tax_code", "unit", "spec")
+
+
+def _texts(i: int, *values: str) -> None:
+    """The line's text fields, in :data:`_LINE_TEXTS` order: bounded, no control characters."""
+    for name, value in zip(_LINE_TEXTS, values, strict=True):
+        if value:
+            check_text(value, f"lines[{i}].{name}", MAX_ID if name == "id" else MAX_TEXT)
 
 
 def _tax_rate(text: str, i: int) -> TaxRate:
@@ -142,6 +193,7 @@ def _tax_rate(text: str, i: int) -> TaxRate:
         return rate
     if _blank(text):
         raise InvalidRequest(f"lines[{i}].tax_rate", 'is required, e.g. "13%", "9%" or "exempt"')
+    check_text(text, f"lines[{i}].tax_rate", MAX_ID)
     try:
         rate = TaxRate.parse(text)
     except ValueError as exc:
@@ -157,6 +209,8 @@ _RATES: dict[str, TaxRate] = {}
 
 def _tags(tags: Iterable[str], path: str) -> frozenset[str]:
     out = frozenset(tags)
+    for k, tag in enumerate(tags):
+        check_text(tag, f"{path}[{k}]", MAX_TEXT)
     if "" in out or any(tag.isspace() for tag in out):
         for k, tag in enumerate(tags):
             if _blank(tag):
@@ -170,8 +224,13 @@ def _member(msg: pb.Member) -> Member:
     balance = msg.points_balance if msg.HasField("points_balance") else None
     if balance is not None and balance < 0:
         raise InvalidRequest("member.points_balance", f"must not be negative (got {balance})")
-    orders = _count(msg, "order_count")
-    spend = _count(msg, "lifetime_spend_fen")
+    if balance is not None and balance > MAX_POINTS:
+        raise InvalidRequest("member.points_balance", f"must be at most {MAX_POINTS:,} (got {balance})")
+    check_text(msg.id, "member.id")
+    check_text(msg.tier, "member.tier")
+    check_text(msg.segment, "member.segment", MAX_TEXT)
+    orders = _count(msg, "order_count", MAX_POINTS)
+    spend = _count(msg, "lifetime_spend_fen", MAX_FEN)
     return Member(
         tier=msg.tier,
         id=msg.id,
@@ -186,13 +245,15 @@ def _member(msg: pb.Member) -> Member:
     )
 
 
-def _count(msg: pb.Member, name: str) -> int | None:
-    """An optional history count of the member (unset: not known); never negative."""
+def _count(msg: pb.Member, name: str, most: int) -> int | None:
+    """An optional history count of the member (unset: not known); never negative, at most ``most``."""
     if not msg.HasField(name):
         return None
     value = getattr(msg, name)
     if value < 0:
         raise InvalidRequest(f"member.{name}", f"must not be negative (got {value})")
+    if value > most:
+        raise InvalidRequest(f"member.{name}", f"must be at most {most:,} (got {value})")
     return int(value)
 
 
@@ -202,10 +263,17 @@ def parse_date(text: str, path: str) -> date | None:
         return None
     if _DATE.fullmatch(text):
         try:
-            return date.fromisoformat(text)
+            day = date.fromisoformat(text)
         except ValueError:
             raise InvalidRequest(path, f"{text!r} is not a calendar date") from None
-    raise InvalidRequest(path, f'must be a date "YYYY-MM-DD" (got {text!r})')
+        check_year(day.year, path)
+        return day
+    raise InvalidRequest(path, f'must be a date "YYYY-MM-DD" (got {shown(text)})')
+
+
+def parse_time(text: str) -> datetime:
+    """The request's ``time`` as an aware datetime; InvalidRequest naming ``time`` when it is not one."""
+    return _time(text)
 
 
 def _time(text: str) -> datetime:
@@ -214,16 +282,18 @@ def _time(text: str) -> datetime:
     match = _RFC3339.fullmatch(text)
     if match is None:
         raise InvalidRequest(
-            "time", f"must be RFC 3339 with a UTC offset, e.g. {TIME_EXAMPLE} (got {text!r})"
+            "time", f"must be RFC 3339 with a UTC offset, e.g. {TIME_EXAMPLE} (got {shown(text)})"
         )
     if match["offset"] is None:
         raise InvalidRequest(
             "time", f"{text!r} has no UTC offset; add one (e.g. {TIME_EXAMPLE}) so the instant is unambiguous"
         )
     try:
-        return datetime.fromisoformat(text.upper().replace(" ", "T"))
+        at = datetime.fromisoformat(text.upper().replace(" ", "T"))
     except ValueError as exc:
         raise InvalidRequest("time", f"{text!r} is not a valid time: {exc}") from None
+    check_year(at.year, "time")
+    return at
 
 
 # --------------------------------------------------------------------------- engine field names

@@ -27,6 +27,7 @@ TABLES = {
     "returns",
     "adjustments",
     "ruleset_sources",
+    "callers",
     "alembic_version",
 }
 

@@ -27,6 +27,7 @@ from server.storage.db import make_engine, make_sessionmaker
 from server.storage.store import Ledger
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # tests/, for the shared pg_support
+from auth_support import as_role, gate_for_tests
 from pg_support import fresh_database, migrated_sqlite, throwaway_pg
 
 
@@ -80,17 +81,19 @@ def start_svc(rulesets: Path) -> Iterator[Callable[..., Svc]]:
         configure_logging(io.StringIO())
         registry = RulesetRegistry(rulesets)
         ledger = Ledger(make_sessionmaker(backend[2])) if backend is not None else None
-        server, port = create_server("127.0.0.1:0", Deps(registry, max_workers=8, ledger=ledger))
+        server, port = create_server(
+            "127.0.0.1:0", Deps(registry, max_workers=8, ledger=ledger, gate=gate_for_tests())
+        )
         registry.refresh()
         server.start()
         target = f"127.0.0.1:{port}"
-        channel = grpc.insecure_channel(target)
-        started.append((server, channel))
-        grpc.channel_ready_future(channel).result(timeout=CALL_TIMEOUT)
+        raw = grpc.insecure_channel(target)
+        started.append((server, raw))
+        grpc.channel_ready_future(raw).result(timeout=CALL_TIMEOUT)
         name, url = (backend[0], backend[1]) if backend is not None else ("none", "")
         return Svc(
-            pb_grpc.PromotionsStub(channel),
-            pb_grpc.AdminStub(channel),
+            pb_grpc.PromotionsStub(as_role(raw, "till")),
+            pb_grpc.AdminStub(as_role(raw, "admin")),
             ledger,
             registry,
             target,

@@ -13,13 +13,17 @@ from pathlib import Path
 
 import grpc
 import pytest
+from auth_support import TOKENS
 from pg_support import truncate  # tests/: on sys.path from conftest.py
 from svc_support import CALL_TIMEOUT, TABLES, Svc, basket
 
 from server._pb.promo.v1 import promo_pb2 as pb
 from server._pb.promo.v1 import promo_pb2_grpc as pb_grpc
+from server.storage.callers import add_caller
 from server.storage.db import make_engine, make_sessionmaker
 from server.storage.store import Ledger
+from server.trust.client import open_channel
+from server.trust.tokens import hash_token
 
 START_LIMIT = 20.0
 
@@ -77,6 +81,7 @@ def _free_port() -> int:
 def two_servers(rulesets: Path, pg_url: str, pg_engine, tmp_path: Path) -> Iterator[list[str]]:  # type: ignore[no-untyped-def]
     """Two `promo serve` processes on different ports, both on the session's PostgreSQL database."""
     truncate(pg_engine, TABLES)
+    add_caller(pg_engine, "test-till", "till", hash_token(TOKENS["till"]))
     procs, targets, logs = [], [], []
     for k in range(2):
         port = _free_port()
@@ -110,7 +115,7 @@ class TestTwoProcesses:
         self, two_servers: list[str], pg_url: str
     ) -> None:
         """Two server processes commit 20 sales each for one member at once: every point and fen is there."""
-        stubs = [pb_grpc.PromotionsStub(grpc.insecure_channel(t)) for t in two_servers]
+        stubs = [pb_grpc.PromotionsStub(open_channel(t, TOKENS["till"])) for t in two_servers]
         stubs[0].EnrollMember(pb.EnrollMemberRequest(member_id="M1", tier="normal"), timeout=CALL_TIMEOUT)
         request = basket(qty=1000)
         quote = stubs[0].Evaluate(request, timeout=CALL_TIMEOUT)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import shutil
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -15,6 +16,9 @@ from pathlib import Path
 import grpc
 import pytest
 import structlog
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # tests/, for auth_support
+from auth_support import TOKENS, as_role, gate_for_tests  # tests/ is on sys.path (below)
 from service_support import CALL_TIMEOUT, HEALTH_RULES, REPO, Running  # tests/service is on sys.path
 
 from server._pb.promo.v1 import promo_pb2 as pb
@@ -31,6 +35,12 @@ def _reset_logging() -> Iterator[None]:
     """`promo serve` configures structlog for the process: undo it, so no test logs into another's capture."""
     yield
     structlog.reset_defaults()
+
+
+@pytest.fixture(autouse=True)
+def _client_token(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`promo client` in these tests calls as the test till."""
+    monkeypatch.setenv("PROMO_TOKEN", TOKENS["till"])
 
 
 @pytest.fixture
@@ -51,14 +61,15 @@ def start_server(rulesets: Path) -> Iterator[Callable[..., Running]]:
         log = io.StringIO()
         configure_logging(log)
         registry = RulesetRegistry(folder or rulesets)
-        deps = Deps(registry, evaluate=evaluate, max_workers=4)
+        deps = Deps(registry, evaluate=evaluate, max_workers=4, gate=gate_for_tests())
         server, port = create_server("127.0.0.1:0", deps)
         registry.refresh()
         server.start()
         target = f"127.0.0.1:{port}"
-        channel = grpc.insecure_channel(target)
-        started.append((server, channel))
-        grpc.channel_ready_future(channel).result(timeout=CALL_TIMEOUT)
+        raw = grpc.insecure_channel(target)
+        started.append((server, raw))
+        grpc.channel_ready_future(raw).result(timeout=CALL_TIMEOUT)
+        channel = as_role(raw, "till")
         return Running(
             pb_grpc.PromotionsStub(channel), channel, registry, deps, folder or rulesets, log, target
         )

@@ -118,7 +118,7 @@ class TestListRulesets:
         reply = running.stub.ListRulesets(pb.ListRulesetsRequest(), timeout=T)
         (entry,) = reply.files
         compiled = compile_ruleset(dsl.load_path(HEALTH_RULES))
-        assert entry.path == str(running.folder / "health.rules")
+        assert entry.path == "health.rules"  # relative to the served folder: no server layout leaks
         assert (entry.serving.name, entry.serving.version) == ("ruyi-health", compiled.version)
         assert entry.serving.digest == compiled.digest
         assert entry.loaded_at.endswith("Z") and entry.loaded_at[:4].isdigit()

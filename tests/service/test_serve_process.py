@@ -23,6 +23,8 @@ from server._pb.promo.v1 import promo_pb2 as pb
 from server._pb.promo.v1 import promo_pb2_grpc as pb_grpc
 from server.cli.main import main
 from server.cli.serve import bundled_rulesets
+from server.trust.client import open_channel
+from server.trust.devtoken import read_dev_token
 from server.wire.request import request_from_json
 
 START_LIMIT = 20.0
@@ -103,6 +105,11 @@ def slow_request() -> pb.EvaluateRequest:
     return msg
 
 
+def dev_channel(port: int) -> grpc.Channel:
+    """A channel to a local `promo serve` with the development till token it wrote."""
+    return open_channel(f"127.0.0.1:{port}", read_dev_token(port))
+
+
 class TestGracefulShutdown:
     def test_sigterm_lets_the_call_in_flight_finish_then_exits_0(
         self, serve_folder: Path, tmp_path: Path, slow_request: pb.EvaluateRequest
@@ -111,7 +118,7 @@ class TestGracefulShutdown:
         serve = Serve(serve_folder, tmp_path / "serve.log")
         try:
             port = serve.wait_for("serving")[0]["port"]
-            with grpc.insecure_channel(f"127.0.0.1:{port}") as channel, ThreadPoolExecutor(1) as pool:
+            with dev_channel(port) as channel, ThreadPoolExecutor(1) as pool:
                 stub = pb_grpc.PromotionsStub(channel)
                 pending = pool.submit(stub.Evaluate, slow_request, timeout=CALL_TIMEOUT)
                 serve.wait_for("slow_call_started")
@@ -134,7 +141,7 @@ class TestGracefulShutdown:
             assert len({e["port"] for e in serving}) == 1
             assert len({e["pid"] for e in serving}) == 2
             slow_request.lines[0].sku = ""
-            with grpc.insecure_channel(f"127.0.0.1:{serving[0]['port']}") as channel:
+            with dev_channel(serving[0]["port"]) as channel:
                 reply = pb_grpc.PromotionsStub(channel).Evaluate(slow_request, timeout=CALL_TIMEOUT)
             assert reply.payable_fen > 0
             serve.process.send_signal(signal.SIGTERM)

@@ -363,20 +363,22 @@ class PingReply(_message.Message):
     def __init__(self, ruleset: _Optional[_Union[RulesetVersion, _Mapping]] = ...) -> None: ...
 
 class EnrollMemberRequest(_message.Message):
-    __slots__ = ("member_id", "tier", "birthday", "tags", "segment", "join_date")
+    __slots__ = ("member_id", "tier", "birthday", "tags", "segment", "join_date", "ruleset")
     MEMBER_ID_FIELD_NUMBER: _ClassVar[int]
     TIER_FIELD_NUMBER: _ClassVar[int]
     BIRTHDAY_FIELD_NUMBER: _ClassVar[int]
     TAGS_FIELD_NUMBER: _ClassVar[int]
     SEGMENT_FIELD_NUMBER: _ClassVar[int]
     JOIN_DATE_FIELD_NUMBER: _ClassVar[int]
+    RULESET_FIELD_NUMBER: _ClassVar[int]
     member_id: str
     tier: str
     birthday: str
     tags: _containers.RepeatedScalarFieldContainer[str]
     segment: str
     join_date: str
-    def __init__(self, member_id: _Optional[str] = ..., tier: _Optional[str] = ..., birthday: _Optional[str] = ..., tags: _Optional[_Iterable[str]] = ..., segment: _Optional[str] = ..., join_date: _Optional[str] = ...) -> None: ...
+    ruleset: str
+    def __init__(self, member_id: _Optional[str] = ..., tier: _Optional[str] = ..., birthday: _Optional[str] = ..., tags: _Optional[_Iterable[str]] = ..., segment: _Optional[str] = ..., join_date: _Optional[str] = ..., ruleset: _Optional[str] = ...) -> None: ...
 
 class GetMemberRequest(_message.Message):
     __slots__ = ("member_id", "recent_entries")

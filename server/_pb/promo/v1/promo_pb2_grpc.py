@@ -37,6 +37,16 @@ class PromotionsStub:
     side effects).
     * INTERNAL: a fault of ours; the details carry only a request id ("internal error (request id
     ...)"). The server logged everything else under that id.
+    * UNAUTHENTICATED: no credentials, or a token the server does not know (revoked). Every call but
+    health checking sends metadata `authorization: Bearer <token>` (`promo token create`), or, over
+    mutual TLS, a client certificate whose common name is a caller's name.
+    * PERMISSION_DENIED: the caller's role may not call this method; the details name the role needed
+    (a till prices, enrolls, commits, returns and buys coupons; finance reads members; an admin
+    adjusts points; every role lists rulesets; reflection needs any caller).
+    Limits: at most 1000 lines, 20 coupon codes, ids of 64 characters and texts of 200, no control
+    characters; points at most 1,000,000,000 per field, a unit price at most 10,000,000,000 fen, a
+    quantity at most 10,000,000 thousandths; times and dates in the years 1900-2999. A value
+    beyond them is INVALID_ARGUMENT naming the field; an error repeats at most 40 characters of it.
     Send metadata `x-request-id` to choose the request id the server logs the call under; without it
     the server makes one up.
 
@@ -109,6 +119,16 @@ class PromotionsServicer:
     side effects).
     * INTERNAL: a fault of ours; the details carry only a request id ("internal error (request id
     ...)"). The server logged everything else under that id.
+    * UNAUTHENTICATED: no credentials, or a token the server does not know (revoked). Every call but
+    health checking sends metadata `authorization: Bearer <token>` (`promo token create`), or, over
+    mutual TLS, a client certificate whose common name is a caller's name.
+    * PERMISSION_DENIED: the caller's role may not call this method; the details name the role needed
+    (a till prices, enrolls, commits, returns and buys coupons; finance reads members; an admin
+    adjusts points; every role lists rulesets; reflection needs any caller).
+    Limits: at most 1000 lines, 20 coupon codes, ids of 64 characters and texts of 200, no control
+    characters; points at most 1,000,000,000 per field, a unit price at most 10,000,000,000 fen, a
+    quantity at most 10,000,000 thousandths; times and dates in the years 1900-2999. A value
+    beyond them is INVALID_ARGUMENT naming the field; an error repeats at most 40 characters of it.
     Send metadata `x-request-id` to choose the request id the server logs the call under; without it
     the server makes one up.
 
@@ -312,6 +332,16 @@ class Promotions:
     side effects).
     * INTERNAL: a fault of ours; the details carry only a request id ("internal error (request id
     ...)"). The server logged everything else under that id.
+    * UNAUTHENTICATED: no credentials, or a token the server does not know (revoked). Every call but
+    health checking sends metadata `authorization: Bearer <token>` (`promo token create`), or, over
+    mutual TLS, a client certificate whose common name is a caller's name.
+    * PERMISSION_DENIED: the caller's role may not call this method; the details name the role needed
+    (a till prices, enrolls, commits, returns and buys coupons; finance reads members; an admin
+    adjusts points; every role lists rulesets; reflection needs any caller).
+    Limits: at most 1000 lines, 20 coupon codes, ids of 64 characters and texts of 200, no control
+    characters; points at most 1,000,000,000 per field, a unit price at most 10,000,000,000 fen, a
+    quantity at most 10,000,000 thousandths; times and dates in the years 1900-2999. A value
+    beyond them is INVALID_ARGUMENT naming the field; an error repeats at most 40 characters of it.
     Send metadata `x-request-id` to choose the request id the server logs the call under; without it
     the server makes one up.
 
