@@ -22,6 +22,7 @@ sys.path.insert(0, str(ROOT))
 import dsl  # noqa: E402
 from benchmarks.generate import generated_request, generated_ruleset  # noqa: E402
 from benchmarks.timing import percentiles, sample  # noqa: E402
+from dsl.programme import bundle_text, read_folder  # noqa: E402
 from engine.check.run_examples import example_request  # noqa: E402
 from engine.compiled import compile_ruleset  # noqa: E402
 from engine.model import Request  # noqa: E402
@@ -41,7 +42,7 @@ def basket_from_examples(compiled, n_lines: int) -> Request:  # type: ignore[no-
 
 def bench_bundled(calls: int) -> None:
     print("bundled rulesets: us per evaluation (p50 / p99)")
-    for path in sorted((ROOT / "rulesets").glob("*.rules")):
+    for path in sorted(p.parent for p in (ROOT / "rulesets").glob("*/programme.rules")):
         compiled = compile_ruleset(dsl.load_path(path))
         cells = []
         for n in SIZES:
@@ -84,7 +85,8 @@ def bench_handwritten(calls: int) -> None:
 
 def bench_load(repeat: int) -> None:
     print("parse + check + compile (ms, median of runs)")
-    sources = [(p.name, p.read_text(encoding="utf-8")) for p in sorted((ROOT / "rulesets").glob("*.rules"))]
+    folders = sorted(p.parent for p in (ROOT / "rulesets").glob("*/programme.rules"))
+    sources = [(p.name, bundle_text(read_folder(p))) for p in folders]  # every file of the programme
     sources += [(f"generated {n} rules", generated_ruleset(n)) for n in (10, 100, 1000)]
     for name, text in sources:
         times = []

@@ -13,6 +13,7 @@ package is the vocabulary the rest of the engine imports them from.
 
 from __future__ import annotations
 
+from engine.rules.campaigns import Campaign
 from engine.rules.declarations import ALWAYS, Coupon, NoPoints, Rule, Ruleset, Settings, Tier, Validity
 from engine.rules.effects import (
     AmountOff,
@@ -55,6 +56,7 @@ __all__ = [
     "BasketOff",
     "BasketSteps",
     "BonusPoints",
+    "Campaign",
     "Compare",
     "Const",
     "Coupon",

@@ -7,6 +7,7 @@ from datetime import date, time
 from fractions import Fraction
 from typing import Literal as Lit
 
+from engine.rules.campaigns import Campaign
 from engine.rules.effects import Effect, Stage, stage_of
 from engine.rules.examples import Example
 from engine.rules.expressions import Expr
@@ -50,6 +51,7 @@ class Rule:
     exclusive: bool = False
     validity: Validity = ALWAYS
     order: int = 0
+    campaign: str | None = None  # the campaign file it came from; None: the programme file
     span: Span | None = field(default=None, compare=False)
 
     @property
@@ -92,6 +94,7 @@ class NoPoints:
     """Lines matching ``condition`` earn no points (tobacco, gift cards)."""
 
     condition: Expr
+    campaign: str | None = None  # the campaign file it came from; None: the programme file
     span: Span | None = field(default=None, compare=False)
 
 
@@ -108,12 +111,13 @@ class Coupon:
     members_only: bool = False
     points_price: int | None = None
     order: int = 0
+    campaign: str | None = None  # the campaign file it came from; None: the programme file
     span: Span | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
 class Ruleset:
-    """A whole ruleset file: the unit that is compiled, versioned and served."""
+    """A programme (one file, or a programme file and its campaign files): compiled, versioned, served."""
 
     name: str
     settings: Settings
@@ -122,5 +126,6 @@ class Ruleset:
     no_points: tuple[NoPoints, ...] = ()
     coupons: tuple[Coupon, ...] = ()
     examples: tuple[Example, ...] = ()
+    campaigns: tuple[Campaign, ...] = ()  # in file-name order; empty for a one-file ruleset
     source_text: str = field(default="", compare=False, repr=False)
     span: Span | None = field(default=None, compare=False)

@@ -40,13 +40,16 @@ def _folder(value: str | None) -> Path:
 
 
 def _compile_folder(folder: Path) -> dict[str, CompiledRuleset]:
-    """Every ruleset of ``folder`` that compiles, by digest (a broken file is skipped, not fatal)."""
+    """Every ruleset (file or programme folder) of ``folder`` that compiles, by digest (a broken
+    one is skipped, not fatal)."""
     import dsl
+    from dsl.programme import PROGRAMME_FILE
     from engine.compiled import compile_ruleset
     from engine.errors import RuleErrors
 
     out = {}
-    for path in sorted(folder.glob("*.rules")):
+    paths = [*folder.glob("*.rules"), *(p.parent for p in folder.glob(f"*/{PROGRAMME_FILE}"))]
+    for path in sorted(paths):
         try:
             compiled = compile_ruleset(dsl.load_path(path))
         except (RuleErrors, OSError, UnicodeDecodeError):
