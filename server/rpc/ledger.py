@@ -23,7 +23,6 @@ from server.storage.store import Ledger
 from server.wire.ledger import (
     adjust_to_proto,
     member_to_proto,
-    parse_date,
     redeem_to_proto,
     required,
     return_quantities,
@@ -61,21 +60,7 @@ class LedgerPromotionsServicer(PromotionsServicer):
 
     @rpc
     def EnrollMember(self, request: pb.EnrollMemberRequest, context: grpc.ServicerContext) -> pb.MemberReply:
-        desk = self._desk("EnrollMember")
-        member_id = required(request.member_id, "member_id", "the member's id in the loyalty program")
-        tier = required(request.tier, "tier", "the member's starting tier id")
-        for i, tag in enumerate(request.tags):
-            if not tag.strip():
-                raise InvalidRequest(f"tags[{i}]", "must not be empty")
-        view = desk.ledger.enroll_member(
-            member_id,
-            tier,
-            birthday=parse_date(request.birthday, "birthday"),
-            tags=request.tags,
-            segment=request.segment,
-            join_date=parse_date(request.join_date, "join_date"),
-        )
-        return member_to_proto(view)
+        return member_to_proto(self._desk("EnrollMember").enroll(request))
 
     @rpc
     def GetMember(self, request: pb.GetMemberRequest, context: grpc.ServicerContext) -> pb.MemberReply:

@@ -22,6 +22,7 @@ from server.storage.errors import (
     IdempotencyConflict,
     InsufficientPoints,
     MemberNotFound,
+    MemberOfAnotherProgramme,
     MemberTerminated,
     ReturnExceedsSale,
     SaleNotFound,
@@ -63,6 +64,8 @@ def status_for(exc: BaseException, request_id: str) -> Status:
             return Status(grpc.StatusCode.DEADLINE_EXCEEDED, str(exc))
         case MemberNotFound():
             return Status(grpc.StatusCode.NOT_FOUND, f"member_id: {exc}")
+        case MemberOfAnotherProgramme():
+            return Status(grpc.StatusCode.FAILED_PRECONDITION, f"member_id: {exc}")
         case MemberTerminated():
             # The member exists but may not be served as one: enroll again, or sell as a guest.
             return Status(grpc.StatusCode.FAILED_PRECONDITION, f"member_id: {exc}")

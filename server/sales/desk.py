@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 from google.protobuf import json_format
 
 from engine.compiled import CompiledRuleset
-from engine.errors import InvalidRequest
+from engine.errors import InvalidRequest, did_you_mean
 from engine.invoice.build import Invoice
 from engine.model import Evaluation, Request
 from server._pb.promo.v1 import promo_pb2 as pb
@@ -32,9 +32,16 @@ from server.rulesets.registry import RulesetRegistry, UnknownRuleset
 from server.rulesets.sources import SourceBook
 from server.sales.errors import CouponNotForPoints, PayableMismatch
 from server.sales.pricing import Evaluator, default_evaluate, price
-from server.storage.errors import MemberNotFound, MemberTerminated
+from server.storage.errors import MemberNotFound, MemberOfAnotherProgramme, MemberTerminated
 from server.storage.pricing import PricingReads
-from server.storage.results import CommitResult, CouponOffer, RedeemResult, RulesetRef, SaleToCommit
+from server.storage.results import (
+    CommitResult,
+    CouponOffer,
+    MemberView,
+    RedeemResult,
+    RulesetRef,
+    SaleToCommit,
+)
 from server.storage.store import Ledger
 from server.wire.ledger import (
     PresentedCoupons,
@@ -45,7 +52,7 @@ from server.wire.ledger import (
     with_member,
 )
 from server.wire.reply import evaluation_to_proto, invoice_to_proto
-from server.wire.request import request_from_proto
+from server.wire.request import parse_date, request_from_proto
 
 __all__ = ["Priced", "SalesDesk", "reprice", "stored_request_json"]
 
@@ -164,6 +171,8 @@ class SalesDesk:
             if reads.member is not None:
                 if reads.member.status != "active":
                     raise MemberTerminated(member_id)  # even with inline attributes: the ledger knows them
+                if reads.member.programme != compiled.name:
+                    raise MemberOfAnotherProgramme(member_id, reads.member.programme, compiled.name)
                 msg = with_member(msg, reads.member)
             elif strict or not msg.member.tier:
                 raise MemberNotFound(member_id)
@@ -234,7 +243,14 @@ class SalesDesk:
             priced = self._price(msg.request, reads, compiled, tid, strict=True)
             if priced.evaluation.payable != msg.displayed_payable_fen:
                 raise PayableMismatch(msg.displayed_payable_fen, priced.evaluation.payable, compiled.version)
-        except (InvalidRequest, UnknownRuleset, MemberNotFound, MemberTerminated, PayableMismatch) as exc:
+        except (
+            InvalidRequest,
+            UnknownRuleset,
+            MemberNotFound,
+            MemberTerminated,
+            MemberOfAnotherProgramme,
+            PayableMismatch,
+        ) as exc:
             # A retry whose first attempt committed after the read above, when all of this still held.
             prior = self.ledger.replay_sale(key.transaction_id, key.request_hash)
             if prior is not None:
@@ -277,6 +293,47 @@ class SalesDesk:
 
     # ------------------------------------------------------------------ RedeemPoints
 
+    def enroll(self, msg: pb.EnrollMemberRequest) -> MemberView:
+        """Enrol a member in a programme the server serves, with one of its tiers.
+
+        ``programme`` may be empty while the server serves exactly one programme (that one).
+        """
+        member_id = required(msg.member_id, "member_id", "the member's id in the loyalty program")
+        tier = required(msg.tier, "tier", "the member's starting tier id")
+        for i, tag in enumerate(msg.tags):
+            if not tag.strip():
+                raise InvalidRequest(f"tags[{i}]", "must not be empty")
+        names = self.registry.names()
+        if msg.programme:
+            if msg.programme not in names:
+                raise InvalidRequest(
+                    "programme", f"no programme {msg.programme!r} is served here (served: {', '.join(names)})"
+                )
+            name = msg.programme
+        elif len(names) == 1:
+            name = names[0]
+        else:
+            raise InvalidRequest(
+                "programme", f"is required: the programme the member joins (served: {', '.join(names)})"
+            )
+        tiers = tuple(t.id for t in self.registry.get(name).ruleset.tiers)
+        if tier not in tiers:
+            hint = did_you_mean(tier, tiers)
+            raise InvalidRequest(
+                "tier",
+                f"programme {name!r} has no tier {tier!r} (its tiers: {', '.join(tiers)})"
+                + (f"; {hint}" if hint else ""),
+            )
+        return self.ledger.enroll_member(
+            member_id,
+            tier,
+            birthday=parse_date(msg.birthday, "birthday"),
+            tags=msg.tags,
+            segment=msg.segment,
+            join_date=parse_date(msg.join_date, "join_date"),
+            programme=name,
+        )
+
     def redeem(self, msg: pb.RedeemPointsRequest, now: datetime) -> RedeemResult:
         member_id = required(msg.member_id, "member_id", "the member paying with points")
         required(msg.ruleset, "ruleset", "the ruleset defining the coupon")
@@ -293,6 +350,9 @@ class SalesDesk:
             )
         if definition.points_price is None:
             raise CouponNotForPoints(compiled.name, coupon_id, offers)
+        member = self.ledger.get_member(member_id, recent=0)  # NOT_FOUND before any other check
+        if member.programme != compiled.name:  # set once at enrolment: no race with the write below
+            raise MemberOfAnotherProgramme(member_id, member.programme, compiled.name)
         today = now.astimezone(ZoneInfo(compiled.ruleset.settings.timezone)).date()
         offer = CouponOffer(definition.id, compiled.name, definition.points_price)
         return self.ledger.redeem_points_for_coupon(member_id, offer, request_id, today=today)

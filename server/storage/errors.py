@@ -16,6 +16,7 @@ __all__ = [
     "InsufficientPoints",
     "LedgerError",
     "MemberNotFound",
+    "MemberOfAnotherProgramme",
     "MemberTerminated",
     "ReturnExceedsSale",
     "SaleNotFound",
@@ -53,6 +54,27 @@ class MemberTerminated(LedgerError):
             "(without a member id)"
         )
         self.member_id = member_id
+
+
+class MemberOfAnotherProgramme(LedgerError):
+    """The member belongs to another programme than the one the call names (or, from an older
+    ledger, to none yet): they may not be priced, earn or spend there."""
+
+    def __init__(self, member_id: str, theirs: str | None, named: str) -> None:
+        if theirs is None:
+            message = (
+                f"member {member_id!r} belongs to no programme yet (a ledger from before programmes); "
+                f"an operator places them with `promo db place --programme {named} --member {member_id}`"
+            )
+        else:
+            message = (
+                f"member {member_id!r} belongs to programme {theirs!r}, not {named!r}: "
+                "name the member's programme in `ruleset`"
+            )
+        super().__init__(message)
+        self.member_id = member_id
+        self.theirs = theirs
+        self.named = named
 
 
 class SaleNotFound(LedgerError):

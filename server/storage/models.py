@@ -69,6 +69,9 @@ class Member(Base):
     )
 
     id: Mapped[id64]
+    # The programme (ruleset name) the member belongs to; NULL only for a member an older ledger
+    # could not place (migration 0013; `promo db place` places them).
+    programme: Mapped[str | None] = mapped_column(String(128), index=True)
     tier: Mapped[str64]
     birthday: Mapped[date | None] = mapped_column(Date)
     tags: Mapped[list[str]] = mapped_column(JSON, default=list)

@@ -69,6 +69,7 @@ class MemberView:
     points_balance: int
     points_owed: int
     status: str
+    programme: str | None = None  # None: an older ledger's member not placed yet (promo db place)
     recent: tuple[EntryView, ...] = ()
 
     @property

@@ -92,9 +92,11 @@ class Ledger:
         tags: Iterable[str] = (),
         segment: str = "",
         join_date: date | None = None,
+        programme: str | None = None,
     ) -> MemberView:
-        """Create a member; enrolling again with the same data answers the same, different data conflicts."""
-        wanted = members.enrollment(tier, birthday, tags, segment, join_date)
+        """Create a member of ``programme``; enrolling again with the same data answers the same,
+        different data conflicts."""
+        wanted = members.enrollment(tier, birthday, tags, segment, join_date, programme)
         try:
             self._tx(lambda s: members.create_member(s, member_id, wanted, self.clock()))
         except IntegrityError as exc:
@@ -252,13 +254,16 @@ class Ledger:
 
     # ----------------------------------------------------------------------- housekeeping
 
-    def maintain(self, as_of: date, settings: Settings, tiers: tuple[Tier, ...]) -> MaintenanceReport:
+    def maintain(
+        self, as_of: date, settings: Settings, tiers: tuple[Tier, ...], programme: str | None = None
+    ) -> MaintenanceReport:
         """Expire points, expire coupons and downgrade or terminate inactive members, as of a local day.
 
-        Each member is handled in its own short transaction; running again for the
-        same day changes nothing.
+        With ``programme``, only that programme's members and coupons (the programme's policy
+        must never touch another programme's members). Each member is handled in its own short
+        transaction; running again for the same day changes nothing.
         """
-        return maintenance.maintain(self.sessions, as_of, settings, tiers, self.clock)
+        return maintenance.maintain(self.sessions, as_of, settings, tiers, self.clock, programme)
 
     def verify_balances(self) -> list[BalanceMismatch]:
         """Every member whose cached balance differs from the sum of their entries (must be empty)."""

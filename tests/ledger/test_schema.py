@@ -100,7 +100,7 @@ class TestCli:
         assert main(["db", "upgrade", "--db", url]) == 0
         assert main(["db", "upgrade", "--db", url]) == 0
         out = capsys.readouterr().out
-        assert "from empty to revision 0002" in out and "already at revision 0002" in out
+        assert "from empty to revision 0013" in out and "already at revision 0013" in out
 
     def test_db_upgrade_unreachable(self, capsys):
         """An unreachable database is a one-line failure (exit 1), not a traceback."""

@@ -1,0 +1,50 @@
+"""Every member belongs to one programme: members.programme, placed from the ledger's own evidence.
+
+A member whose sales and coupons all name one programme (ruleset) keeps it. When the whole
+ledger names exactly one programme, every other member belongs to it too. Anyone else stays
+NULL (unplaced): ``promo db upgrade`` lists them with what it found, and ``promo db place``
+places them; the service refuses to price an unplaced member as a member until then.
+
+Revision ID: 0013
+Revises: 0002
+Create Date: 2026-12-04
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0013"
+down_revision: str | None = "0002"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+# Every (member, programme) the ledger can vouch for: the member's sales and the coupons they own.
+_EVIDENCE = (
+    "SELECT member_id, ruleset FROM sales WHERE member_id IS NOT NULL "
+    "UNION SELECT owner_id, ruleset FROM coupons WHERE owner_id IS NOT NULL"
+)
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("members") as batch:
+        batch.add_column(sa.Column("programme", sa.String(length=128), nullable=True))
+        batch.create_index(batch.f("ix_members_programme"), ["programme"], unique=False)
+    op.execute(
+        f"UPDATE members SET programme = (SELECT MIN(e.ruleset) FROM ({_EVIDENCE}) e "
+        "WHERE e.member_id = members.id) "
+        f"WHERE (SELECT COUNT(DISTINCT e.ruleset) FROM ({_EVIDENCE}) e WHERE e.member_id = members.id) = 1"
+    )
+    op.execute(
+        f"UPDATE members SET programme = (SELECT MIN(e.ruleset) FROM ({_EVIDENCE}) e) "
+        f"WHERE programme IS NULL AND (SELECT COUNT(DISTINCT e.ruleset) FROM ({_EVIDENCE}) e) = 1"
+    )
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("members") as batch:
+        batch.drop_index(batch.f("ix_members_programme"))
+        batch.drop_column("programme")
