@@ -81,6 +81,9 @@ class CampaignParts:
         dates = values.pop("valid", None)
         if dates is not None:
             values["date_from"], values["date_to"] = dates
+        budget = values.pop("budget", None)
+        if budget is not None:
+            values["budget_fen"], values["budget_period"] = budget
         campaign = ir.Campaign(id=to_text(args[0].value), file="", span=span, **values)
         return CampaignHeader(campaign, span)
 
@@ -99,6 +102,26 @@ class CampaignParts:
         if end < start:
             self.fail("this window ends before it starts", span, "swap the dates")
         return Stmt("valid", (start, end), span)
+
+    def campaign_budget(self, meta: Any, ch: list[Any]) -> Stmt:
+        fen, period = args_of(ch)
+        span = self.span(meta)
+        if period.value not in ir.BUDGET_PERIODS:
+            self.fail(
+                f"unknown budget period '{period.value}'",
+                self.token_span(period),
+                did_you_mean(period.value, ir.BUDGET_PERIODS) or "write day or campaign",
+            )
+        if fen <= 0:
+            self.fail("a budget is more than 0.00", span)
+        return Stmt("budget", (fen, period.value if period.value in ir.BUDGET_PERIODS else "day"), span)
+
+    def campaign_uses(self, meta: Any, ch: list[Any]) -> Stmt:
+        span = self.span(meta)
+        uses = args_of(ch)[0]
+        if uses <= 0:
+            self.fail("a budget allows at least 1 use", span)
+        return Stmt("budget_uses", uses, span)
 
     def campaign_status(self, meta: Any, ch: list[Any]) -> Stmt:
         tok = args_of(ch)[0]

@@ -35,7 +35,11 @@ class CompiledRuleset(Program):
 
     def evaluate(self, request: Request) -> Evaluation:
         """Validate ``request`` and price it; raises :class:`~engine.errors.InvalidRequest`."""
-        return evaluate(self, request, validate_request(self.ruleset, request, self.tier_ranks))
+        amounts = validate_request(self.ruleset, request, self.tier_ranks)
+        usage = request.usage
+        if usage is not None and usage.blocked:
+            return evaluate(self.restricted(usage.blocked), request, amounts)
+        return evaluate(self, request, amounts)
 
 
 def compile_ruleset(ruleset: ir.Ruleset) -> CompiledRuleset:

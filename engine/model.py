@@ -14,6 +14,8 @@ from fractions import Fraction
 from typing import Literal as Lit
 from typing import NamedTuple
 
+from engine.usage import UsageLeft, UsageNote
+
 __all__ = [
     "COUPON_REASONS",
     "Bonus",
@@ -119,6 +121,7 @@ class Request:
     redeem_points: int = 0
     store: str = ""
     channel: str = ""
+    usage: UsageLeft | None = None  # budgets and limits left (engine.usage); None: not limited
 
 
 # --------------------------------------------------------------------------- results
@@ -156,6 +159,7 @@ COUPON_REASONS = (
     "members_only",
     "min_spend",
     "no_eligible_amount",
+    "limit_reached",  # a use limit or the campaign's budget is used up (engine.usage)
 )
 
 
@@ -212,3 +216,4 @@ class Evaluation(NamedTuple):
     points: PointsOutcome
     coupons: tuple[CouponOutcome, ...] = ()
     redemption: Redemption = NO_REDEMPTION
+    notes: tuple[UsageNote, ...] = ()  # rules skipped or capped by a limit or budget (engine.usage)

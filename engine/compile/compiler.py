@@ -8,8 +8,9 @@ result is immutable; a server swaps a reference to reload.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from fractions import Fraction
 from zoneinfo import ZoneInfo
@@ -21,6 +22,7 @@ from engine.compile.linefilter import LineFilter, compile_line_filter
 from engine.context import Context
 from engine.model import Multiplier
 from engine.money import QTY_SCALE, line_amount, round_half_up
+from engine.usage import coupon_source
 
 __all__ = ["CompiledCoupon", "CompiledRule", "Program", "ruleset_digest"]
 
@@ -44,6 +46,7 @@ class CompiledRule:
     basket_amount: Callable[[int], int] | None = None  # fen off, given the eligible subtotal
     multiplier: Multiplier | None = None  # the explanation entry of a multiplier rule, built once
     bonus: int = 0  # the points of a bonus rule
+    campaign: str | None = None  # its campaign, whose money budget caps what it takes
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +64,7 @@ class CompiledCoupon:
     live: Callable[[Context], bool]
     applies: Predicate
     applies_filter: LineFilter | None
+    blocked: str | None = None  # why a use limit keeps it from applying now (Program.restricted)
 
 
 class Program:
@@ -110,6 +114,24 @@ class Program:
             for c in sorted(ruleset.coupons, key=lambda c: c.order)
         }
         self.coupon_order = {c: k for k, c in enumerate(self.coupons)}
+        self._restricted: dict[frozenset[tuple[str, str]], Program] = {}
+
+    def restricted(self, blocked: Mapping[str, str]) -> Program:
+        """This program without the rules ``blocked`` names; its blocked coupons refuse with
+        ``limit_reached``. Same version. Cached: a till meets the same few blocked sets all day."""
+        key = frozenset(blocked.items())
+        found = self._restricted.get(key)
+        if found is None:
+            kept = tuple(r for r in self.ruleset.rules if r.id not in blocked)
+            found = type(self)(dataclasses.replace(self.ruleset, rules=kept))
+            for code, c in list(found.coupons.items()):
+                why = blocked.get(coupon_source(code))
+                if why is not None:
+                    found.coupons[code] = dataclasses.replace(c, blocked=why)
+            if len(self._restricted) >= 64:
+                self._restricted.clear()
+            self._restricted[key] = found
+        return found
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name}@{self.version}>"
@@ -211,6 +233,7 @@ def _compile_rule(rule: ir.Rule, ranks: dict[str, int]) -> CompiledRule:
         _basket_amount(effect) if rule.stage == "basket" else None,
         Multiplier(rule.id, effect.factor) if isinstance(effect, ir.PointsMultiplier) else None,
         effect.points if isinstance(effect, ir.BonusPoints) else 0,
+        rule.campaign,
     )
 
 

@@ -3,7 +3,9 @@
 Order (PRODUCT.md): item rules -> basket rules (满减) -> coupons -> points
 redemption -> points earned. Each stage reads and updates the lines' remaining
 amounts and locks in a :class:`~engine.context.Context`; every fen taken is
-recorded against the line and the rule that took it.
+recorded against the line and the rule that took it. It is one module because the stages share
+the Context and run in the product's order: apart, that order would be hidden. Budgets
+(engine.usage) cap what a campaign's rules take at the writes below (budget_caps.py).
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from engine.apportion import split_by_remainder
 from engine.compile.compiler import CompiledRule, Program, Step
 from engine.compile.index import line_keys
 from engine.context import Context
+from engine.evaluate.budget_caps import cap as _cap
+from engine.evaluate.budget_caps import notes as _notes
 from engine.model import (
     NO_REDEMPTION,
     Bonus,
@@ -50,6 +54,9 @@ def evaluate(compiled: Program, request: Request, amounts: list[int] | None = No
     member = request.member
     tier_rank = compiled.tier_ranks.get(member.tier) if member is not None else None
     ctx = Context(request, compiled.zone, amounts, tier_rank)
+    usage = request.usage
+    if usage is not None and usage.money_left:
+        ctx.budget = dict(usage.money_left)
     taken: list[list[Discount]] = [[] for _ in lines]
 
     keys: set = set()  # every (attribute, value) the basket's lines carry, for the rule index
@@ -86,6 +93,7 @@ def evaluate(compiled: Program, request: Request, amounts: list[int] | None = No
         points,
         coupons,
         redemption or NO_REDEMPTION,
+        _notes(usage, ctx, request.coupons) if usage is not None else (),
     )
 
 
@@ -112,7 +120,7 @@ def _candidates(index: dict, always: dict[int, None], present: set) -> Iterable[
 
 
 def _item_stage(compiled: Program, ctx: Context, taken: list[list[Discount]], keys: set) -> None:
-    remaining, locked = ctx.remaining, ctx.locked
+    remaining, locked, budget = ctx.remaining, ctx.locked, ctx.budget
     for position in _candidates(compiled.item_index, compiled.item_always, keys):
         step = compiled.item_steps[position]
         m = step.single
@@ -130,6 +138,10 @@ def _item_stage(compiled: Program, ctx: Context, taken: list[list[Discount]], ke
                 if d > 0:
                     if d > left:
                         d = left
+                    if budget is not None and m.campaign in budget:
+                        d = _cap(ctx, m.id, m.campaign, d)  # type: ignore[arg-type]
+                        if d <= 0:
+                            continue
                     remaining[i] = left - d
                     taken[i].append(Discount(m.id, "rule", d))
                     if m.exclusive:
@@ -161,7 +173,12 @@ def _item_step(step: Step, ctx: Context, taken: list[list[Discount]], lines: ran
                     best, winner = d, m
         if winner is not None:
             applied.append((i, best, winner))
+    budget = ctx.budget
     for i, best, winner in applied:
+        if budget is not None and winner.campaign in budget:
+            best = _cap(ctx, winner.id, winner.campaign, best)
+            if best <= 0:
+                continue
         remaining[i] -= best
         taken[i].append(Discount(winner.id, "rule", best))
         if winner.exclusive:
@@ -189,7 +206,9 @@ def _basket_stage(compiled: Program, ctx: Context, taken: list[list[Discount]], 
             amount = m.basket_amount(subtotal)  # type: ignore[misc]
             if amount > best:
                 best, winner, eligible = amount, m, lines
-        if winner is not None:
+        if winner is not None and ctx.budget is not None and winner.campaign in ctx.budget:
+            best = _cap(ctx, winner.id, winner.campaign, best)
+        if winner is not None and best > 0:
             _spread(ctx, taken, eligible, best, winner.id, "rule", winner.exclusive)
 
 
@@ -249,6 +268,8 @@ def _coupon_stage(
 def _apply_coupon(compiled: Program, ctx: Context, taken: list[list[Discount]], code: str) -> CouponOutcome:
     c = compiled.coupons[code]
     coupon = c.coupon
+    if c.blocked is not None:
+        return CouponOutcome(code, False, "limit_reached")
     if not c.live(ctx):
         return CouponOutcome(code, False, "not_valid_now")
     if coupon.members_only and ctx.member is None:
@@ -261,6 +282,10 @@ def _apply_coupon(compiled: Program, ctx: Context, taken: list[list[Discount]], 
     if eligible < coupon.min_spend:
         return CouponOutcome(code, False, "min_spend")
     amount = min(coupon.value, eligible)
+    if ctx.budget is not None and coupon.campaign in ctx.budget:
+        amount = _cap(ctx, f"coupon:{code}", coupon.campaign, amount)  # type: ignore[arg-type]
+        if amount <= 0:
+            return CouponOutcome(code, False, "limit_reached")
     _spread(ctx, taken, lines, amount, f"coupon:{code}", "coupon")
     return CouponOutcome(code, True, "accepted", amount)
 

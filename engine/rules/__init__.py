@@ -13,7 +13,7 @@ package is the vocabulary the rest of the engine imports them from.
 
 from __future__ import annotations
 
-from engine.rules.campaigns import Campaign
+from engine.rules.campaigns import BUDGET_PERIODS, LIMIT_PERIODS, Campaign, Limit
 from engine.rules.declarations import ALWAYS, Coupon, NoPoints, Rule, Ruleset, Settings, Tier, Validity
 from engine.rules.effects import (
     AmountOff,
@@ -48,7 +48,9 @@ from engine.rules.expressions import (
 
 __all__ = [
     "ALWAYS",
+    "BUDGET_PERIODS",
     "FIELD_TYPES",
+    "LIMIT_PERIODS",
     "Aggregate",
     "AmountOff",
     "And",
@@ -70,6 +72,7 @@ __all__ = [
     "Has",
     "In",
     "IsBirthday",
+    "Limit",
     "LineExpectation",
     "MemberPrice",
     "NoPoints",

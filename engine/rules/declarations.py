@@ -7,7 +7,7 @@ from datetime import date, time
 from fractions import Fraction
 from typing import Literal as Lit
 
-from engine.rules.campaigns import Campaign
+from engine.rules.campaigns import Campaign, Limit
 from engine.rules.effects import Effect, Stage, stage_of
 from engine.rules.examples import Example
 from engine.rules.expressions import Expr
@@ -52,6 +52,7 @@ class Rule:
     validity: Validity = ALWAYS
     order: int = 0
     campaign: str | None = None  # the campaign file it came from; None: the programme file
+    limit: Limit | None = None
     span: Span | None = field(default=None, compare=False)
 
     @property
@@ -112,6 +113,7 @@ class Coupon:
     points_price: int | None = None
     order: int = 0
     campaign: str | None = None  # the campaign file it came from; None: the programme file
+    limit: Limit | None = None
     span: Span | None = field(default=None, compare=False)
 
 

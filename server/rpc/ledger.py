@@ -16,6 +16,7 @@ from server._pb.promo.v1 import promo_pb2_grpc as pb_grpc
 from server.rpc.logs import get_logger
 from server.rpc.promotions import PromotionsServicer, rpc
 from server.rulesets.registry import RulesetRegistry
+from server.sales.budgets import budget_plan
 from server.sales.desk import SalesDesk
 from server.sales.errors import NoLedger
 from server.sales.pricing import Evaluator, default_evaluate
@@ -53,9 +54,11 @@ class LedgerPromotionsServicer(PromotionsServicer):
     @rpc
     def Evaluate(self, request: pb.EvaluateRequest, context: grpc.ServicerContext) -> pb.EvaluateReply:
         by_member = request.HasField("member") and bool(request.member.id)
-        if self.desk is None or not (by_member or request.coupon_codes):
+        compiled = self._ruleset(request)
+        limited = budget_plan(compiled).active  # budgets count guests' sales too
+        if self.desk is None or not (by_member or request.coupon_codes or limited):
             return PromotionsServicer.Evaluate.__wrapped__(self, request, context)  # type: ignore[attr-defined]
-        priced = self.desk.quote(request, self._ruleset(request))
+        priced = self.desk.quote(request, compiled)
         return priced.reply
 
     @rpc

@@ -122,13 +122,15 @@ class PromotionsServicer(pb_grpc.PromotionsServicer):
     def Evaluate(self, request: pb.EvaluateRequest, context: grpc.ServicerContext) -> pb.EvaluateReply:
         basket = request_from_proto(request)
         compiled, evaluation, invoice = price(self._ruleset(request), basket, self.evaluate)
-        return evaluation_to_proto(
+        reply = evaluation_to_proto(
             evaluation,
             invoice,
             digest=compiled.digest,
             transaction_id=request.transaction_id,
             explain=request.explain,
         )
+        reply.drafts_applied = compiled.applies_drafts
+        return reply
 
     @rpc
     def Ping(self, request: pb.EvaluateRequest, context: grpc.ServicerContext) -> pb.PingReply:
@@ -144,11 +146,13 @@ class PromotionsServicer(pb_grpc.PromotionsServicer):
         return pb.ListRulesetsReply(files=[_file(s, self.registry) for s in files])
 
     def _ruleset(self, request: pb.EvaluateRequest) -> CompiledRuleset:
-        """The ruleset version the request names (the serving one unless it asks for another)."""
+        """The ruleset version the request names (the serving one unless it asks for another), with
+        its draft campaigns when the request asks for drafts."""
         if not request.ruleset:
             loaded = ", ".join(self.registry.names()) or "none yet"
             raise InvalidRequest("ruleset", f"is required: the name of a loaded ruleset (loaded: {loaded})")
-        return self.registry.get(request.ruleset, request.ruleset_version or None)
+        compiled = self.registry.get(request.ruleset, request.ruleset_version or None)
+        return compiled.with_drafts if request.drafts else compiled
 
 
 # --------------------------------------------------------------------------- delegate and encode

@@ -17,6 +17,7 @@ from engine.errors import InvalidRequest, RuleErrors
 from server.rulesets.registry import UnknownRuleset
 from server.sales.errors import CouponNotForPoints, NoLedger, PayableMismatch
 from server.storage.errors import (
+    BudgetExceeded,
     CouponUnavailable,
     DatabaseUnavailable,
     IdempotencyConflict,
@@ -64,6 +65,8 @@ def status_for(exc: BaseException, request_id: str) -> Status:
             return Status(grpc.StatusCode.DEADLINE_EXCEEDED, str(exc))
         case MemberNotFound():
             return Status(grpc.StatusCode.NOT_FOUND, f"member_id: {exc}")
+        case BudgetExceeded():
+            return Status(grpc.StatusCode.FAILED_PRECONDITION, str(exc))
         case MemberOfAnotherProgramme():
             return Status(grpc.StatusCode.FAILED_PRECONDITION, f"member_id: {exc}")
         case MemberTerminated():

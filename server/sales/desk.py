@@ -30,9 +30,10 @@ from engine.model import Evaluation, Request
 from server._pb.promo.v1 import promo_pb2 as pb
 from server.rulesets.registry import RulesetRegistry, UnknownRuleset
 from server.rulesets.sources import SourceBook
+from server.sales.budgets import BudgetPlan, Counter, budget_plan
 from server.sales.errors import CouponNotForPoints, PayableMismatch
 from server.sales.pricing import Evaluator, default_evaluate, price
-from server.storage.errors import MemberNotFound, MemberOfAnotherProgramme, MemberTerminated
+from server.storage.errors import BudgetExceeded, MemberNotFound, MemberOfAnotherProgramme, MemberTerminated
 from server.storage.pricing import PricingReads
 from server.storage.results import (
     CommitResult,
@@ -70,6 +71,7 @@ class Priced:
     presented: PresentedCoupons
     spent: tuple[str, ...]  # ledger codes that took effect (a commit spends them)
     member_id: str | None
+    counters: tuple[Counter, ...] = ()  # the budget and limit counters it was priced within
 
 
 def _reply(
@@ -83,6 +85,7 @@ def _reply(
     reply = evaluation_to_proto(
         evaluation, invoice, digest=compiled.digest, transaction_id=transaction_id, explain=explain
     )
+    reply.drafts_applied = compiled.applies_drafts
     return reply, tuple(presented.relabel(reply))
 
 
@@ -177,6 +180,13 @@ class SalesDesk:
             elif strict or not msg.member.tier:
                 raise MemberNotFound(member_id)
         basket = request_from_proto(msg)
+        plan = budget_plan(compiled)
+        counters: tuple[Counter, ...] = ()
+        if plan.active:  # price within what is left (the commit's conditional writes re-check)
+            day = basket.at.astimezone(compiled.zone).date()
+            counters = tuple(plan.counters(member_id if reads.member is not None else None, day))
+            used = self.ledger.usage_used([c.key for c in counters])
+            basket = dataclasses.replace(basket, usage=plan.usage_left(list(counters), used))
         presented = PresentedCoupons()
         if basket.coupons:
             day = basket.at.astimezone(ZoneInfo(compiled.ruleset.settings.timezone)).date()
@@ -195,7 +205,9 @@ class SalesDesk:
         reply, spent = _reply(
             compiled, evaluation, invoice, presented, effective.transaction_id, effective.explain
         )
-        return Priced(compiled, effective, basket, evaluation, invoice, reply, presented, spent, member_id)
+        return Priced(
+            compiled, effective, basket, evaluation, invoice, reply, presented, spent, member_id, counters
+        )
 
     # ------------------------------------------------------------------ Commit
 
@@ -230,6 +242,8 @@ class SalesDesk:
             raise InvalidRequest(
                 "request.ruleset", "is required: the name of the ruleset that priced the sale"
             )
+        if msg.request.drafts:
+            raise InvalidRequest("request.drafts", "must be false: a sale never applies draft campaigns")
         if msg.request.HasField("member") and not msg.request.member.id:
             raise InvalidRequest(
                 "request.member.id", "is required to commit a member's sale (the member's ledger id)"
@@ -242,6 +256,8 @@ class SalesDesk:
             compiled = self.registry.get(msg.request.ruleset, version)
             priced = self._price(msg.request, reads, compiled, tid, strict=True)
             if priced.evaluation.payable != msg.displayed_payable_fen:
+                for note in priced.evaluation.notes:  # a budget another till used since the quote
+                    raise BudgetExceeded(_source_name(note.source), f" ({note.reason})")
                 raise PayableMismatch(msg.displayed_payable_fen, priced.evaluation.payable, compiled.version)
         except (
             InvalidRequest,
@@ -250,6 +266,7 @@ class SalesDesk:
             MemberTerminated,
             MemberOfAnotherProgramme,
             PayableMismatch,
+            BudgetExceeded,
         ) as exc:
             # A retry whose first attempt committed after the read above, when all of this still held.
             prior = self.ledger.replay_sale(key.transaction_id, key.request_hash)
@@ -289,6 +306,7 @@ class SalesDesk:
             coupon_codes=priced.spent,
             tiers=compiled.ruleset.tiers,
             points_expire_days=compiled.ruleset.settings.points_expire_days,
+            usage=BudgetPlan.takes(list(priced.counters), priced.evaluation) if priced.counters else (),
         )
 
     # ------------------------------------------------------------------ RedeemPoints
@@ -356,6 +374,10 @@ class SalesDesk:
         today = now.astimezone(ZoneInfo(compiled.ruleset.settings.timezone)).date()
         offer = CouponOffer(definition.id, compiled.name, definition.points_price)
         return self.ledger.redeem_points_for_coupon(member_id, offer, request_id, today=today)
+
+
+def _source_name(source: str) -> str:
+    return f"coupon '{source[7:]}'" if source.startswith("coupon:") else f"rule '{source}'"
 
 
 def _stored_reply(result: CommitResult) -> pb.EvaluateReply:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Literal
 
 __all__ = [
+    "BudgetExceeded",
     "CouponUnavailable",
     "DatabaseUnavailable",
     "IdempotencyConflict",
@@ -75,6 +76,18 @@ class MemberOfAnotherProgramme(LedgerError):
         self.member_id = member_id
         self.theirs = theirs
         self.named = named
+
+
+class BudgetExceeded(LedgerError):
+    """Committing the sale would use more of a campaign's budget or a rule's limit than is left:
+    another till used it since the quote. Nothing was posted."""
+
+    def __init__(self, what: str, detail: str = "") -> None:
+        super().__init__(
+            f"{what} has not enough left for this sale{detail}: another till used it since the quote; "
+            "quote the basket again (Evaluate) and show the customer the new amount"
+        )
+        self.what = what
 
 
 class SaleNotFound(LedgerError):

@@ -192,3 +192,34 @@ class Adjustment(Base):
     operator: Mapped[str] = mapped_column(String(128))
     reason: Mapped[str] = mapped_column(Text)
     created_at: Mapped[utc] = mapped_column(default=utc_now)
+
+
+class UsageCounter(Base):
+    """How much of one budget or use limit is used in one period (server/storage/usage.py).
+
+    ``key`` names the programme, what is counted (a rule's or coupon's per-member limit, a
+    campaign's fen or uses) and the period; ``cap`` is the limit the version that last
+    consumed it declared. A Commit adds with one conditional upsert (``used + n <= cap``)."""
+
+    __tablename__ = "usage_counters"
+    __table_args__ = (CheckConstraint("used >= 0", name="used_not_negative"),)
+
+    key: Mapped[str] = mapped_column(String(400), primary_key=True)
+    programme: Mapped[str] = mapped_column(String(128), index=True)
+    used: Mapped[int] = mapped_column(BigInteger)
+    cap: Mapped[int] = mapped_column(BigInteger)
+
+
+class SaleUsage(Base):
+    """What one sale consumed of one counter, and how much a return gave back."""
+
+    __tablename__ = "sale_usage"
+
+    transaction_id: Mapped[str] = mapped_column(
+        String(64), ForeignKey("sales.transaction_id"), primary_key=True
+    )
+    key: Mapped[str] = mapped_column(String(400), ForeignKey("usage_counters.key"), primary_key=True)
+    amount: Mapped[int] = mapped_column(BigInteger)
+    returned: Mapped[int] = mapped_column(BigInteger, default=0, server_default=text("0"))
+    # fen counters: {line id: fen of the campaign's discounts on that line}, for returns in proportion
+    lines: Mapped[str] = mapped_column(Text, default="{}", server_default="{}")

@@ -42,7 +42,7 @@ from sqlalchemy import (
 
 from engine.ledger.returns import sold_lines
 from engine.ledger.tiers import upgraded_tier
-from server.storage import codec
+from server.storage import codec, usage
 from server.storage.errors import (
     CouponProblem,
     CouponUnavailable,
@@ -173,6 +173,8 @@ def commit_sale(connection: Connection, sale: SaleToCommit, now: datetime) -> Co
     for code in codes:
         if code not in spent:
             raise CouponUnavailable(code, _why_not(connection, code, sale))
+    if sale.usage:  # budgets and limits: in this transaction, after the sale row (a retry meets it first)
+        usage.consume(connection, sale.ruleset.name, sale.transaction_id, sale.usage)
     if sale.member_id is None:
         return CommitResult(sale.transaction_id, sale.result_json, False, 0, 0)
     if row is None:

@@ -95,6 +95,10 @@ def evaluation_to_proto(
         add_coupon = reply.coupons.add
         for c in evaluation.coupons:
             add_coupon(code=c.code, accepted=c.accepted, reason=c.reason, discount_fen=c.discount)
+    if evaluation.notes:
+        add_note = reply.usage_notes.add
+        for n in evaluation.notes:
+            add_note(source=n.source, kind=n.kind, reason=n.reason)
     if invoice is not None:
         _fill_invoice(reply.invoice, invoice)
     return reply

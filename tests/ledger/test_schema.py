@@ -21,6 +21,8 @@ from server.storage.store import Ledger
 
 TABLES = {
     "members",
+    "usage_counters",
+    "sale_usage",
     "points_entries",
     "coupons",
     "sales",

@@ -12,7 +12,17 @@ from server.rulesets.registry import RulesetRegistry
 from server.storage.store import Ledger
 
 CALL_TIMEOUT = 10.0
-TABLES = ("adjustments", "coupons", "points_entries", "returns", "sales", "members", "ruleset_sources")
+TABLES = (
+    "sale_usage",
+    "usage_counters",
+    "adjustments",
+    "coupons",
+    "points_entries",
+    "returns",
+    "sales",
+    "members",
+    "ruleset_sources",
+)
 RULESET = "svc-test"
 TIME = "2026-05-01T10:00:00+08:00"
 

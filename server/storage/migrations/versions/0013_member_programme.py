@@ -1,9 +1,12 @@
-"""Every member belongs to one programme: members.programme, placed from the ledger's own evidence.
+"""Programmes and budgets: members.programme, placed from the ledger's own evidence; usage counters.
 
 A member whose sales and coupons all name one programme (ruleset) keeps it. When the whole
 ledger names exactly one programme, every other member belongs to it too. Anyone else stays
 NULL (unplaced): ``promo db upgrade`` lists them with what it found, and ``promo db place``
 places them; the service refuses to price an unplaced member as a member until then.
+
+usage_counters and sale_usage hold what campaigns' budgets and rules' use limits have used
+(server/storage/usage.py).
 
 Revision ID: 0013
 Revises: 0002
@@ -43,8 +46,37 @@ def upgrade() -> None:
         f"WHERE programme IS NULL AND (SELECT COUNT(DISTINCT e.ruleset) FROM ({_EVIDENCE}) e) = 1"
     )
 
+    op.create_table(
+        "usage_counters",
+        sa.Column("key", sa.String(length=400), nullable=False),
+        sa.Column("programme", sa.String(length=128), nullable=False),
+        sa.Column("used", sa.BigInteger(), nullable=False),
+        sa.Column("cap", sa.BigInteger(), nullable=False),
+        sa.CheckConstraint("used >= 0", name=op.f("ck_usage_counters_used_not_negative")),
+        sa.PrimaryKeyConstraint("key", name=op.f("pk_usage_counters")),
+    )
+    op.create_index(op.f("ix_usage_counters_programme"), "usage_counters", ["programme"], unique=False)
+    op.create_table(
+        "sale_usage",
+        sa.Column("transaction_id", sa.String(length=64), nullable=False),
+        sa.Column("key", sa.String(length=400), nullable=False),
+        sa.Column("amount", sa.BigInteger(), nullable=False),
+        sa.Column("returned", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
+        sa.Column("lines", sa.Text(), server_default="{}", nullable=False),
+        sa.ForeignKeyConstraint(
+            ["transaction_id"], ["sales.transaction_id"], name=op.f("fk_sale_usage_transaction_id_sales")
+        ),
+        sa.ForeignKeyConstraint(
+            ["key"], ["usage_counters.key"], name=op.f("fk_sale_usage_key_usage_counters")
+        ),
+        sa.PrimaryKeyConstraint("transaction_id", "key", name=op.f("pk_sale_usage")),
+    )
+
 
 def downgrade() -> None:
+    op.drop_table("sale_usage")
+    op.drop_index(op.f("ix_usage_counters_programme"), table_name="usage_counters")
+    op.drop_table("usage_counters")
     with op.batch_alter_table("members") as batch:
         batch.drop_index(batch.f("ix_members_programme"))
         batch.drop_column("programme")
