@@ -26,6 +26,7 @@ COMMAND_MODULES = (
     "server.cli.client",
     "server.cli.db",
     "server.cli.ledger",
+    "server.cli.campaign",
 )
 
 

@@ -8,15 +8,19 @@ UNIMPLEMENTED and Evaluate behaves exactly as the ledger-less service.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import grpc
 
 from engine.errors import InvalidRequest
+from engine.rules import Campaign
 from server._pb.promo.v1 import promo_pb2 as pb
 from server._pb.promo.v1 import promo_pb2_grpc as pb_grpc
 from server.rpc.logs import get_logger
 from server.rpc.promotions import PromotionsServicer, rpc
 from server.rulesets.registry import RulesetRegistry
 from server.sales.budgets import budget_plan
+from server.sales.campaigns import BudgetStatus, campaign_status, find_campaign
 from server.sales.desk import SalesDesk
 from server.sales.errors import NoLedger
 from server.sales.pricing import Evaluator, default_evaluate
@@ -29,6 +33,7 @@ from server.wire.ledger import (
     return_quantities,
     return_to_proto,
 )
+from server.wire.request import parse_date
 
 __all__ = ["AdminServicer", "LedgerPromotionsServicer"]
 
@@ -126,3 +131,36 @@ class AdminServicer(pb_grpc.AdminServicer):
         self, request: pb.ListRulesetsRequest, context: grpc.ServicerContext
     ) -> pb.ListRulesetsReply:
         return PromotionsServicer.ListRulesets.__wrapped__(self, request, context)  # type: ignore[attr-defined]
+
+    @rpc
+    def GetCampaign(self, request: pb.GetCampaignRequest, context: grpc.ServicerContext) -> pb.CampaignReply:
+        if self.ledger is None:
+            raise NoLedger("GetCampaign")
+        name = required(request.programme, "programme", "the programme (a served ruleset's name)")
+        campaign_id = required(request.campaign, "campaign", "the campaign's id")
+        compiled = self.registry.get(name)
+        campaign = find_campaign(compiled, campaign_id)
+        day = parse_date(request.date, "date") or datetime.now(compiled.zone).date()
+        return campaign_to_proto(
+            compiled.name, campaign, campaign_status(self.ledger, compiled, campaign, day)
+        )
+
+
+def campaign_to_proto(programme: str, campaign: Campaign, budgets: list[BudgetStatus]) -> pb.CampaignReply:
+    day = lambda d: d.isoformat() if d else ""  # noqa: E731
+    return pb.CampaignReply(
+        programme=programme,
+        campaign=campaign.id,
+        label=campaign.label,
+        owner=campaign.owner,
+        status=campaign.status,
+        valid_from=day(campaign.date_from),
+        valid_to=day(campaign.date_to),
+        file=campaign.file,
+        budgets=[
+            pb.CampaignBudget(
+                kind=b.kind, period=b.period, period_key=b.period_key, cap=b.cap, used=b.used, left=b.left
+            )
+            for b in budgets
+        ],
+    )

@@ -15,6 +15,7 @@ import grpc
 
 from engine.errors import InvalidRequest, RuleErrors
 from server.rulesets.registry import UnknownRuleset
+from server.sales.campaigns import UnknownCampaign
 from server.sales.errors import CouponNotForPoints, NoLedger, PayableMismatch
 from server.storage.errors import (
     BudgetExceeded,
@@ -58,6 +59,8 @@ def status_for(exc: BaseException, request_id: str) -> Status:
             return Status(grpc.StatusCode.INVALID_ARGUMENT, f"{wire.field}: {wire.message}")
         case RuleErrors():
             return Status(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
+        case UnknownCampaign():
+            return Status(grpc.StatusCode.NOT_FOUND, f"campaign: {exc}")
         case UnknownRuleset():
             field = "ruleset_version" if exc.version else "ruleset"
             return Status(grpc.StatusCode.NOT_FOUND, f"{field}: {exc}")

@@ -203,3 +203,31 @@ class TestDrafts:
             shop.stub.Commit(commit, timeout=T)
         assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
         assert caught.value.details().startswith("request.drafts: must be false")
+
+
+class TestCampaignStatus:
+    def test_get_campaign_and_the_cli_show_used_and_left_per_period(
+        self, shop: Svc, rulesets: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        from server.cli.main import main
+
+        shop.commit("T1", sale("M1"))
+        shop.commit("T2", sale("M2", DAY2))
+        reply = shop.admin.GetCampaign(
+            pb.GetCampaignRequest(programme="shop", campaign="flash", date="2026-12-06"), timeout=T
+        )
+        assert (reply.owner, reply.status, reply.file) == ("li.wei", "live", "flash.rules")
+        assert [(b.kind, b.period_key, b.cap, b.used, b.left) for b in reply.budgets] == [
+            ("fen", "2026-12-06", 2500, 1000, 1500),
+            ("fen", "2026-12-05", 2500, 1000, 1500),
+            ("uses", "all", 4, 2, 2),
+        ]
+        with pytest.raises(grpc.RpcError) as caught:
+            shop.admin.GetCampaign(pb.GetCampaignRequest(programme="shop", campaign="nope"), timeout=T)
+        assert caught.value.code() == grpc.StatusCode.NOT_FOUND
+        assert caught.value.details().startswith("campaign: programme 'shop' has no campaign 'nope'")
+        args = ["campaign", "status", "--programme", "shop", "--campaign", "flash", "--date", "2026-12-07"]
+        assert main([*args, "--db", shop.url, "--rulesets", str(rulesets)]) == 0
+        out = capsys.readouterr().out
+        assert "fen  2026-12-07  used       0.00  left      25.00  of 25.00" in out
+        assert "uses all         used          2  left          2  of 4" in out

@@ -537,3 +537,51 @@ class AdjustPointsReply(_message.Message):
     points_balance: int
     replayed: bool
     def __init__(self, entry_id: _Optional[int] = ..., points_balance: _Optional[int] = ..., replayed: _Optional[bool] = ...) -> None: ...
+
+class GetCampaignRequest(_message.Message):
+    __slots__ = ("programme", "campaign", "date")
+    PROGRAMME_FIELD_NUMBER: _ClassVar[int]
+    CAMPAIGN_FIELD_NUMBER: _ClassVar[int]
+    DATE_FIELD_NUMBER: _ClassVar[int]
+    programme: str
+    campaign: str
+    date: str
+    def __init__(self, programme: _Optional[str] = ..., campaign: _Optional[str] = ..., date: _Optional[str] = ...) -> None: ...
+
+class CampaignReply(_message.Message):
+    __slots__ = ("programme", "campaign", "label", "owner", "status", "valid_from", "valid_to", "file", "budgets")
+    PROGRAMME_FIELD_NUMBER: _ClassVar[int]
+    CAMPAIGN_FIELD_NUMBER: _ClassVar[int]
+    LABEL_FIELD_NUMBER: _ClassVar[int]
+    OWNER_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    VALID_FROM_FIELD_NUMBER: _ClassVar[int]
+    VALID_TO_FIELD_NUMBER: _ClassVar[int]
+    FILE_FIELD_NUMBER: _ClassVar[int]
+    BUDGETS_FIELD_NUMBER: _ClassVar[int]
+    programme: str
+    campaign: str
+    label: str
+    owner: str
+    status: str
+    valid_from: str
+    valid_to: str
+    file: str
+    budgets: _containers.RepeatedCompositeFieldContainer[CampaignBudget]
+    def __init__(self, programme: _Optional[str] = ..., campaign: _Optional[str] = ..., label: _Optional[str] = ..., owner: _Optional[str] = ..., status: _Optional[str] = ..., valid_from: _Optional[str] = ..., valid_to: _Optional[str] = ..., file: _Optional[str] = ..., budgets: _Optional[_Iterable[_Union[CampaignBudget, _Mapping]]] = ...) -> None: ...
+
+class CampaignBudget(_message.Message):
+    __slots__ = ("kind", "period", "period_key", "cap", "used", "left")
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    PERIOD_FIELD_NUMBER: _ClassVar[int]
+    PERIOD_KEY_FIELD_NUMBER: _ClassVar[int]
+    CAP_FIELD_NUMBER: _ClassVar[int]
+    USED_FIELD_NUMBER: _ClassVar[int]
+    LEFT_FIELD_NUMBER: _ClassVar[int]
+    kind: str
+    period: str
+    period_key: str
+    cap: int
+    used: int
+    left: int
+    def __init__(self, kind: _Optional[str] = ..., period: _Optional[str] = ..., period_key: _Optional[str] = ..., cap: _Optional[int] = ..., used: _Optional[int] = ..., left: _Optional[int] = ...) -> None: ...
