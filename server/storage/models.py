@@ -218,7 +218,9 @@ class SaleUsage(Base):
     transaction_id: Mapped[str] = mapped_column(
         String(64), ForeignKey("sales.transaction_id"), primary_key=True
     )
-    key: Mapped[str] = mapped_column(String(400), ForeignKey("usage_counters.key"), primary_key=True)
+    # No foreign key to usage_counters: this row is written before the counter's upsert, so the
+    # counter row (which every till shares) stays locked for as short a time as possible.
+    key: Mapped[str] = mapped_column(String(400), primary_key=True)
     amount: Mapped[int] = mapped_column(BigInteger)
     returned: Mapped[int] = mapped_column(BigInteger, default=0, server_default=text("0"))
     # fen counters: {line id: fen of the campaign's discounts on that line}, for returns in proportion

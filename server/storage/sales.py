@@ -173,9 +173,8 @@ def commit_sale(connection: Connection, sale: SaleToCommit, now: datetime) -> Co
     for code in codes:
         if code not in spent:
             raise CouponUnavailable(code, _why_not(connection, code, sale))
-    if sale.usage:  # budgets and limits: in this transaction, after the sale row (a retry meets it first)
-        usage.consume(connection, sale.ruleset.name, sale.transaction_id, sale.usage)
     if sale.member_id is None:
+        _consume(connection, sale)
         return CommitResult(sale.transaction_id, sale.result_json, False, 0, 0)
     if row is None:
         raise _member_refused(connection, sale.member_id, redeemed)
@@ -183,6 +182,7 @@ def commit_sale(connection: Connection, sale: SaleToCommit, now: datetime) -> Co
     new_tier = _upgrade(connection, sale, tier, lifetime)
     if new_tier != tier:
         connection.execute(_SET_TIER, {"p_member": sale.member_id, "p_tier": new_tier})
+    _consume(connection, sale)
     return CommitResult(
         transaction_id=sale.transaction_id,
         result_json=sale.result_json,
@@ -193,6 +193,13 @@ def commit_sale(connection: Connection, sale: SaleToCommit, now: datetime) -> Co
         tier=new_tier,
         upgraded_from=tier if new_tier != tier else None,
     )
+
+
+def _consume(connection: Connection, sale: SaleToCommit) -> None:
+    """Budgets and limits, last in the transaction (after the sale row, which a retry meets first):
+    the shared counter rows stay locked only from here to COMMIT."""
+    if sale.usage:
+        usage.consume(connection, sale.ruleset.name, sale.transaction_id, sale.usage)
 
 
 def _params(sale: SaleToCommit, codes: list[str], now: datetime) -> dict[str, Any]:

@@ -1,21 +1,22 @@
 """Budget and limit counters in SQL: read what is used, consume atomically, give back on returns.
 
-Consuming is one conditional upsert per counter inside the sale's own transaction:
+Consuming is one conditional upsert of the sale's counters, last in the sale's own transaction:
 ``INSERT ... ON CONFLICT (key) DO UPDATE SET used = used + n WHERE used + n <= cap``.
 The row lock the upsert takes serialises tills on one counter (PostgreSQL re-checks the
 WHERE against the newest row; SQLite has one writer), so no read-then-write race can
 overspend by one fen or one use: a sale that would is BudgetExceeded and its transaction,
-sale row included, rolls back. Counters are taken in key order, one lock order for all.
+sale row included, rolls back. Rows are listed in key order (server/sales/budgets.py sorts the
+takes), one lock order for every till.
 """
 
 from __future__ import annotations
 
+import functools
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Connection, TextClause, select, text, update
 from sqlalchemy.orm import Session
 
 from engine.money import round_half_up
@@ -36,29 +37,39 @@ def read_used(connection: Connection | Session, keys: Sequence[str]) -> dict[str
     return {key: used for key, used in rows}
 
 
-def consume(connection: Connection, programme: str, transaction_id: str, takes: Iterable[UsageTake]) -> None:
-    """Add every take to its counter, or raise BudgetExceeded naming the first that would overspend."""
-    insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
+def consume(connection: Connection, programme: str, transaction_id: str, takes: Sequence[UsageTake]) -> None:
+    """Add every take to its counter, or raise BudgetExceeded naming the first that would overspend.
+
+    One multi-row upsert for all the counters (one round trip; a counter whose WHERE fails is
+    simply not returned) and one multi-row insert of what the sale took.
+    """
     for take in takes:
         if take.amount > take.cap:
             raise BudgetExceeded(take.what)
-        stmt = insert(UsageCounter).values(key=take.key, programme=programme, used=take.amount, cap=take.cap)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=[_C.key],
-            set_={"used": _C.used + stmt.excluded.used, "cap": stmt.excluded.cap},
-            where=_C.used + stmt.excluded.used <= stmt.excluded.cap,
-        ).returning(_C.used)
-        if connection.execute(stmt).first() is None:
+    params: dict[str, Any] = {"p": programme, "t": transaction_id}
+    for n, take in enumerate(takes):
+        params.update({f"k{n}": take.key, f"u{n}": take.amount, f"c{n}": take.cap, f"l{n}": take.lines_json})
+    upsert, record = _statements(len(takes))
+    connection.execute(record, params)  # first: the shared counter rows are locked from the upsert on
+    done = {row[0] for row in connection.execute(upsert, params)}
+    for take in takes:
+        if take.key not in done:
             raise BudgetExceeded(take.what)
-        connection.execute(
-            SaleUsage.__table__.insert().values(
-                transaction_id=transaction_id,
-                key=take.key,
-                amount=take.amount,
-                returned=0,
-                lines=take.lines_json,
-            )
-        )
+
+
+@functools.cache
+def _statements(n: int) -> tuple[TextClause, TextClause]:
+    """The upsert of ``n`` counters and the insert of the sale's ``n`` takes (same SQL on both
+    databases: INSERT .. ON CONFLICT .. DO UPDATE .. WHERE .. RETURNING)."""
+    rows = ", ".join(f"(:k{i}, :p, :u{i}, :c{i})" for i in range(n))
+    upsert = text(
+        f"INSERT INTO usage_counters (key, programme, used, cap) VALUES {rows} "
+        "ON CONFLICT (key) DO UPDATE SET used = usage_counters.used + excluded.used, cap = excluded.cap "
+        "WHERE usage_counters.used + excluded.used <= excluded.cap RETURNING key"
+    )
+    taken = ", ".join(f"(:t, :k{i}, :u{i}, 0, :l{i})" for i in range(n))
+    record = text(f"INSERT INTO sale_usage (transaction_id, key, amount, returned, lines) VALUES {taken}")
+    return upsert, record
 
 
 def give_back(

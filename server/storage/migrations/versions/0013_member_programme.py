@@ -66,9 +66,6 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["transaction_id"], ["sales.transaction_id"], name=op.f("fk_sale_usage_transaction_id_sales")
         ),
-        sa.ForeignKeyConstraint(
-            ["key"], ["usage_counters.key"], name=op.f("fk_sale_usage_key_usage_counters")
-        ),
         sa.PrimaryKeyConstraint("transaction_id", "key", name=op.f("pk_sale_usage")),
     )
 
