@@ -27,6 +27,7 @@ COMMAND_MODULES = (
     "server.cli.db",
     "server.cli.ledger",
     "server.cli.campaign",
+    "server.cli.publish",
 )
 
 

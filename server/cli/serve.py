@@ -27,6 +27,11 @@ DEFAULT_DB = "sqlite:///promo.db"  # the ledger database, a SQLite file in the w
     arg("--port", type=int, default=DEFAULT_PORT, help=f"port to listen on (default: {DEFAULT_PORT})"),
     arg("--workers", type=int, default=1, help="processes sharing the port (default: 1)"),
     arg("--grace", type=float, default=10.0, metavar="S", help="seconds to drain calls on SIGTERM"),
+    arg(
+        "--rulesets-from-db",
+        action="store_true",
+        help="serve the programme versions `promo publish` stored in --db (polled), not a folder",
+    ),
 )
 def run_serve(args: argparse.Namespace) -> int:
     from server.rpc.logs import configure_logging
@@ -49,6 +54,7 @@ def run_serve(args: argparse.Namespace) -> int:
         port=args.port,
         workers=args.workers,
         grace=args.grace,
+        from_db=args.rulesets_from_db,
     )
     try:
         return serve(options)

@@ -25,6 +25,7 @@ from pathlib import Path
 
 from server.rpc.app import Deps, create_server
 from server.rpc.logs import get_logger
+from server.rulesets.published import PublishedRegistry
 from server.rulesets.registry import RulesetRegistry
 from server.storage.errors import DatabaseUnavailable
 from server.storage.store import Ledger
@@ -46,7 +47,8 @@ class ServeOptions:
     port: int = 50051
     workers: int = 1
     grace: float = 10.0  # seconds the calls in flight get to finish on shutdown
-    poll: float = 1.0  # seconds between two looks at the ruleset folder
+    poll: float = 1.0  # seconds between two looks at the ruleset folder (or the published versions)
+    from_db: bool = False  # serve what `promo publish` stored in the ledger, not the folder
 
 
 def serve(options: ServeOptions) -> int:
@@ -63,8 +65,8 @@ def serve(options: ServeOptions) -> int:
 def _run_worker(options: ServeOptions, port: int, *, reuse_port: bool, parent: int | None = None) -> int:
     """Serve in this process until a stop signal (or, for a worker, until its ``parent`` is gone)."""
     log = get_logger()
-    registry = RulesetRegistry(options.rulesets)
     ledger = open_ledger(options.db)
+    registry = PublishedRegistry(ledger) if options.from_db else RulesetRegistry(options.rulesets)
     deps = Deps(registry, ledger=ledger)
     address = _address(options.host, port)
     try:

@@ -225,3 +225,18 @@ class SaleUsage(Base):
     returned: Mapped[int] = mapped_column(BigInteger, default=0, server_default=text("0"))
     # fen counters: {line id: fen of the campaign's discounts on that line}, for returns in proportion
     lines: Mapped[str] = mapped_column(Text, default="{}", server_default="{}")
+
+
+class PublishedVersion(Base):
+    """A programme version `promo publish` checked and stored; `promo serve --rulesets-from-db`
+    serves the newest of each programme (server/rulesets/published.py)."""
+
+    __tablename__ = "published_versions"
+    __table_args__ = (Index("ix_published_versions_programme", "programme", "id"),)
+
+    id: Mapped[serial]
+    programme: Mapped[str] = mapped_column(String(128))
+    digest: Mapped[str] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(Text)  # the version's text (a bundle for a programme folder)
+    published_by: Mapped[str] = mapped_column(String(128), default="", server_default="")
+    created_at: Mapped[utc] = mapped_column(default=utc_now)

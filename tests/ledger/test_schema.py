@@ -23,6 +23,7 @@ TABLES = {
     "members",
     "usage_counters",
     "sale_usage",
+    "published_versions",
     "points_entries",
     "coupons",
     "sales",

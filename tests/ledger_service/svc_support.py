@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import grpc
 
@@ -12,6 +13,7 @@ from server.rulesets.registry import RulesetRegistry
 from server.storage.store import Ledger
 
 CALL_TIMEOUT = 10.0
+REPO_HEALTH = Path(__file__).resolve().parents[2] / "rulesets" / "health"  # a programme folder
 TABLES = (
     "sale_usage",
     "usage_counters",
@@ -22,6 +24,7 @@ TABLES = (
     "sales",
     "members",
     "ruleset_sources",
+    "published_versions",
 )
 RULESET = "svc-test"
 TIME = "2026-05-01T10:00:00+08:00"

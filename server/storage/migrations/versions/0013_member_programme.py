@@ -6,7 +6,7 @@ NULL (unplaced): ``promo db upgrade`` lists them with what it found, and ``promo
 places them; the service refuses to price an unplaced member as a member until then.
 
 usage_counters and sale_usage hold what campaigns' budgets and rules' use limits have used
-(server/storage/usage.py).
+(server/storage/usage.py); published_versions the programme versions `promo publish` stored.
 
 Revision ID: 0013
 Revises: 0002
@@ -69,8 +69,24 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("transaction_id", "key", name=op.f("pk_sale_usage")),
     )
 
+    op.create_table(
+        "published_versions",
+        sa.Column(
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
+        ),
+        sa.Column("programme", sa.String(length=128), nullable=False),
+        sa.Column("digest", sa.String(length=64), nullable=False),
+        sa.Column("source", sa.Text(), nullable=False),
+        sa.Column("published_by", sa.String(length=128), server_default="", nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_published_versions")),
+    )
+    op.create_index("ix_published_versions_programme", "published_versions", ["programme", "id"])
+
 
 def downgrade() -> None:
+    op.drop_index("ix_published_versions_programme", table_name="published_versions")
+    op.drop_table("published_versions")
     op.drop_table("sale_usage")
     op.drop_index(op.f("ix_usage_counters_programme"), table_name="usage_counters")
     op.drop_table("usage_counters")
