@@ -27,6 +27,7 @@ from engine.compiled import CompiledRuleset
 from engine.errors import InvalidRequest, did_you_mean
 from engine.invoice.build import Invoice
 from engine.model import Evaluation, Request
+from engine.usage import UsageLeft
 from server._pb.promo.v1 import promo_pb2 as pb
 from server.rulesets.registry import RulesetRegistry, UnknownRuleset
 from server.rulesets.sources import SourceBook
@@ -91,7 +92,13 @@ def _reply(
 
 def stored_request_json(priced: Priced) -> str:
     """What a sale row keeps as its request: the effective request and the coupon resolution."""
-    data = {"request": json_format.MessageToDict(priced.effective), "coupons": priced.presented.to_json()}
+    data: dict[str, Any] = {
+        "request": json_format.MessageToDict(priced.effective),
+        "coupons": priced.presented.to_json(),
+    }
+    usage = priced.basket.usage
+    if usage is not None:  # what budgets and limits had left: audit verify prices within it again
+        data["usage"] = {"blocked": dict(usage.blocked), "money_left": dict(usage.money_left)}
     return json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
 
@@ -103,7 +110,11 @@ def reprice(
     effective = pb.EvaluateRequest()
     json_format.ParseDict(data["request"], effective)
     presented = PresentedCoupons.from_json(data["coupons"])
-    _, evaluation, invoice = price(compiled, request_from_proto(effective), evaluate)
+    basket = request_from_proto(effective)
+    if "usage" in data:
+        left = data["usage"]
+        basket = dataclasses.replace(basket, usage=UsageLeft(left["blocked"], left["money_left"]))
+    _, evaluation, invoice = price(compiled, basket, evaluate)
     reply, _ = _reply(compiled, evaluation, invoice, presented, effective.transaction_id, effective.explain)
     return reply, invoice_to_proto(invoice)
 

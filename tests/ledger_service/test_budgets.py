@@ -103,8 +103,9 @@ def used(svc: Svc) -> dict[str, int]:
 
 
 class TestBudgetsAndLimits:
-    def test_limits_skip_and_the_money_budget_caps(self, shop: Svc) -> None:
-        """One use per member per day; 25.00 a day: 10 + 10 + 5 (capped), then nothing."""
+    def test_limits_skip_and_the_money_budget_caps(self, shop: Svc, tmp_path: Path) -> None:
+        """One use per member per day; 25.00 a day: 10 + 10 + 5 (capped), then nothing; audit verify
+        re-prices the capped sale within what was left then, from the stored programme bundle."""
         assert shop.commit("T1", sale("M1")).sale.discount_fen == 1000
         again = shop.stub.Evaluate(sale("M1"), timeout=T)
         assert again.discount_fen == 0
@@ -117,6 +118,11 @@ class TestBudgetsAndLimits:
         assert notes(third) == [
             ("flash_10", "capped", "campaign 'flash' budget: 5.00 left of the 10.00 it would take")
         ]
+        from server.cli.main import main
+
+        empty = tmp_path / "no-rulesets"  # audit verify must use the stored sources (the bundle)
+        empty.mkdir()
+        assert main(["audit", "verify", "--all", "--db", shop.url, "--rulesets", str(empty)]) == 0
         fourth = shop.stub.Evaluate(sale("M4"), timeout=T)
         assert fourth.discount_fen == 0 and notes(fourth)[0][1] == "skipped"
         assert "campaign 'flash' (budget 25.00 per day) is used up" in notes(fourth)[0][2]
