@@ -63,11 +63,11 @@ class TestPublish:
 
 
 class TestServeFromDb:
-    def test_a_server_switches_to_a_newly_published_version_under_load(
-        self, health: Path, pg_url: str, pg_engine: Engine, tmp_path: Path
+    def test_two_servers_switch_to_a_newly_published_version_under_load(
+        self, health: Path, pg_url: str, pg_engine: Engine
     ) -> None:
-        """`promo serve --rulesets-from-db` serves what was published and switches within seconds;
-        calls made meanwhile all succeed."""
+        """Two `promo serve --rulesets-from-db` on one PostgreSQL serve what was published; a publish
+        under Evaluate load switches both within seconds, and no call fails."""
         import os
         import signal
         import subprocess
@@ -79,29 +79,34 @@ class TestServeFromDb:
 
         truncate(pg_engine, TABLES)
         assert main(["publish", str(health), "--db", pg_url]) == 0
-        port = _free_port()
-        cmd = [sys.executable, "-m", "server.cli.main", "serve", "--rulesets-from-db", "--db", pg_url]
-        cmd += ["--host", "127.0.0.1", "--port", str(port), "--grace", "1"]
-        proc = subprocess.Popen(
-            cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
-        )
+        procs, stubs = [], []
         try:
-            channel = grpc.insecure_channel(f"127.0.0.1:{port}")
-            grpc.channel_ready_future(channel).result(timeout=30)
-            stub = pb_grpc.PromotionsStub(channel)
+            for _ in range(2):
+                port = _free_port()
+                cmd = [sys.executable, "-m", "server.cli.main", "serve", "--rulesets-from-db", "--db", pg_url]
+                cmd += ["--host", "127.0.0.1", "--port", str(port), "--grace", "1"]
+                procs.append(
+                    subprocess.Popen(
+                        cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+                    )
+                )
+                channel = grpc.insecure_channel(f"127.0.0.1:{port}")
+                grpc.channel_ready_future(channel).result(timeout=30)
+                stubs.append(pb_grpc.PromotionsStub(channel))
             request = _guest_basket()
-            before = stub.Evaluate(request, timeout=10).ruleset.version
+            before = {stub.Evaluate(request, timeout=10).ruleset.version for stub in stubs}
+            assert len(before) == 1
             failures: list[str] = []
             stop = threading.Event()
 
-            def load() -> None:
+            def load(stub: pb_grpc.PromotionsStub) -> None:
                 while not stop.is_set():
                     try:
                         stub.Evaluate(request, timeout=10)
                     except grpc.RpcError as exc:
                         failures.append(f"{exc.code()} {exc.details()}")
 
-            threads = [threading.Thread(target=load) for _ in range(3)]
+            threads = [threading.Thread(target=load, args=(stubs[k % 2],)) for k in range(4)]
             for t in threads:
                 t.start()
             programme = health / "programme.rules"
@@ -109,17 +114,18 @@ class TestServeFromDb:
             assert main(["publish", str(health), "--db", pg_url]) == 0
             deadline = time.monotonic() + 10
             after = before
-            while after == before and time.monotonic() < deadline:
+            while after & before and time.monotonic() < deadline:
                 time.sleep(0.1)
-                after = stub.Evaluate(request, timeout=10).ruleset.version
+                after = {stub.Evaluate(request, timeout=10).ruleset.version for stub in stubs}
             stop.set()
             for t in threads:
                 t.join(10)
-            assert after != before
+            assert len(after) == 1 and not after & before  # both switched, to the same version
             assert failures == []
         finally:
-            os.killpg(proc.pid, signal.SIGTERM)
-            proc.wait(timeout=15)
+            for proc in procs:
+                os.killpg(proc.pid, signal.SIGTERM)
+                proc.wait(timeout=15)
 
 
 def _free_port() -> int:
