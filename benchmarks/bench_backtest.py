@@ -21,6 +21,7 @@ sys.path.insert(0, str(ROOT))  # run as a script from anywhere
 
 import dsl  # noqa: E402
 from benchmarks.seed_sales import seed_sales  # noqa: E402
+from dsl.programme import bundle_text, read_folder  # noqa: E402
 from engine.compiled import compile_ruleset  # noqa: E402
 from server.backtest.replay import Versions, replay  # noqa: E402
 from server.backtest.sales import count_sales, period_sales, sources_of  # noqa: E402
@@ -38,7 +39,7 @@ def main() -> None:
     )
     args = parser.parse_args()
 
-    health = (ROOT / "rulesets" / "health.rules").read_text(encoding="utf-8")
+    health = bundle_text(read_folder(ROOT / "rulesets" / "health"))  # the programme folder as one text
     candidate = health.replace("then item discount 9.5折", "then item discount 9折")
     ledger = Ledger.open(f"sqlite:///{args.db}")
     last = date.fromordinal(FIRST.toordinal() + DAYS - 1)

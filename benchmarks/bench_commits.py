@@ -14,6 +14,12 @@ every member's entries equals their balance, every earn entry belongs to exactly
 sale, and no coupon was redeemed twice. Numbers only, plus ``FAILED`` lines for a
 failed check (exit 1).
 
+Budgets: a third run at 8 tills serves the same programme as a programme folder whose A-class
+rule sits in a campaign with a money budget per day, a uses budget and a per-member daily limit
+(all too large to run out), so every commit reads three counters and consumes them with three
+conditional upserts, two of them on rows every till shares. It prints commits/s next to the
+budgets-off run at 8 tills and their ratio (the target is >= 0.8); ``--skip-budgets`` leaves it out.
+
 PostgreSQL: ``--pg`` (default $PROMO_TEST_PG or postgresql+psycopg://postgres@127.0.0.1:5432)
 names the server; a database ``promo_bench_<random>`` is created and dropped.
 """
@@ -60,6 +66,26 @@ tier normal  "普通" points x1.0
 tier gold    "金卡" points x1.5 upgrade when lifetime_spend >= 1000.00
 
 rule cat_a "A类 9折" {
+  when item.category = "A"
+  then item discount 9折
+}
+
+coupon C10 "10 off" {
+  value 10.00
+}
+"""
+# The same programme, with the A-class rule in a budgeted, limited campaign (too large to run out).
+BUDGET_PROGRAMME = RULES.split("rule cat_a")[0]
+BUDGET_CAMPAIGN = """\
+campaign "a-class" {
+  owner "bench", label "A类 9折"
+  budget 100000000.00 per day
+  budget 100000000 uses
+  status live
+}
+
+rule cat_a "A类 9折" {
+  limit 1000000 per member per day
   when item.category = "A"
   then item discount 9折
 }
@@ -131,7 +157,7 @@ class Server:
 def prepare(ledger: Ledger, runs: tuple[tuple[str, int], ...], per_till: int) -> None:
     """Enroll the members and issue every till its own coupon codes CP-<run>-<till>-<i> (one bulk insert)."""
     for k in range(MEMBERS):
-        ledger.enroll_member(f"M{k}", "normal")
+        ledger.enroll_member(f"M{k}", "normal", programme="bench-ledger")
     now = datetime.now(UTC)
     rows = [
         {
@@ -218,17 +244,30 @@ def check(ledger: Ledger, expected_sales: int) -> list[str]:
     return problems
 
 
-def bench(name: str, url: str, rulesets: Path, workers: int, seconds: float, threads: int) -> list[str]:
+def bench(
+    name: str,
+    url: str,
+    rulesets: Path,
+    workers: int,
+    seconds: float,
+    threads: int,
+    budgets: Path | None = None,
+) -> list[str]:
     ledger = Ledger(make_sessionmaker(make_engine(url, poolclass=NullPool)))
     per_till = int(seconds * 1000) + 50  # more coupon codes than a till can use (it takes every other one)
     server = Server(rulesets, url, workers, threads)
     failures: list[str] = []
+    rates: dict[str, float] = {}
     try:
-        runs = (("a", 1), ("b", 8))
+        runs = (("a", 1), ("b", 8)) + ((("c", 8),) if budgets is not None else ())
         prepare(ledger, runs, per_till)
         total_sales = 0
         for tag, tills in runs:
+            if tag == "c":  # the budgets run: the same programme, served with its campaign budgets
+                server.stop()
+                server = Server(budgets, url, workers)  # type: ignore[arg-type]
             run, elapsed = drive(server.target, tills, seconds, tag)
+            rates[tag] = run.commits / elapsed
             total_sales += run.commits
             rate = run.commits / elapsed
             print(
@@ -238,6 +277,11 @@ def bench(name: str, url: str, rulesets: Path, workers: int, seconds: float, thr
             )
             if run.failures:
                 failures.append(f"{name} tills={tills}: {run.failures} failed commits")
+        if "c" in rates:
+            print(
+                f"{name:<10} budgets on/off at 8 tills: {rates['c']:7.1f} / {rates['b']:7.1f} commits/s, "
+                f"ratio {rates['c'] / rates['b']:.2f} (target >= 0.8)"
+            )
         problems = check(ledger, total_sales)
         print(f"{name:<10} check: " + ("no lost or doubled entries" if not problems else "; ".join(problems)))
         failures += problems
@@ -261,16 +305,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=4, help="promo serve --threads (default 4)")
     parser.add_argument("--skip-sqlite", action="store_true")
     parser.add_argument("--skip-pg", action="store_true")
+    parser.add_argument("--skip-budgets", action="store_true", help="no budgets-on run")
     args = parser.parse_args(argv)
     failures: list[str] = []
     with tempfile.TemporaryDirectory() as tmp:
         rulesets = Path(tmp) / "rulesets"
         rulesets.mkdir()
         (rulesets / "bench.rules").write_text(RULES, encoding="utf-8")
+        budgets = None
+        if not args.skip_budgets:
+            budgets = Path(tmp) / "budgets"
+            (budgets / "bench").mkdir(parents=True)
+            (budgets / "bench" / "programme.rules").write_text(BUDGET_PROGRAMME, encoding="utf-8")
+            (budgets / "bench" / "a-class.rules").write_text(BUDGET_CAMPAIGN, encoding="utf-8")
         if not args.skip_sqlite:
             url = f"sqlite:///{Path(tmp) / 'bench.db'}"
             upgrade(url)
-            failures += bench("sqlite", url, rulesets, 1, args.seconds, args.threads)
+            failures += bench("sqlite", url, rulesets, 1, args.seconds, args.threads, budgets)
         if not args.skip_pg:
             name = f"promo_bench_{secrets.token_hex(4)}"
             admin = make_engine(f"{args.pg}/postgres", isolation_level="AUTOCOMMIT", poolclass=NullPool)
@@ -279,7 +330,9 @@ def main(argv: list[str] | None = None) -> int:
             try:
                 url = f"{args.pg}/{name}"
                 upgrade(url)
-                failures += bench("postgresql", url, rulesets, args.workers, args.seconds, args.threads)
+                failures += bench(
+                    "postgresql", url, rulesets, args.workers, args.seconds, args.threads, budgets
+                )
             finally:
                 with admin.connect() as c:
                     c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

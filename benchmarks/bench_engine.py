@@ -26,6 +26,7 @@ sys.path.insert(0, str(ROOT))
 import dsl  # noqa: E402
 from benchmarks.generate import generated_request, generated_ruleset  # noqa: E402
 from benchmarks.timing import percentiles, sample  # noqa: E402
+from dsl.programme import bundle_text, read_folder  # noqa: E402
 from engine.check.run_examples import example_request  # noqa: E402
 from engine.compiled import compile_ruleset  # noqa: E402
 from engine.model import Request  # noqa: E402
@@ -46,7 +47,7 @@ def basket_from_examples(compiled, n_lines: int) -> Request:  # type: ignore[no-
 
 def bench_bundled(calls: int) -> None:
     print("bundled rulesets: us per evaluation (p50 / p99)")
-    for path in sorted((ROOT / "rulesets").glob("*.rules")):
+    for path in sorted(p.parent for p in (ROOT / "rulesets").glob("*/programme.rules")):
         compiled = compile_ruleset(dsl.load_path(path))
         cells = []
         for n in SIZES:
@@ -116,7 +117,7 @@ def bench_plain(calls: int) -> None:
     from server.wire.reply import evaluation_to_proto
     from server.wire.request import request_from_proto
 
-    compiled = compile_ruleset(dsl.load_path(ROOT / "rulesets" / "health.rules"))
+    compiled = compile_ruleset(dsl.load_path(ROOT / "rulesets" / "health"))
     name, version, digest = compiled.name, compiled.version, compiled.digest
 
     def engine_end_to_end(msg: pb.EvaluateRequest) -> pb.EvaluateReply:
@@ -164,6 +165,9 @@ def bench_lines(calls: int) -> None:
 
 # The health programme plus one rule of each unit form, on goods its own 10-line basket holds:
 # the same basket priced with and without them shows what the forms themselves cost.
+UNIT_CAMPAIGN = (
+    'campaign "unit-forms" {\n  owner "bench"\n  label "one rule of each unit form"\n  status live\n}\n'
+)
 HEALTH_UNIT_RULES = """
 rule b_321 "B类 买二赠一" {
   when item.category = "B类"
@@ -194,9 +198,10 @@ def bench_unit_forms(calls: int, rounds: int = 10) -> None:
     with one rule of each form added on health's basket. The rulesets are sampled in
     alternating rounds so a noisy neighbour slows them alike.
     """
-    health = compile_ruleset(dsl.load_path(ROOT / "rulesets" / "health.rules"))
-    health_text = (ROOT / "rulesets" / "health.rules").read_text(encoding="utf-8")
-    with_units = compile_ruleset(dsl.load(health_text + HEALTH_UNIT_RULES, "health + unit forms"))
+    health = compile_ruleset(dsl.load_path(ROOT / "rulesets" / "health"))
+    files = read_folder(ROOT / "rulesets" / "health")
+    files["unit-forms.rules"] = UNIT_CAMPAIGN + HEALTH_UNIT_RULES  # one more campaign file
+    with_units = compile_ruleset(dsl.load_files(files, "health + unit forms"))
     cosmetics = compile_ruleset(dsl.load_path(ROOT / "rulesets" / "cosmetics.rules"))
     basket = basket_from_examples(health, 10)
     cases = [
@@ -222,7 +227,8 @@ def bench_unit_forms(calls: int, rounds: int = 10) -> None:
 
 def bench_load(repeat: int) -> None:
     print("parse + check + compile (ms, median of runs)")
-    sources = [(p.name, p.read_text(encoding="utf-8")) for p in sorted((ROOT / "rulesets").glob("*.rules"))]
+    folders = sorted(p.parent for p in (ROOT / "rulesets").glob("*/programme.rules"))
+    sources = [(p.name, bundle_text(read_folder(p))) for p in folders]  # every file of the programme
     sources += [(f"generated {n} rules", generated_ruleset(n)) for n in (10, 100, 1000)]
     for name, text in sources:
         times = []

@@ -478,7 +478,7 @@ def main() -> None:
         tmp = Path(raw)
         rulesets = tmp / "rulesets"
         rulesets.mkdir()
-        shutil.copy(ROOT / "rulesets" / "health.rules", rulesets / "health.rules")
+        shutil.copytree(ROOT / "rulesets" / "health", rulesets / "health")
         rules_file = rulesets / "generated-1000.rules"
         rules_file.write_text(generated_ruleset(1000), encoding="utf-8")
         workers = max(1, args.workers)

@@ -81,7 +81,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="repeats per step; the best p50 is shown")
     parser.add_argument("--explain", action="store_true", help="encode the explanation too")
     args = parser.parse_args()
-    compiled = compile_path(str(ROOT / "rulesets" / "health.rules"))
+    compiled = compile_path(str(ROOT / "rulesets" / "health"))
     print(f"us per call, p50 (best of {args.repeat} x {args.calls} calls), explain={args.explain}")
     print(f"  {'step':<22}" + "".join(f"{f'{n} lines':>12}" for n in SIZES))
     table: dict[str, list[float]] = {name: [] for name in STEPS}

@@ -99,7 +99,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-trust-") as raw:
         tmp = Path(raw)
         (tmp / "rulesets").mkdir()
-        shutil.copy(ROOT / "rulesets" / "health.rules", tmp / "rulesets" / "health.rules")
+        shutil.copytree(ROOT / "rulesets" / "health", tmp / "rulesets" / "health")
         db = f"sqlite:///{tmp / 'ledger.db'}"
         create = ["token", "create", "--role", "till", "--name", "bench", "--db", db]
         created = subprocess.run(

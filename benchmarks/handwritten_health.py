@@ -1,6 +1,6 @@
 """The health-chain ruleset written by hand in plain Python: the speed an expert would get.
 
-This is what rulesets/health.rules means, coded directly for the baskets the
+This is what rulesets/health/ means, coded directly for the baskets the
 benchmark sends (no coupons, no redemption): the clearance 6折 (exclusive), the
 protein-powder member price, the A-class 9.5折 for gold and above, 买二赠一 on the
 goods tagged for it (with the "one more is free" prompt), 满300减30 on
@@ -30,7 +30,7 @@ from engine.model import (
 
 __all__ = ["HEALTH_RULESET", "evaluate_by_hand"]
 
-HEALTH_RULESET = "health.rules"
+HEALTH_RULESET = "health"  # the programme folder
 
 _SHANGHAI = timezone(timedelta(hours=8))  # no DST in China, so a fixed offset is exact
 _TIER_RANK = {"normal": 0, "silver": 1, "gold": 2, "diamond": 3}

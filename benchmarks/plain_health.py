@@ -3,7 +3,7 @@
 Where :mod:`benchmarks.handwritten_health` returns the engine's own result objects (so
 ``evaluate()`` is compared on equal output), this one is what an expert would write for
 one programme with no engine at all: the wire's values read into dicts and ints, the
-rules of ``rulesets/health.rules`` coded inline (clearance 6折 exclusive, the protein
+rules of ``rulesets/health/`` coded inline (clearance 6折 exclusive, the protein
 member price, A类 9.5折 for gold and above, 买二赠一 on tagged goods with its "one more is
 free" prompt, 满300减30 on A类 with largest-remainder
 spreading and its nudge, member day and birthday double points, tier rates, no points on gift cards),

@@ -1,6 +1,8 @@
 """The ruleset language front end: text in, a checked ``engine.rules.Ruleset`` out.
 
-``load`` is the only way a ruleset enters the engine from text: parse, build, check,
+``load`` (one file or a stored bundle) and ``load_files`` (a programme folder: the
+programme file and its campaign files, dsl.programme) are the only ways a ruleset enters
+the engine from text: parse, build, check,
 and refuse the whole file (RuleErrors, every error sorted by place) if anything is
 wrong, so a half-understood ruleset can never be served.
 """
@@ -11,13 +13,81 @@ from pathlib import Path
 
 from engine.errors import RuleError, RuleErrors
 from engine.rules import Ruleset
-from engine.spans import Source
+from engine.spans import Source, Span
 
-__all__ = ["format_text", "load", "load_path"]
+__all__ = ["format_text", "load", "load_files", "load_path"]
 
 
 def load(text: str, name: str) -> Ruleset:
-    """Parse, build and check a ruleset; raise RuleErrors with every error found."""
+    """Parse, build and check a ruleset; raise RuleErrors with every error found.
+
+    ``text`` may be a programme bundle (dsl.programme.bundle_text, as the ledger stores a
+    multi-file version): then ``name`` is the folder its files' errors are named under.
+    """
+    from dsl.programme import is_bundle, unbundle
+
+    if is_bundle(text):
+        try:
+            files = unbundle(text)
+        except ValueError:
+            pass  # not ours after all: parse it as a file and let the parser say what is wrong
+        else:
+            return load_files(files, name)
+    return _load_one(text, name)
+
+
+def load_files(files: dict[str, str], folder: str) -> Ruleset:
+    """A programme folder's files (name -> text) as one checked ruleset; errors name FOLDER/FILE."""
+    from dsl.parser import parse
+    from dsl.programme import PROGRAMME_FILE, bundle_text, file_source, merge_programme
+    from dsl.transform import build_ruleset
+    from engine.check.ruleset import check_ruleset
+
+    if PROGRAMME_FILE not in files:
+        raise RuleErrors([RuleError(f"{folder}: a programme folder needs a {PROGRAMME_FILE}", None)])
+    errors: list[RuleError] = []
+    built: dict[str, object] = {}
+    for file_name in sorted(files):
+        source = file_source(folder, file_name, files[file_name])
+        try:
+            parsed = parse(files[file_name], source)
+        except RuleErrors as exc:
+            errors.extend(exc.errors)
+            continue
+        value, found = build_ruleset(parsed.tree, source)
+        errors.extend(found)
+        is_campaign = value is not None and not isinstance(value, Ruleset)
+        if file_name == PROGRAMME_FILE and is_campaign:
+            errors.append(
+                RuleError(
+                    f"{PROGRAMME_FILE} is the programme file: it starts with a ruleset header",
+                    Span(source, 1, 1),
+                    'write ruleset "name" { ... }; campaigns go in their own files',
+                )
+            )
+        elif file_name != PROGRAMME_FILE and value is not None and not is_campaign:
+            errors.append(
+                RuleError(
+                    "a file beside programme.rules is a campaign: it starts with a campaign header",
+                    Span(source, 1, 1),
+                    'write campaign "id" { owner "...", label "...", status live }',
+                )
+            )
+        elif value is not None:
+            built[file_name] = value
+    programme = built.pop(PROGRAMME_FILE, None)
+    if programme is None:
+        raise RuleErrors(_unique(errors) or [RuleError(f"{folder}: the programme could not be read", None)])
+    assert isinstance(programme, Ruleset)
+    ruleset, merge_errors = merge_programme(programme, list(built.items()), bundle_text(files))
+    errors += merge_errors
+    errors = errors + [e for e in _check(check_ruleset, ruleset) if not _repeats(e, errors)]
+    if errors:
+        raise RuleErrors(_unique(errors))
+    return ruleset
+
+
+def _load_one(text: str, name: str) -> Ruleset:
     from dsl.parser import parse
     from dsl.transform import build_ruleset
     from engine.check.ruleset import check_ruleset
@@ -25,6 +95,15 @@ def load(text: str, name: str) -> Ruleset:
     source = Source(name, text)
     parsed = parse(text, source)
     ruleset, errors = build_ruleset(parsed.tree, source)
+    if ruleset is not None and not isinstance(ruleset, Ruleset):
+        errors.append(
+            RuleError(
+                "this is a campaign file: it is checked with its programme",
+                Span(source, 1, 1),
+                "check the programme folder that holds it (promo check FOLDER)",
+            )
+        )
+        ruleset = None
     if ruleset is not None:
         # A bad literal was replaced by a stand-in; the checker's complaint about that stand-in
         # (a 0.00 discount...) would only repeat it, so drop check errors around a build error.
@@ -72,7 +151,11 @@ def _unique(errors: list[RuleError]) -> list[RuleError]:
 
 
 def load_path(path: str | Path) -> Ruleset:
-    """Load a ruleset file; errors name the file as the path was given."""
+    """Load a ruleset file or a programme folder; errors name the files as the path was given."""
+    from dsl.programme import read_folder
+
+    if Path(path).is_dir():
+        return load_files(read_folder(path), str(path))
     text = Path(path).read_text(encoding="utf-8")
     return load(text, str(path))
 

@@ -10,6 +10,7 @@ from typing import Any
 from dsl.build_base import BuildBase, Stmt, args_of
 from dsl.literals import to_date, to_factor, to_text, to_time
 from engine import rules as ir
+from engine.errors import did_you_mean
 
 __all__ = ["RuleParts", "limit_of"]
 
@@ -47,7 +48,25 @@ class RuleParts(BuildBase):
             )
             return None
         condition = whens[0].value if whens else None
-        return ir.Rule(rule_id, label, effects[0].value, condition, **options, span=head)
+        limits = [s for s in stmts if s.kind == "limit"]
+        for extra in limits[1:]:
+            self.fail("a rule has one `limit`", extra.span)
+        limit = limits[0].value if limits else None
+        return ir.Rule(rule_id, label, effects[0].value, condition, **options, limit=limit, span=head)
+
+    def usage_limit(self, meta: Any, ch: list[Any]) -> Stmt:
+        count, period = args_of(ch)
+        span = self.span(meta)
+        if period.value not in ir.LIMIT_PERIODS:
+            self.fail(
+                f"unknown limit period '{period.value}'",
+                self.token_span(period),
+                did_you_mean(period.value, ir.LIMIT_PERIODS) or "write day, week, month or campaign",
+            )
+        if count <= 0:
+            self.fail("a limit allows at least 1 use", span, "write `limit 1 per member per day`")
+        value = ir.Limit(count, period.value if period.value in ir.LIMIT_PERIODS else "day", span=span)
+        return Stmt("limit", value, span)
 
     def when(self, meta: Any, ch: list[Any]) -> Stmt:
         return Stmt("when", args_of(ch)[0], self.span(meta))

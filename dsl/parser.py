@@ -52,8 +52,10 @@ _FULL_WIDTH = {
 }  # fmt: skip
 
 # A line that starts a top-level declaration (used to resynchronise after an error).
-_DECLARATION_TYPES = frozenset({"RULESET", "TIER", "RULE", "TABLE", "NO_POINTS", "COUPON", "EXAMPLE"})
-_TOP_LINE = re.compile(r"(ruleset|tier|rule|table|no_points|coupon|example)\b")
+_DECLARATION_TYPES = frozenset(
+    {"RULESET", "CAMPAIGN", "TIER", "RULE", "TABLE", "NO_POINTS", "COUPON", "EXAMPLE"}
+)
+_TOP_LINE = re.compile(r"(ruleset|campaign|tier|rule|table|no_points|coupon|example)\b")
 
 
 @dataclass(slots=True)

@@ -22,6 +22,7 @@ from typing import Any
 from lark import Token, Tree
 
 from dsl.build_base import Meta, Stmt, args_of, flatten
+from dsl.build_campaign import CampaignFile, CampaignHeader, CampaignParts
 from dsl.build_examples import ExampleParts
 from dsl.build_rules import RuleParts
 from dsl.build_units import UnitParts
@@ -40,8 +41,9 @@ class _Header:
     span: Span
 
 
-def build_ruleset(tree: Tree, source: Source) -> tuple[ir.Ruleset | None, list[RuleError]]:
-    """Transform a parse tree; return the ruleset (None if it could not be built) and every error."""
+def build_ruleset(tree: Tree, source: Source) -> tuple[ir.Ruleset | CampaignFile | None, list[RuleError]]:
+    """Transform a parse tree; return the ruleset (a CampaignFile for a campaign file; None if it
+    could not be built) and every error."""
     builder = _Builder(source)
     try:
         ruleset = builder.transform(tree)
@@ -69,7 +71,7 @@ class _Failed(Exception):
         self.span = span
 
 
-class _Builder(RuleParts, UnitParts, ExampleParts):
+class _Builder(RuleParts, UnitParts, ExampleParts, CampaignParts):
     """Bottom-up over the tree: each node's method gets ``(meta, children)`` with children built.
 
     This is what a ``lark.Transformer`` with ``@v_args(meta=True)`` over a tree parsed
@@ -118,8 +120,11 @@ class _Builder(RuleParts, UnitParts, ExampleParts):
 
     # ------------------------------------------------------------------ file
 
-    def start(self, meta: Any, ch: list[Any]) -> ir.Ruleset | None:
+    def start(self, meta: Any, ch: list[Any]) -> ir.Ruleset | CampaignFile | None:
         items = args_of(ch)
+        campaigns = [i for i in items if isinstance(i, CampaignHeader)]
+        if campaigns:
+            return self.campaign_file(items, campaigns)
         headers = [i for i in items if isinstance(i, _Header)]
         for extra in headers[1:]:
             self.fail("a file has one ruleset header; this is a second one", extra.span)

@@ -21,6 +21,7 @@ class Context:
 
     __slots__ = (
         "amounts",
+        "budget",
         "channel",
         "chosen",
         "date",
@@ -32,6 +33,7 @@ class Context:
         "locked",
         "member",
         "month",
+        "notes",
         "remaining",
         "store",
         "tier_rank",
@@ -58,6 +60,10 @@ class Context:
         self.remaining = list(amounts)
         self.locked = [False] * len(amounts)
         self.chosen: dict[object, list[int]] = {}
+        # campaign id -> fen left of its money budget, and what capping said (engine.usage); None
+        # when the request carries no usage: the stages then skip every budget test.
+        self.budget: dict[str, int] | None = None
+        self.notes: list = []
 
     def select(
         self, line_filter: Callable[[tuple[Line, ...]], list[int]] | None, test: Callable

@@ -14,6 +14,8 @@ from fractions import Fraction
 from typing import Literal as Lit
 from typing import NamedTuple
 
+from engine.usage import UsageLeft, UsageNote
+
 __all__ = [
     "COUPON_REASONS",
     "Bonus",
@@ -132,6 +134,7 @@ class Request:
     redeem_points: int = 0
     store: str = ""
     channel: str = ""
+    usage: UsageLeft | None = None  # budgets and limits left (engine.usage); None: not limited
 
 
 # --------------------------------------------------------------------------- results
@@ -170,6 +173,7 @@ COUPON_REASONS = (
     "not_eligible",
     "min_spend",
     "no_eligible_amount",
+    "limit_reached",  # a use limit or the campaign's budget is used up (engine.usage)
 )
 
 
@@ -258,3 +262,4 @@ class Evaluation(NamedTuple):
     free_units: tuple[FreeUnits, ...] = ()  # offers of the unit rules, in rule order
     gifts: tuple[GiftAvailable, ...] = ()
     nudges: tuple[Nudge, ...] = ()  # what a little more would trigger (PRODUCT.md "Nudges")
+    notes: tuple[UsageNote, ...] = ()  # rules skipped or capped by a limit or budget (engine.usage)

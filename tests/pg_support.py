@@ -41,8 +41,9 @@ def _pg_problem() -> str | None:
 
 
 @contextmanager
-def throwaway_pg(prefix: str) -> Iterator[str]:
-    """The URL of a migrated database ``<prefix>_<random>``, dropped on exit; skips without a server."""
+def throwaway_pg(prefix: str, revision: str = "head") -> Iterator[str]:
+    """The URL of a database ``<prefix>_<random>`` migrated to ``revision``, dropped on exit; skips
+    without a server."""
     problem = _pg_problem()
     if problem is not None:
         if os.environ.get("PROMO_REQUIRE_PG") == "1":
@@ -56,7 +57,7 @@ def throwaway_pg(prefix: str) -> Iterator[str]:
         c.execute(text(f'CREATE DATABASE "{name}"'))
     try:
         url = f"{PG_SERVER}/{name}"
-        upgrade(url)
+        upgrade(url, revision)
         yield url
     finally:
         with admin.connect() as c:

@@ -128,6 +128,8 @@ class _Checker(ConditionChecker):
                 continue
             earlier = first[item.id].span
             where = f" on line {earlier.line}" if earlier is not None else ""
+            if earlier is not None and item.span is not None and earlier.source is not item.span.source:
+                where = f" at {earlier.location}"  # another file of the programme
             self.fail(
                 f"{kind} id '{item.id}' is already used{where}", item.span, f"give this {kind} another id"
             )

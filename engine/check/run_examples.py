@@ -68,7 +68,18 @@ def example_request(ruleset: Ruleset, example: Example, zone: object | None = No
 
 
 def run_examples(compiled: CompiledRuleset) -> list[RuleError]:
-    """Evaluate every example; one error per expectation that does not hold."""
+    """Evaluate every example; one error per expectation that does not hold.
+
+    A draft campaign's examples run on the program that applies drafts, every other one on
+    the live program (what a real sale sees).
+    """
+    errors = _run(compiled)
+    if compiled.with_drafts is not compiled:
+        errors += _run(compiled.with_drafts)
+    return errors
+
+
+def _run(compiled: CompiledRuleset) -> list[RuleError]:
     errors: list[RuleError] = []
     for example in compiled.ruleset.examples:
         try:

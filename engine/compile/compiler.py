@@ -8,8 +8,9 @@ result is immutable; a server swaps a reference to reload.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from fractions import Fraction
 from zoneinfo import ZoneInfo
@@ -22,6 +23,7 @@ from engine.compile.nudges import NudgePlan, coupon_plan, rule_plan, with_absent
 from engine.context import Context
 from engine.model import Multiplier
 from engine.money import QTY_SCALE, line_amount, round_half_up
+from engine.usage import coupon_source
 
 __all__ = ["CompiledCoupon", "CompiledRule", "Program", "ruleset_digest"]
 
@@ -46,6 +48,7 @@ class CompiledRule:
     multiplier: Multiplier | None = None  # the explanation entry of a multiplier rule, built once
     bonus: int = 0  # the points of a bonus rule
     unit: ir.UnitEffect | None = None  # a unit-level effect (engine/evaluate/units.py prices it)
+    campaign: str | None = None  # its campaign, whose money budget caps what it takes
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +69,7 @@ class CompiledCoupon:
     applies_filter: LineFilter | None
     eligible: Predicate | None = None  # the coupon's `when` (member and basket), called with i = -1
     nudge: NudgePlan | None = None  # what a little more would trigger (engine.compile.nudges)
+    blocked: str | None = None  # why a use limit keeps it from applying now (Program.restricted)
 
 
 class Program:
@@ -130,6 +134,24 @@ class Program:
         redeem_on = ruleset.settings.redeem_applies_to
         self.redeem_applies = compile_predicate(redeem_on, ranks)  # the lines points may pay for
         self.redeem_filter = compile_line_filter(redeem_on, "redeem applies_to")
+        self._restricted: dict[frozenset[tuple[str, str]], Program] = {}
+
+    def restricted(self, blocked: Mapping[str, str]) -> Program:
+        """This program without the rules ``blocked`` names; its blocked coupons refuse with
+        ``limit_reached``. Same version. Cached: a till meets the same few blocked sets all day."""
+        key = frozenset(blocked.items())
+        found = self._restricted.get(key)
+        if found is None:
+            kept = tuple(r for r in self.ruleset.rules if r.id not in blocked)
+            found = type(self)(dataclasses.replace(self.ruleset, rules=kept))
+            for code, c in list(found.coupons.items()):
+                why = blocked.get(coupon_source(code))
+                if why is not None:
+                    found.coupons[code] = dataclasses.replace(c, blocked=why)
+            if len(self._restricted) >= 64:
+                self._restricted.clear()
+            self._restricted[key] = found
+        return found
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name}@{self.version}>"
@@ -237,6 +259,7 @@ def _compile_rule(rule: ir.Rule, ranks: dict[str, int]) -> CompiledRule:
         Multiplier(rule.id, effect.factor) if isinstance(effect, ir.PointsMultiplier) else None,
         effect.points if isinstance(effect, ir.BonusPoints) else 0,
         effect if isinstance(effect, ir.UNIT_EFFECTS) else None,
+        rule.campaign,
     )
 
 

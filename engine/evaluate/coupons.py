@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from engine.compile.compiler import Program
 from engine.context import Context
+from engine.evaluate.budget_caps import cap
 from engine.evaluate.nudges import coupon_nudge
 from engine.evaluate.spread import spread
 from engine.model import CouponOutcome, Discount, Nudge, Request
@@ -48,6 +49,8 @@ def _apply_coupon(
 ) -> CouponOutcome:
     c = compiled.coupons[code]
     coupon = c.coupon
+    if c.blocked is not None:  # a use limit is reached (engine.usage)
+        return CouponOutcome(code, False, "limit_reached")
     if not c.live(ctx):
         return CouponOutcome(code, False, "not_valid_now")
     if coupon.members_only and ctx.member is None:
@@ -68,6 +71,10 @@ def _apply_coupon(
     amount = coupon_value(coupon, eligible)
     if amount == 0:  # a percent coupon on a few fen: nothing to take
         return CouponOutcome(code, False, "no_eligible_amount")
+    if ctx.budget is not None and coupon.campaign in ctx.budget:
+        amount = cap(ctx, f"coupon:{code}", coupon.campaign, amount)  # type: ignore[arg-type]
+        if amount <= 0:
+            return CouponOutcome(code, False, "limit_reached")
     spread(ctx, taken, lines, amount, f"coupon:{code}", "coupon")
     return CouponOutcome(code, True, "accepted", amount)
 

@@ -17,6 +17,8 @@ from engine.apportion import split_by_remainder
 from engine.compile.compiler import CompiledRule, Program, Step
 from engine.compile.index import line_keys
 from engine.context import Context
+from engine.evaluate.budget_caps import cap as _cap
+from engine.evaluate.budget_caps import notes as _notes
 from engine.evaluate.coupons import coupon_stage
 from engine.evaluate.nudges import absent_nudges, rule_nudges
 from engine.evaluate.spread import spread as _spread
@@ -54,6 +56,9 @@ def evaluate(compiled: Program, request: Request, amounts: list[int] | None = No
     member = request.member
     tier_rank = compiled.tier_ranks.get(member.tier) if member is not None else None
     ctx = Context(request, compiled.zone, amounts, tier_rank)
+    usage = request.usage
+    if usage is not None and usage.money_left:
+        ctx.budget = dict(usage.money_left)
     taken: list[list[Discount]] = [[] for _ in lines]
 
     keys: set = set()  # every (attribute, value) the basket's lines carry, for the rule index
@@ -95,6 +100,7 @@ def evaluate(compiled: Program, request: Request, amounts: list[int] | None = No
         tuple(offers.free_units),
         tuple(offers.gifts),
         tuple(nudges),
+        _notes(usage, ctx, request.coupons) if usage is not None else (),
     )
 
 
@@ -123,7 +129,7 @@ def _candidates(index: dict, always: dict[int, None], present: set) -> Iterable[
 def _item_stage(
     compiled: Program, ctx: Context, taken: list[list[Discount]], keys: set, offers: Offers
 ) -> None:
-    remaining, locked = ctx.remaining, ctx.locked
+    remaining, locked, budget = ctx.remaining, ctx.locked, ctx.budget
     for position in _candidates(compiled.item_index, compiled.item_always, keys):
         step = compiled.item_steps[position]
         if step.units:
@@ -144,6 +150,10 @@ def _item_stage(
                 if d > 0:
                     if d > left:
                         d = left
+                    if budget is not None and m.campaign in budget:
+                        d = _cap(ctx, m.id, m.campaign, d)  # type: ignore[arg-type]
+                        if d <= 0:
+                            continue
                     remaining[i] = left - d
                     taken[i].append(Discount(m.id, "rule", d))
                     if m.exclusive:
@@ -175,7 +185,12 @@ def _item_step(step: Step, ctx: Context, taken: list[list[Discount]], lines: ran
                     best, winner = d, m
         if winner is not None:
             applied.append((i, best, winner))
+    budget = ctx.budget
     for i, best, winner in applied:
+        if budget is not None and winner.campaign in budget:
+            best = _cap(ctx, winner.id, winner.campaign, best)
+            if best <= 0:
+                continue
         remaining[i] -= best
         taken[i].append(Discount(winner.id, "rule", best))
         if winner.exclusive:
@@ -223,7 +238,9 @@ def _basket_stage(
             amount = m.basket_amount(subtotal)  # type: ignore[misc]
             if amount > best:
                 best, winner, eligible = amount, m, lines
-        if winner is not None:
+        if winner is not None and ctx.budget is not None and winner.campaign in ctx.budget:
+            best = _cap(ctx, winner.id, winner.campaign, best)
+        if winner is not None and best > 0:
             _spread(ctx, taken, eligible, best, winner.id, "rule", winner.exclusive)
 
 

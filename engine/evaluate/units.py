@@ -20,6 +20,7 @@ from engine import rules as ir
 from engine.apportion import split_by_remainder
 from engine.compile.compiler import CompiledRule, Step
 from engine.context import Context
+from engine.evaluate.budget_caps import cap
 from engine.model import Discount, FreeUnits, GiftAvailable
 from engine.money import QTY_SCALE, round_half_up
 
@@ -45,6 +46,7 @@ def unit_step(step: Step, ctx: Context, taken: list[list[Discount]], offers: Off
             return
         fen, given = _price(m, ctx, offers)
         for i, d in fen.items():
+            d = _within_budget(ctx, m, d)
             if d > 0:
                 remaining[i] -= d
                 taken[i].append(Discount(m.id, "rule", d))
@@ -66,12 +68,21 @@ def unit_step(step: Step, ctx: Context, taken: list[list[Discount]], offers: Off
             if giver is None and i in given:
                 giver = m
         if winner is not None:
+            best = _within_budget(ctx, winner, best)
+        if winner is not None and best > 0:
             remaining[i] -= best
             taken[i].append(Discount(winner.id, "rule", best))
         else:
             winner = giver
         if winner is not None and winner.exclusive:
             locked[i] = True
+
+
+def _within_budget(ctx: Context, m: CompiledRule, fen: int) -> int:
+    """``fen`` capped by what is left of the rule's campaign money budget (engine.evaluate.budget_caps)."""
+    if fen > 0 and ctx.budget is not None and m.campaign in ctx.budget:
+        return cap(ctx, m.id, m.campaign, fen)  # type: ignore[arg-type]
+    return fen
 
 
 _NOTHING: tuple[dict[int, int], frozenset[int]] = ({}, frozenset())

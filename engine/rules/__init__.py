@@ -13,6 +13,7 @@ package is the vocabulary the rest of the engine imports them from.
 
 from __future__ import annotations
 
+from engine.rules.campaigns import BUDGET_PERIODS, LIMIT_PERIODS, Campaign, Limit
 from engine.rules.declarations import ALWAYS, Coupon, NoPoints, Rule, Ruleset, Settings, Tier, Validity
 from engine.rules.effects import (
     UNIT_EFFECTS,
@@ -53,7 +54,9 @@ from engine.rules.expressions import (
 
 __all__ = [
     "ALWAYS",
+    "BUDGET_PERIODS",
     "FIELD_TYPES",
+    "LIMIT_PERIODS",
     "UNIT_EFFECTS",
     "Aggregate",
     "AmountOff",
@@ -63,6 +66,7 @@ __all__ = [
     "BasketSteps",
     "BonusPoints",
     "BuyGet",
+    "Campaign",
     "Compare",
     "Const",
     "Coupon",
@@ -78,6 +82,7 @@ __all__ = [
     "Has",
     "In",
     "IsBirthday",
+    "Limit",
     "LineExpectation",
     "MemberPrice",
     "NoPoints",

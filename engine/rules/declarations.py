@@ -7,6 +7,7 @@ from datetime import date, time
 from fractions import Fraction
 from typing import Literal as Lit
 
+from engine.rules.campaigns import Campaign, Limit
 from engine.rules.effects import Effect, Stage, stage_of
 from engine.rules.examples import Example
 from engine.rules.expressions import Expr
@@ -50,6 +51,8 @@ class Rule:
     exclusive: bool = False
     validity: Validity = ALWAYS
     order: int = 0
+    campaign: str | None = None  # the campaign file it came from; None: the programme file
+    limit: Limit | None = None
     span: Span | None = field(default=None, compare=False)
 
     @property
@@ -97,6 +100,7 @@ class NoPoints:
     """Lines matching ``condition`` earn no points (tobacco, gift cards)."""
 
     condition: Expr
+    campaign: str | None = None  # the campaign file it came from; None: the programme file
     span: Span | None = field(default=None, compare=False)
 
 
@@ -121,12 +125,14 @@ class Coupon:
     percent: Fraction | None = None  # a percent coupon's rate (1/10 for 10%)
     max_value: int | None = None  # fen: the most a percent coupon takes
     condition: Expr | None = None  # on the member and the basket; false -> not_eligible
+    campaign: str | None = None  # the campaign file it came from; None: the programme file
+    limit: Limit | None = None
     span: Span | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
 class Ruleset:
-    """A whole ruleset file: the unit that is compiled, versioned and served."""
+    """A programme (one file, or a programme file and its campaign files): compiled, versioned, served."""
 
     name: str
     settings: Settings
@@ -135,5 +141,6 @@ class Ruleset:
     no_points: tuple[NoPoints, ...] = ()
     coupons: tuple[Coupon, ...] = ()
     examples: tuple[Example, ...] = ()
+    campaigns: tuple[Campaign, ...] = ()  # in file-name order; empty for a one-file ruleset
     source_text: str = field(default="", compare=False, repr=False)
     span: Span | None = field(default=None, compare=False)

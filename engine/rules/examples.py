@@ -81,4 +81,5 @@ class Example:
     redeem_points: int = 0
     store: str = ""
     channel: str = ""
+    campaign: str | None = None  # the campaign file it came from; None: the programme file
     span: Span | None = field(default=None, compare=False)

@@ -29,7 +29,9 @@ __all__ = [
     "arg",
     "command",
     "compile_path",
+    "expand_programme_paths",
     "expand_rules_paths",
+    "read_ruleset",
     "read_text",
     "render_errors",
 ]
@@ -130,6 +132,40 @@ def expand_rules_paths(paths: Iterable[str]) -> list[str]:
     return out
 
 
+def expand_programme_paths(paths: Iterable[str]) -> list[str]:
+    """What ``promo check`` checks: programme folders (a folder with programme.rules) as one
+    unit each, and every other ``*.rules`` file on its own (recursively, sorted).
+
+    A campaign file given on its own is checked with its programme folder instead.
+    """
+    from dsl.programme import is_programme_folder
+
+    out: list[str] = []
+    problems: list[str] = []
+    for raw in paths:
+        path = Path(raw)
+        if is_programme_folder(path):
+            out.append(raw)
+        elif path.is_dir():
+            folders = sorted(p.parent for p in path.rglob("programme.rules") if p.is_file())
+            files = sorted(
+                p
+                for p in path.rglob("*.rules")
+                if p.is_file() and not any(f == p.parent or f in p.parents for f in folders)
+            )
+            found = sorted([*map(str, folders), *map(str, files)])
+            if not found:
+                problems.append(f"{raw}: no *.rules files in this directory (and no programme folder)")
+            out.extend(found)
+        elif path.is_file():
+            out.append(str(path.parent) if is_programme_folder(path.parent) else raw)
+        else:
+            problems.append(f"{raw}: no such file or directory")
+    if problems:
+        raise UsageError("\n".join(problems))
+    return list(dict.fromkeys(out))
+
+
 def render_errors(errors: Iterable[RuleError]) -> str:
     """Errors exactly as ``str(RuleError)`` renders them, a blank line between two."""
     return "\n\n".join(str(e) for e in errors)
@@ -139,7 +175,7 @@ def compile_path(path: str) -> Any:
     """Load, check and compile one ruleset file; :class:`Failure` carries every rendered error."""
     from engine.compiled import compile_ruleset
 
-    ruleset, errors = load_and_check(path, read_text(path, "ruleset"))
+    ruleset, errors = load_and_check(path, read_ruleset(path))
     if errors:
         raise Failure(render_errors(errors))
     try:
@@ -148,6 +184,22 @@ def compile_path(path: str) -> Any:
         raise Failure(render_errors(exc.errors)) from None
     except RuleError as exc:
         raise Failure(str(exc)) from None
+
+
+def read_ruleset(path: str) -> str:
+    """The text of a ruleset file, or the bundle of a programme folder (dsl.programme)."""
+    from dsl.programme import bundle_text, read_folder
+
+    if Path(path).is_dir():
+        try:
+            return bundle_text(read_folder(path))
+        except FileNotFoundError as exc:
+            raise UsageError(str(exc)) from None
+        except OSError as exc:
+            raise UsageError(f"cannot read programme {path}: {exc.strerror or exc}") from None
+        except UnicodeDecodeError as exc:
+            raise Failure(f"{path}: a file is not UTF-8 text (offset {exc.start})") from None
+    return read_text(path, "ruleset")
 
 
 def load_and_check(name: str, text: str) -> tuple[Any, list[RuleError]]:

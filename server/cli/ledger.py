@@ -41,13 +41,16 @@ def _folder(value: str | None) -> Path:
 
 
 def _compile_folder(folder: Path) -> dict[str, CompiledRuleset]:
-    """Every ruleset of ``folder`` that compiles, by digest (a broken file is skipped, not fatal)."""
+    """Every ruleset (file or programme folder) of ``folder`` that compiles, by digest (a broken
+    one is skipped, not fatal)."""
     import dsl
+    from dsl.programme import PROGRAMME_FILE
     from engine.compiled import compile_ruleset
     from engine.errors import RuleErrors
 
     out = {}
-    for path in sorted(folder.glob("*.rules")):
+    paths = [*folder.glob("*.rules"), *(p.parent for p in folder.glob(f"*/{PROGRAMME_FILE}"))]
+    for path in sorted(paths):
         try:
             compiled = compile_ruleset(dsl.load_path(path))
         except (RuleErrors, OSError, UnicodeDecodeError):
@@ -88,28 +91,35 @@ def _open(url: str, *, read_only: bool = False):  # type: ignore[no-untyped-def]
     "expire points and downgrade inactive members as of a day (safe to run twice)",
     arg("--as-of", required=True, metavar="DATE", help="the local day to maintain for, YYYY-MM-DD"),
     arg("--db", metavar="URL", default=DEFAULT_DB, help=f"ledger database URL (default: {DEFAULT_DB})"),
-    arg("--ruleset", metavar="NAME", help="the ruleset whose policy applies (needed when several are found)"),
-    arg("--rulesets", metavar="DIR", help="folder of *.rules files (default: bundled)"),
+    arg(
+        "--programme",
+        "--ruleset",
+        dest="programme",
+        metavar="NAME",
+        help="the programme whose members (and policy) to maintain (needed when several are found)",
+    ),
+    arg("--rulesets", metavar="DIR", help="folder of programme folders and *.rules files (default: bundled)"),
 )
 def run_maintain(args: argparse.Namespace) -> int:
+    """One programme's members only: another programme's policy must never touch them."""
     as_of = _day(args.as_of, "--as-of")
     by_name = {c.name: c for c in _compile_folder(_folder(args.rulesets)).values()}
-    if args.ruleset:
-        compiled = by_name.get(args.ruleset)
+    if args.programme:
+        compiled = by_name.get(args.programme)
         if compiled is None:
-            raise UsageError(f"--ruleset {args.ruleset!r}: not found (found: {', '.join(sorted(by_name))})")
+            raise UsageError(
+                f"--programme {args.programme!r}: not found (found: {', '.join(sorted(by_name))})"
+            )
     elif len(by_name) == 1:
         (compiled,) = by_name.values()
     else:
-        raise UsageError(
-            f"name the ruleset whose policy applies: --ruleset one of {', '.join(sorted(by_name))}"
-        )
+        raise UsageError(f"name the programme to maintain: --programme one of {', '.join(sorted(by_name))}")
     ledger = _open(args.db)
     try:
-        report = ledger.maintain(as_of, compiled.ruleset.settings, compiled.ruleset.tiers)
+        report = ledger.maintain(as_of, compiled.ruleset.settings, compiled.ruleset.tiers, compiled.name)
     finally:
         ledger.engine.dispose()
-    print(f"maintained {args.db} as of {as_of.isoformat()} with ruleset {compiled.name} {compiled.version}")
+    print(f"maintained {args.db} as of {as_of.isoformat()} with programme {compiled.name} {compiled.version}")
     print(f"  points expired: {report.expired_points} (members: {report.members_expired})")
     print(f"  coupons expired: {report.coupons_expired}")
     print(f"  downgraded: {len(report.downgraded)}")

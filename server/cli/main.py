@@ -30,6 +30,8 @@ COMMAND_MODULES = (
     "server.cli.ledger",
     "server.cli.report",
     "server.cli.tokens",
+    "server.cli.campaign",
+    "server.cli.publish",
 )
 
 

@@ -20,8 +20,10 @@ from server.cli.base import (
     Failure,
     arg,
     command,
+    expand_programme_paths,
     expand_rules_paths,
     load_and_check,
+    read_ruleset,
     read_text,
     render_errors,
 )
@@ -32,12 +34,17 @@ __all__ = ["check_file", "run_check", "run_fmt"]
 @command(
     "check",
     "parse, check and compile ruleset files and run their examples",
-    arg("paths", nargs="+", metavar="PATH", help="a *.rules file or a directory of them"),
+    arg(
+        "paths",
+        nargs="+",
+        metavar="PATH",
+        help="a programme folder (programme.rules + campaign files), a *.rules file, or a directory of them",
+    ),
 )
 def run_check(args: argparse.Namespace) -> int:
     """Exit 0 only when every file is sound and every example passes."""
     status = EXIT_OK
-    for path in expand_rules_paths(args.paths):
+    for path in expand_programme_paths(args.paths):
         errors, warnings, summary = check_file(path)
         if errors or warnings:
             print(render_errors([*errors, *warnings]), end="\n\n")
@@ -48,12 +55,13 @@ def run_check(args: argparse.Namespace) -> int:
 
 
 def check_file(path: str) -> tuple[list[RuleError], list[RuleError], str]:
-    """The errors of one ruleset file, its warnings (analysis findings) and its one-line summary."""
+    """The errors of one ruleset file or programme folder, its warnings (analysis findings) and its
+    one-line summary."""
     from engine.check.run_examples import run_examples
     from engine.compiled import compile_ruleset
 
     try:
-        text = read_text(path, "ruleset")
+        text = read_ruleset(path)
     except Failure as exc:
         return [RuleError(str(exc))], [], "not readable as a ruleset"
     ruleset, errors = load_and_check(path, text)
@@ -65,7 +73,9 @@ def check_file(path: str) -> tuple[list[RuleError], list[RuleError], str]:
         return list(exc.errors), [], _count(len(exc.errors), "error")
     except RuleError as exc:
         return [exc], [], "1 error"
-    total = len(ruleset.examples)
+    total = len(compiled.ruleset.examples) + (
+        len(compiled.with_drafts.ruleset.examples) if compiled.with_drafts is not compiled else 0
+    )
     failures = run_examples(compiled)
     if failures:
         failed = len({_where(e) for e in failures})

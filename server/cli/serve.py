@@ -44,6 +44,11 @@ DEFAULT_DB = "sqlite:///promo.db"  # the ledger database, a SQLite file in the w
         metavar="S",
         help="seconds a committed sale may be dated ahead of this server's clock (default: 300)",
     ),
+    arg(
+        "--rulesets-from-db",
+        action="store_true",
+        help="serve the programme versions `promo publish` stored in --db (polled), not a folder",
+    ),
 )
 def run_serve(args: argparse.Namespace) -> int:
     from server.rpc.app import DEFAULT_THREADS
@@ -77,6 +82,7 @@ def run_serve(args: argparse.Namespace) -> int:
         workers=args.workers,
         grace=args.grace,
         threads=args.threads or DEFAULT_THREADS,
+        from_db=args.rulesets_from_db,
     )
     try:
         return serve(options)

@@ -87,12 +87,15 @@ def verify(
 
 def _from_source(book: Any, digest: str, name: str) -> CompiledRuleset | None:
     import dsl
+    from dsl.programme import is_bundle
     from engine.compiled import compile_ruleset
 
     found = book.load(digest)
     if found is None:
         return None
-    compiled = compile_ruleset(dsl.load(found[1], f"{found[0]}.rules"))
+    # A multi-file version is stored as a bundle (dsl.programme): its files are named NAME/FILE.
+    name = found[0] if is_bundle(found[1]) else f"{found[0]}.rules"
+    compiled = compile_ruleset(dsl.load(found[1], name))
     return compiled if compiled.digest == digest else None
 
 

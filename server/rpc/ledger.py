@@ -10,34 +10,37 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, nullcontext
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import grpc
 
-from engine.errors import InvalidRequest, did_you_mean
+from engine.errors import InvalidRequest
+from engine.rules import Campaign
 from server._pb.promo.v1 import promo_pb2 as pb
 from server._pb.promo.v1 import promo_pb2_grpc as pb_grpc
 from server.rpc.logs import get_logger
 from server.rpc.promotions import PromotionsServicer, rpc
 from server.rpc.session import serve_session
 from server.rulesets.registry import RulesetRegistry
+from server.sales.budgets import budget_plan
+from server.sales.campaigns import BudgetStatus, campaign_status, find_campaign
 from server.sales.desk import MAX_CLOCK_SKEW, SalesDesk
 from server.sales.errors import NoLedger
 from server.sales.pricing import Evaluator, default_evaluate
 from server.sales.session import SessionBook
 from server.storage.store import Ledger
 from server.trust.callers import caller_name
-from server.wire.bounds import MAX_TEXT, check_points, check_text, shown
+from server.wire.bounds import MAX_TEXT, check_points, check_text
 from server.wire.ledger import (
     adjust_to_proto,
     member_to_proto,
-    parse_date,
     redeem_to_proto,
     required,
     return_quantities,
     return_to_proto,
 )
+from server.wire.request import parse_date
 
 __all__ = ["AdminServicer", "LedgerPromotionsServicer"]
 
@@ -71,31 +74,16 @@ class LedgerPromotionsServicer(PromotionsServicer):
     @rpc
     def Evaluate(self, request: pb.EvaluateRequest, context: grpc.ServicerContext) -> pb.EvaluateReply:
         by_member = request.HasField("member") and bool(request.member.id)
-        if self.desk is None or not (by_member or request.coupon_codes):
+        compiled = self._ruleset(request)
+        limited = budget_plan(compiled).active  # budgets count guests' sales too
+        if self.desk is None or not (by_member or request.coupon_codes or limited):
             return PromotionsServicer.Evaluate.__wrapped__(self, request, context)  # type: ignore[attr-defined]
-        priced = self.desk.quote(request, self._ruleset(request))
+        priced = self.desk.quote(request, compiled)
         return priced.reply
 
     @rpc
     def EnrollMember(self, request: pb.EnrollMemberRequest, context: grpc.ServicerContext) -> pb.MemberReply:
-        desk = self._desk("EnrollMember")
-        member_id = required(request.member_id, "member_id", "the member's id in the loyalty program")
-        tier = required(request.tier, "tier", "the member's starting tier id")
-        check_tier(self.registry, request.ruleset, tier)
-        for i, tag in enumerate(request.tags):
-            if not tag.strip():
-                raise InvalidRequest(f"tags[{i}]", "must not be empty")
-            check_text(tag, f"tags[{i}]", MAX_TEXT)
-        check_text(request.segment, "segment", MAX_TEXT)
-        view = desk.ledger.enroll_member(
-            member_id,
-            tier,
-            birthday=parse_date(request.birthday, "birthday"),
-            tags=request.tags,
-            segment=request.segment,
-            join_date=parse_date(request.join_date, "join_date"),
-        )
-        return member_to_proto(view)
+        return member_to_proto(self._desk("EnrollMember").enroll(request))
 
     @rpc
     def GetMember(self, request: pb.GetMemberRequest, context: grpc.ServicerContext) -> pb.MemberReply:
@@ -134,24 +122,6 @@ class LedgerPromotionsServicer(PromotionsServicer):
     ) -> pb.RedeemPointsReply:
         desk = self._desk("RedeemPoints")
         return redeem_to_proto(desk.redeem(request, desk.ledger.clock()))
-
-
-def check_tier(registry: RulesetRegistry, ruleset: str, tier: str) -> None:
-    """InvalidRequest unless ``tier`` is a tier of ``ruleset`` (or, unnamed, of some loaded ruleset)."""
-    if ruleset:
-        check_text(ruleset, "ruleset", MAX_TEXT)
-        programmes = [registry.get(ruleset)]
-    else:
-        programmes = [registry.get(name) for name in registry.names()]
-    tiers = sorted({t.id for c in programmes for t in c.ruleset.tiers})
-    if programmes and tier not in tiers:
-        where = f"ruleset {ruleset!r}" if ruleset else "the loaded rulesets"
-        hint = did_you_mean(tier, tiers)
-        raise InvalidRequest(
-            "tier",
-            f"{shown(tier)} is not a tier of {where} (tiers: {', '.join(tiers)})"
-            + (f"; {hint}" if hint else ""),
-        )
 
 
 class AdminServicer(pb_grpc.AdminServicer):
@@ -194,3 +164,36 @@ class AdminServicer(pb_grpc.AdminServicer):
         self, request: pb.ListRulesetsRequest, context: grpc.ServicerContext
     ) -> pb.ListRulesetsReply:
         return PromotionsServicer.ListRulesets.__wrapped__(self, request, context)  # type: ignore[attr-defined]
+
+    @rpc
+    def GetCampaign(self, request: pb.GetCampaignRequest, context: grpc.ServicerContext) -> pb.CampaignReply:
+        if self.ledger is None:
+            raise NoLedger("GetCampaign")
+        name = required(request.programme, "programme", "the programme (a served ruleset's name)")
+        campaign_id = required(request.campaign, "campaign", "the campaign's id")
+        compiled = self.registry.get(name)
+        campaign = find_campaign(compiled, campaign_id)
+        day = parse_date(request.date, "date") or datetime.now(compiled.zone).date()
+        return campaign_to_proto(
+            compiled.name, campaign, campaign_status(self.ledger, compiled, campaign, day)
+        )
+
+
+def campaign_to_proto(programme: str, campaign: Campaign, budgets: list[BudgetStatus]) -> pb.CampaignReply:
+    day = lambda d: d.isoformat() if d else ""  # noqa: E731
+    return pb.CampaignReply(
+        programme=programme,
+        campaign=campaign.id,
+        label=campaign.label,
+        owner=campaign.owner,
+        status=campaign.status,
+        valid_from=day(campaign.date_from),
+        valid_to=day(campaign.date_to),
+        file=campaign.file,
+        budgets=[
+            pb.CampaignBudget(
+                kind=b.kind, period=b.period, period_key=b.period_key, cap=b.cap, used=b.used, left=b.left
+            )
+            for b in budgets
+        ],
+    )

@@ -134,13 +134,15 @@ class PromotionsServicer(pb_grpc.PromotionsServicer):
         compiled, evaluation, invoices = price(
             self._ruleset(request), basket, self.evaluate, with_invoice=request.final_quote
         )
-        return evaluation_to_proto(
+        reply = evaluation_to_proto(
             evaluation,
             invoices,
             digest=compiled.digest,
             transaction_id=request.transaction_id,
             explain=request.explain,
         )
+        reply.drafts_applied = compiled.applies_drafts
+        return reply
 
     @rpc
     def Ping(self, request: pb.EvaluateRequest, context: grpc.ServicerContext) -> pb.PingReply:
@@ -156,11 +158,13 @@ class PromotionsServicer(pb_grpc.PromotionsServicer):
         return pb.ListRulesetsReply(files=[_file(s, self.registry) for s in files])
 
     def _ruleset(self, request: pb.EvaluateRequest) -> CompiledRuleset:
-        """The ruleset version the request names (the serving one unless it asks for another)."""
+        """The ruleset version the request names (the serving one unless it asks for another), with
+        its draft campaigns when the request asks for drafts."""
         if not request.ruleset:
             loaded = ", ".join(self.registry.names()) or "none yet"
             raise InvalidRequest("ruleset", f"is required: the name of a loaded ruleset (loaded: {loaded})")
-        return self.registry.get(request.ruleset, request.ruleset_version or None)
+        compiled = self.registry.get(request.ruleset, request.ruleset_version or None)
+        return compiled.with_drafts if request.drafts else compiled
 
 
 # --------------------------------------------------------------------------- delegate and encode

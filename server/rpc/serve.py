@@ -26,6 +26,7 @@ from pathlib import Path
 
 from server.rpc.app import DEFAULT_THREADS, Deps, create_server
 from server.rpc.logs import get_logger
+from server.rulesets.published import PublishedRegistry
 from server.rulesets.registry import RulesetRegistry
 from server.storage.errors import DatabaseUnavailable
 from server.storage.store import Ledger
@@ -53,7 +54,8 @@ class ServeOptions:
     workers: int = 1
     threads: int = DEFAULT_THREADS  # call threads per worker process (Deps.max_workers)
     grace: float = 10.0  # seconds the calls in flight get to finish on shutdown
-    poll: float = 1.0  # seconds between two looks at the ruleset folder
+    poll: float = 1.0  # seconds between two looks at the ruleset folder (or the published versions)
+    from_db: bool = False  # serve what `promo publish` stored in the ledger, not the folder
     tls: TlsFiles | None = None
     insecure: bool = False  # plain text on a non-loopback address, knowingly
     no_auth: bool = False  # development only: loopback, nobody is asked who they are
@@ -108,8 +110,8 @@ def _dev_token(options: ServeOptions, ledger: Ledger, port: int) -> None:
 def _run_worker(options: ServeOptions, port: int, *, reuse_port: bool, parent: int | None = None) -> int:
     """Serve in this process until a stop signal (or, for a worker, until its ``parent`` is gone)."""
     log = get_logger()
-    registry = RulesetRegistry(options.rulesets)
     ledger = open_ledger(options.db)
+    registry = PublishedRegistry(ledger) if options.from_db else RulesetRegistry(options.rulesets)
     credentials = server_credentials(options.tls) if options.tls is not None else None
     deps = Deps(
         registry,

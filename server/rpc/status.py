@@ -15,13 +15,16 @@ import grpc
 
 from engine.errors import InvalidRequest, RuleErrors
 from server.rulesets.registry import UnknownRuleset
+from server.sales.campaigns import UnknownCampaign
 from server.sales.errors import CouponNotForPoints, NoLedger, PayableMismatch
 from server.storage.errors import (
+    BudgetExceeded,
     CouponUnavailable,
     DatabaseUnavailable,
     IdempotencyConflict,
     InsufficientPoints,
     MemberNotFound,
+    MemberOfAnotherProgramme,
     MemberTerminated,
     ReturnExceedsSale,
     SaleNotFound,
@@ -56,6 +59,8 @@ def status_for(exc: BaseException, request_id: str) -> Status:
             return Status(grpc.StatusCode.INVALID_ARGUMENT, f"{wire.field}: {wire.message}")
         case RuleErrors():
             return Status(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
+        case UnknownCampaign():
+            return Status(grpc.StatusCode.NOT_FOUND, f"campaign: {exc}")
         case UnknownRuleset():
             field = "ruleset_version" if exc.version else "ruleset"
             return Status(grpc.StatusCode.NOT_FOUND, f"{field}: {exc}")
@@ -63,6 +68,10 @@ def status_for(exc: BaseException, request_id: str) -> Status:
             return Status(grpc.StatusCode.DEADLINE_EXCEEDED, str(exc))
         case MemberNotFound():
             return Status(grpc.StatusCode.NOT_FOUND, f"member_id: {exc}")
+        case BudgetExceeded():
+            return Status(grpc.StatusCode.FAILED_PRECONDITION, str(exc))
+        case MemberOfAnotherProgramme():
+            return Status(grpc.StatusCode.FAILED_PRECONDITION, f"member_id: {exc}")
         case MemberTerminated():
             # The member exists but may not be served as one: enroll again, or sell as a guest.
             return Status(grpc.StatusCode.FAILED_PRECONDITION, f"member_id: {exc}")

@@ -1,5 +1,8 @@
 """The rulesets a server serves: loaded from a folder, reloaded without a restart.
 
+The folder holds programme folders (``NAME/programme.rules`` and its campaign files, loaded
+as one version: dsl.programme) and single ``*.rules`` files (a programme with no campaigns).
+
 A changed file is compiled aside and swapped in with one reference assignment,
 so an in-flight evaluation keeps the version it started with and no reader ever
 takes a lock. A file that fails to check is refused: the last good version keeps
@@ -21,6 +24,7 @@ from pathlib import Path
 from cachetools import LRUCache
 
 import dsl
+from dsl.programme import PROGRAMME_FILE, bundle_text, read_folder
 from engine.check.run_examples import run_examples
 from engine.compiled import CompiledRuleset, compile_ruleset
 from engine.errors import RuleError, RuleErrors
@@ -61,7 +65,7 @@ Listener = Callable[[str, FileState], None]
 
 
 class RulesetRegistry:
-    """Name -> compiled ruleset, fed from ``folder/*.rules``."""
+    """Name -> compiled ruleset, fed from ``folder/*.rules`` and ``folder/*/programme.rules``."""
 
     def __init__(
         self, folder: Path | str, *, keep_versions: int = 32, on_event: Listener | None = None
@@ -135,6 +139,7 @@ class RulesetRegistry:
         with self._lock:
             changed = []
             present = {str(p): p for p in sorted(self.folder.glob("*.rules"))}
+            present.update((str(p.parent), p.parent) for p in sorted(self.folder.glob(f"*/{PROGRAMME_FILE}")))
             for key, path in present.items():
                 state = self._load_file(key, path)
                 if state is not None:
@@ -147,10 +152,17 @@ class RulesetRegistry:
             return changed
 
     def _load_file(self, key: str, path: Path) -> FileState | None:
+        files: dict[str, str] = {}
         try:
-            data = path.read_bytes()
+            if path.is_dir():
+                files = read_folder(path)
+                data = bundle_text(files).encode("utf-8")
+            else:
+                data = path.read_bytes()
         except OSError as exc:  # deleted or unreadable between glob and read
             return self._refuse(key, "", f"{path}: cannot read: {exc.strerror or exc}")
+        except UnicodeDecodeError as exc:
+            return self._refuse(key, "", f"{path}: a file is not UTF-8 text (byte {exc.start})")
         digest = hashlib.sha256(data).hexdigest()
         previous = self._files.get(key)
         if previous is not None and previous.source_hash == digest:
@@ -160,7 +172,8 @@ class RulesetRegistry:
         except UnicodeDecodeError as exc:
             return self._refuse(key, digest, f"{path}: not UTF-8 text (byte {exc.start})")
         try:
-            compiled = compile_ruleset(dsl.load(text, str(path)))
+            ruleset = dsl.load_files(files, str(path)) if path.is_dir() else dsl.load(text, str(path))
+            compiled = compile_ruleset(ruleset)
             failures = run_examples(compiled)
         except (RuleErrors, RuleError) as exc:
             return self._refuse(key, digest, str(exc))

@@ -24,18 +24,34 @@ from zoneinfo import ZoneInfo
 from google.protobuf import json_format
 
 from engine.compiled import CompiledRuleset
-from engine.errors import InvalidRequest
+from engine.errors import InvalidRequest, did_you_mean
 from engine.invoice.build import Invoice
 from engine.model import Evaluation, Request
+from engine.usage import UsageLeft
 from server._pb.promo.v1 import promo_pb2 as pb
 from server.rulesets.registry import RulesetRegistry, UnknownRuleset
 from server.rulesets.sources import SourceBook
+from server.sales.budgets import BudgetPlan, Counter, budget_plan
 from server.sales.errors import CouponNotForPoints, PayableMismatch
 from server.sales.pricing import Evaluator, default_evaluate, price
-from server.storage.errors import CouponUnavailable, MemberNotFound, MemberTerminated
+from server.storage.errors import (
+    BudgetExceeded,
+    CouponUnavailable,
+    MemberNotFound,
+    MemberOfAnotherProgramme,
+    MemberTerminated,
+)
 from server.storage.pricing import PricingReads
-from server.storage.results import CommitResult, CouponOffer, RedeemResult, RulesetRef, SaleToCommit
+from server.storage.results import (
+    CommitResult,
+    CouponOffer,
+    MemberView,
+    RedeemResult,
+    RulesetRef,
+    SaleToCommit,
+)
 from server.storage.store import Ledger
+from server.wire.bounds import MAX_TEXT, check_text, shown
 from server.wire.ledger import (
     PresentedCoupons,
     commit_request_hash,
@@ -45,7 +61,7 @@ from server.wire.ledger import (
     with_member,
 )
 from server.wire.reply import evaluation_to_proto, invoice_to_proto
-from server.wire.request import LineMemo, parse_time, precheck, request_from_proto
+from server.wire.request import LineMemo, parse_date, parse_time, precheck, request_from_proto
 
 __all__ = ["MAX_CLOCK_SKEW", "Priced", "SalesDesk", "reprice", "stored_request_json"]
 
@@ -67,6 +83,7 @@ class Priced:
     presented: PresentedCoupons
     spent: tuple[str, ...]  # ledger codes that took effect (a commit spends them)
     member_id: str | None
+    counters: tuple[Counter, ...] = ()  # the budget and limit counters it was priced within
 
 
 def _reply(
@@ -80,12 +97,19 @@ def _reply(
     reply = evaluation_to_proto(
         evaluation, invoices, digest=compiled.digest, transaction_id=transaction_id, explain=explain
     )
+    reply.drafts_applied = compiled.applies_drafts
     return reply, tuple(presented.relabel(reply))
 
 
 def stored_request_json(priced: Priced) -> str:
     """What a sale row keeps as its request: the effective request and the coupon resolution."""
-    data = {"request": json_format.MessageToDict(priced.effective), "coupons": priced.presented.to_json()}
+    data: dict[str, Any] = {
+        "request": json_format.MessageToDict(priced.effective),
+        "coupons": priced.presented.to_json(),
+    }
+    usage = priced.basket.usage
+    if usage is not None:  # what budgets and limits had left: audit verify prices within it again
+        data["usage"] = {"blocked": dict(usage.blocked), "money_left": dict(usage.money_left)}
     return json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
 
@@ -97,7 +121,11 @@ def reprice(
     effective = pb.EvaluateRequest()
     json_format.ParseDict(data["request"], effective)
     presented = PresentedCoupons.from_json(data["coupons"])
-    _, evaluation, invoices = price(compiled, request_from_proto(effective), evaluate)
+    basket = request_from_proto(effective)
+    if "usage" in data:
+        left = data["usage"]
+        basket = dataclasses.replace(basket, usage=UsageLeft(left["blocked"], left["money_left"]))
+    _, evaluation, invoices = price(compiled, basket, evaluate)
     assert invoices is not None  # price() builds them unless told not to
     reply, _ = _reply(compiled, evaluation, invoices, presented, effective.transaction_id, effective.explain)
     return reply, list(reply.invoices)
@@ -202,10 +230,19 @@ class SalesDesk:
             if reads.member is not None:
                 if reads.member.status != "active":
                     raise MemberTerminated(member_id)  # even with inline attributes: the ledger knows them
+                if reads.member.programme != compiled.name:
+                    raise MemberOfAnotherProgramme(member_id, reads.member.programme, compiled.name)
                 msg = with_member(msg, reads.member, ZoneInfo(compiled.ruleset.settings.timezone))
             elif strict or not msg.member.tier:
                 raise MemberNotFound(member_id)
         basket = request_from_proto(msg, line_memo)
+        plan = budget_plan(compiled)
+        counters: tuple[Counter, ...] = ()
+        if plan.active:  # price within what is left (the commit's conditional writes re-check)
+            day = basket.at.astimezone(compiled.zone).date()
+            counters = tuple(plan.counters(member_id if reads.member is not None else None, day))
+            used = self.ledger.usage_used([c.key for c in counters])
+            basket = dataclasses.replace(basket, usage=plan.usage_left(list(counters), used))
         presented = PresentedCoupons()
         if basket.coupons:
             day = basket.at.astimezone(ZoneInfo(compiled.ruleset.settings.timezone)).date()
@@ -224,7 +261,9 @@ class SalesDesk:
         reply, spent = _reply(
             compiled, evaluation, invoices, presented, effective.transaction_id, effective.explain
         )
-        return Priced(compiled, effective, basket, evaluation, invoices, reply, presented, spent, member_id)
+        return Priced(
+            compiled, effective, basket, evaluation, invoices, reply, presented, spent, member_id, counters
+        )
 
     # ------------------------------------------------------------------ Commit
 
@@ -259,6 +298,8 @@ class SalesDesk:
             raise InvalidRequest(
                 "request.ruleset", "is required: the name of the ruleset that priced the sale"
             )
+        if msg.request.drafts:
+            raise InvalidRequest("request.drafts", "must be false: a sale never applies draft campaigns")
         if msg.request.HasField("member") and not msg.request.member.id:
             raise InvalidRequest(
                 "request.member.id", "is required to commit a member's sale (the member's ledger id)"
@@ -276,6 +317,8 @@ class SalesDesk:
             compiled = self.registry.get(msg.request.ruleset, version)
             priced = self._price(msg.request, reads, compiled, tid, strict=True, with_invoice=True)
             if priced.evaluation.payable != msg.displayed_payable_fen:
+                for note in priced.evaluation.notes:  # a budget another till used since the quote
+                    raise BudgetExceeded(_source_name(note.source), f" ({note.reason})")
                 _refused_coupon(priced.presented)
                 raise PayableMismatch(msg.displayed_payable_fen, priced.evaluation.payable, compiled.version)
         except (
@@ -283,8 +326,10 @@ class SalesDesk:
             UnknownRuleset,
             MemberNotFound,
             MemberTerminated,
+            MemberOfAnotherProgramme,
             PayableMismatch,
             CouponUnavailable,
+            BudgetExceeded,
         ) as exc:
             # A retry whose first attempt committed after the read above, when all of this still held.
             prior = self.ledger.replay_sale(key.transaction_id, key.request_hash)
@@ -338,9 +383,57 @@ class SalesDesk:
             coupon_codes=priced.spent,
             tiers=compiled.ruleset.tiers,
             points_expire_days=compiled.ruleset.settings.points_expire_days,
+            usage=BudgetPlan.takes(list(priced.counters), priced.evaluation) if priced.counters else (),
         )
 
     # ------------------------------------------------------------------ RedeemPoints
+
+    def enroll(self, msg: pb.EnrollMemberRequest) -> MemberView:
+        """Enrol a member in a programme the server serves, with one of its tiers.
+
+        ``programme`` may be empty while the server serves exactly one programme (that one).
+        """
+        member_id = check_text(
+            required(msg.member_id, "member_id", "the member's id in the loyalty program"), "member_id"
+        )
+        tier = check_text(required(msg.tier, "tier", "the member's starting tier id"), "tier")
+        for i, tag in enumerate(msg.tags):
+            if not tag.strip():
+                raise InvalidRequest(f"tags[{i}]", "must not be empty")
+            check_text(tag, f"tags[{i}]", MAX_TEXT)
+        check_text(msg.segment, "segment", MAX_TEXT)
+        check_text(msg.programme, "programme")
+        names = self.registry.names()
+        if msg.programme:
+            if msg.programme not in names:
+                raise InvalidRequest(
+                    "programme",
+                    f"no programme {shown(msg.programme)} is served here (served: {', '.join(names)})",
+                )
+            name = msg.programme
+        elif len(names) == 1:
+            name = names[0]
+        else:
+            raise InvalidRequest(
+                "programme", f"is required: the programme the member joins (served: {', '.join(names)})"
+            )
+        tiers = tuple(t.id for t in self.registry.get(name).ruleset.tiers)
+        if tier not in tiers:
+            hint = did_you_mean(tier, tiers)
+            raise InvalidRequest(
+                "tier",
+                f"programme {name!r} has no tier {shown(tier)} (its tiers: {', '.join(tiers)})"
+                + (f"; {hint}" if hint else ""),
+            )
+        return self.ledger.enroll_member(
+            member_id,
+            tier,
+            birthday=parse_date(msg.birthday, "birthday"),
+            tags=msg.tags,
+            segment=msg.segment,
+            join_date=parse_date(msg.join_date, "join_date"),
+            programme=name,
+        )
 
     def redeem(self, msg: pb.RedeemPointsRequest, now: datetime) -> RedeemResult:
         member_id = required(msg.member_id, "member_id", "the member paying with points")
@@ -358,6 +451,9 @@ class SalesDesk:
             )
         if definition.points_price is None:
             raise CouponNotForPoints(compiled.name, coupon_id, offers)
+        member = self.ledger.get_member(member_id, recent=0)  # NOT_FOUND before any other check
+        if member.programme != compiled.name:  # set once at enrolment: no race with the write below
+            raise MemberOfAnotherProgramme(member_id, member.programme, compiled.name)
         today = now.astimezone(ZoneInfo(compiled.ruleset.settings.timezone)).date()
         offer = CouponOffer(definition.id, compiled.name, definition.points_price)
         return self.ledger.redeem_points_for_coupon(member_id, offer, request_id, today=today)
@@ -375,6 +471,10 @@ def _span(delta: timedelta) -> str:
     if delta.days >= 2:
         return f"{delta.days} days"
     return f"{int(delta.total_seconds() // 60)} minutes"
+
+
+def _source_name(source: str) -> str:
+    return f"coupon '{source[7:]}'" if source.startswith("coupon:") else f"rule '{source}'"
 
 
 def _stored_reply(result: CommitResult) -> pb.EvaluateReply:

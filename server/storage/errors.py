@@ -10,12 +10,14 @@ from __future__ import annotations
 from typing import Literal
 
 __all__ = [
+    "BudgetExceeded",
     "CouponUnavailable",
     "DatabaseUnavailable",
     "IdempotencyConflict",
     "InsufficientPoints",
     "LedgerError",
     "MemberNotFound",
+    "MemberOfAnotherProgramme",
     "MemberTerminated",
     "ReturnExceedsSale",
     "SaleNotFound",
@@ -53,6 +55,39 @@ class MemberTerminated(LedgerError):
             "(without a member id)"
         )
         self.member_id = member_id
+
+
+class MemberOfAnotherProgramme(LedgerError):
+    """The member belongs to another programme than the one the call names (or, from an older
+    ledger, to none yet): they may not be priced, earn or spend there."""
+
+    def __init__(self, member_id: str, theirs: str | None, named: str) -> None:
+        if theirs is None:
+            message = (
+                f"member {member_id!r} belongs to no programme yet (a ledger from before programmes); "
+                f"an operator places them with `promo db place --programme {named} --member {member_id}`"
+            )
+        else:
+            message = (
+                f"member {member_id!r} belongs to programme {theirs!r}, not {named!r}: "
+                "name the member's programme in `ruleset`"
+            )
+        super().__init__(message)
+        self.member_id = member_id
+        self.theirs = theirs
+        self.named = named
+
+
+class BudgetExceeded(LedgerError):
+    """Committing the sale would use more of a campaign's budget or a rule's limit than is left:
+    another till used it since the quote. Nothing was posted."""
+
+    def __init__(self, what: str, detail: str = "") -> None:
+        super().__init__(
+            f"{what} has not enough left for this sale{detail}: another till used it since the quote; "
+            "quote the basket again (Evaluate) and show the customer the new amount"
+        )
+        self.what = what
 
 
 class SaleNotFound(LedgerError):

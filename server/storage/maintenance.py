@@ -13,7 +13,7 @@ from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, insert, select, true, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from engine.ledger.expiry import Lot, points_to_expire
@@ -33,8 +33,12 @@ def maintain(
     settings: Settings,
     tiers: tuple[Tier, ...],
     clock: Callable[[], datetime],
+    programme: str | None = None,
 ) -> MaintenanceReport:
     zone = ZoneInfo(settings.timezone)
+    # One programme's members (and coupons) only; None: every member (a one-programme ledger).
+    mine = Member.programme == programme if programme is not None else true()
+    coupons_mine = Coupon.ruleset == programme if programme is not None else true()
     end_of_day = datetime.combine(as_of + timedelta(days=1), time(0), zone) - timedelta(microseconds=1)
 
     candidates = in_transaction(
@@ -43,7 +47,10 @@ def maintain(
             select(PointsEntry.member_id)
             .join(Member, Member.id == PointsEntry.member_id)
             .where(
-                PointsEntry.kind == "earn", PointsEntry.expires_at <= end_of_day, Member.points_balance > 0
+                PointsEntry.kind == "earn",
+                PointsEntry.expires_at <= end_of_day,
+                Member.points_balance > 0,
+                mine,
             )
             .distinct()
         ).all(),
@@ -59,7 +66,7 @@ def maintain(
         lambda s: (
             s.execute(
                 update(Coupon)
-                .where(Coupon.state == "issued", Coupon.valid_to < as_of)
+                .where(Coupon.state == "issued", Coupon.valid_to < as_of, coupons_mine)
                 .values(state="expired")
             ).rowcount
         ),
@@ -83,6 +90,7 @@ def maintain(
                     Member.created_at,
                 ).where(
                     Member.status == "active",
+                    mine,
                     Member.last_purchase_at.is_(None) | (Member.last_purchase_at < since),
                     Member.tier_reviewed_on.is_(None) | (Member.tier_reviewed_on <= cutoff),
                 )

@@ -30,15 +30,21 @@ __all__ = [
 ]
 
 MEMBER_COLUMNS = ("id", "tier", "birthday", "tags", "segment", "join_date", "lifetime_spend_fen")
-MEMBER_COLUMNS += ("last_purchase_at", "points_balance", "points_owed", "status", "order_count")
+MEMBER_COLUMNS += ("last_purchase_at", "points_balance", "points_owed", "status", "order_count", "programme")
 """The member columns a :class:`MemberView` is made from, in the order :func:`view_of` takes them."""
 
 
 def enrollment(
-    tier: str, birthday: date | None, tags: Iterable[str], segment: str, join_date: date | None
+    tier: str,
+    birthday: date | None,
+    tags: Iterable[str],
+    segment: str,
+    join_date: date | None,
+    programme: str | None = None,
 ) -> dict[str, Any]:
     """What an enrolment says, in the form it is stored and compared in (tags sorted, without repeats)."""
     return {
+        "programme": programme,
         "tier": tier,
         "birthday": birthday,
         "tags": sorted(set(tags)),
@@ -49,7 +55,9 @@ def enrollment(
 
 def enrolled_as(member: MemberView) -> dict[str, Any]:
     """The :func:`enrollment` a stored member was created with, to compare a repeated enrolment to."""
-    return enrollment(member.tier, member.birthday, member.tags, member.segment, member.join_date)
+    return enrollment(
+        member.tier, member.birthday, member.tags, member.segment, member.join_date, member.programme
+    )
 
 
 def create_member(session: Session, member_id: str, wanted: dict[str, Any], now: datetime) -> None:
@@ -106,6 +114,7 @@ def view_of(columns: Sequence[Any], recent: tuple[EntryView, ...] = ()) -> Membe
         owed,
         status,
         orders,
+        programme,
     ) = columns
     return MemberView(
         id=member_id,
@@ -119,6 +128,7 @@ def view_of(columns: Sequence[Any], recent: tuple[EntryView, ...] = ()) -> Membe
         points_balance=balance - owed,
         points_owed=owed,
         status=status,
+        programme=programme,
         recent=recent,
         order_count=orders,
     )

@@ -69,6 +69,9 @@ class Member(Base):
     )
 
     id: Mapped[id64]
+    # The programme (ruleset name) the member belongs to; NULL only for a member an older ledger
+    # could not place (migration 0013; `promo db place` places them).
+    programme: Mapped[str | None] = mapped_column(String(128), index=True)
     tier: Mapped[str64]
     birthday: Mapped[date | None] = mapped_column(Date)
     tags: Mapped[list[str]] = mapped_column(JSON, default=list)
@@ -213,3 +216,51 @@ class Caller(Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[utc] = mapped_column(default=utc_now)
     revoked_at: Mapped[utc | None]
+
+
+class UsageCounter(Base):
+    """How much of one budget or use limit is used in one period (server/storage/usage.py).
+
+    ``key`` names the programme, what is counted (a rule's or coupon's per-member limit, a
+    campaign's fen or uses) and the period; ``cap`` is the limit the version that last
+    consumed it declared. A Commit adds with one conditional upsert (``used + n <= cap``)."""
+
+    __tablename__ = "usage_counters"
+    __table_args__ = (CheckConstraint("used >= 0", name="used_not_negative"),)
+
+    key: Mapped[str] = mapped_column(String(400), primary_key=True)
+    programme: Mapped[str] = mapped_column(String(128), index=True)
+    used: Mapped[int] = mapped_column(BigInteger)
+    cap: Mapped[int] = mapped_column(BigInteger)
+
+
+class SaleUsage(Base):
+    """What one sale consumed of one counter, and how much a return gave back."""
+
+    __tablename__ = "sale_usage"
+
+    transaction_id: Mapped[str] = mapped_column(
+        String(64), ForeignKey("sales.transaction_id"), primary_key=True
+    )
+    # No foreign key to usage_counters: this row is written before the counter's upsert, so the
+    # counter row (which every till shares) stays locked for as short a time as possible.
+    key: Mapped[str] = mapped_column(String(400), primary_key=True)
+    amount: Mapped[int] = mapped_column(BigInteger)
+    returned: Mapped[int] = mapped_column(BigInteger, default=0, server_default=text("0"))
+    # fen counters: {line id: fen of the campaign's discounts on that line}, for returns in proportion
+    lines: Mapped[str] = mapped_column(Text, default="{}", server_default="{}")
+
+
+class PublishedVersion(Base):
+    """A programme version `promo publish` checked and stored; `promo serve --rulesets-from-db`
+    serves the newest of each programme (server/rulesets/published.py)."""
+
+    __tablename__ = "published_versions"
+    __table_args__ = (Index("ix_published_versions_programme", "programme", "id"),)
+
+    id: Mapped[serial]
+    programme: Mapped[str] = mapped_column(String(128))
+    digest: Mapped[str] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(Text)  # the version's text (a bundle for a programme folder)
+    published_by: Mapped[str] = mapped_column(String(128), default="", server_default="")
+    created_at: Mapped[utc] = mapped_column(default=utc_now)

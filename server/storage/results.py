@@ -69,6 +69,7 @@ class MemberView:
     points_balance: int
     points_owed: int
     status: str
+    programme: str | None = None  # None: an older ledger's member not placed yet (promo db place)
     recent: tuple[EntryView, ...] = ()
     order_count: int = 0  # committed sales not fully returned
 
@@ -109,6 +110,17 @@ class CouponStatus:
 
 
 @dataclass(frozen=True, slots=True)
+class UsageTake:
+    """What a sale consumes of one budget or limit counter (server/sales/budgets.py)."""
+
+    key: str
+    amount: int  # uses or fen
+    cap: int
+    what: str  # the campaign or rule, for the error when it would overspend
+    lines_json: str = "{}"  # fen counters: {line id: fen}, for returns in proportion
+
+
+@dataclass(frozen=True, slots=True)
 class SaleToCommit:
     """Everything one Commit stores, as the server priced it.
 
@@ -133,6 +145,7 @@ class SaleToCommit:
     coupon_codes: tuple[str, ...] = ()
     tiers: tuple[Tier, ...] = ()
     points_expire_days: int | None = None
+    usage: tuple[UsageTake, ...] = ()  # consumed in the sale's transaction, or nothing is posted
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,7 +15,7 @@ from sqlalchemy import case, insert, select, update
 from sqlalchemy.orm import Session
 
 from engine.ledger.returns import Returned, ReturnRefused, plan_return
-from server.storage import codec
+from server.storage import codec, usage
 from server.storage.errors import IdempotencyConflict, ReturnExceedsSale, SaleNotFound
 from server.storage.models import Member, PointsEntry, Return, Sale
 from server.storage.results import ReturnResult
@@ -78,6 +78,12 @@ def return_lines(
     )
     new_state = "returned" if plan.completes_sale else "partly_returned"
     session.execute(update(Sale).where(Sale.transaction_id == transaction_id).values(state=new_state))
+    sold = {line.line_id: line.quantity for line in codec.sold_lines_from_json(lines_json)}
+    earlier = {line_id: r.quantity for line_id, r in before.items()}
+    now_returned = dict(earlier)
+    for lr in plan.lines:
+        now_returned[lr.line_id] = now_returned.get(lr.line_id, 0) + lr.took.quantity
+    usage.give_back(session, transaction_id, earlier, now_returned, sold, plan.completes_sale)
     balance = None
     if member_id is not None:
         if plan.points:

@@ -42,7 +42,7 @@ from sqlalchemy import (
 
 from engine.ledger.returns import points_by_rule, sold_lines
 from engine.ledger.tiers import upgraded_tier
-from server.storage import codec
+from server.storage import codec, usage
 from server.storage.errors import (
     CouponProblem,
     CouponUnavailable,
@@ -175,6 +175,7 @@ def commit_sale(connection: Connection, sale: SaleToCommit, now: datetime) -> Co
         if code not in spent:
             raise CouponUnavailable(code, _why_not(connection, code, sale))
     if sale.member_id is None:
+        _consume(connection, sale)
         return CommitResult(sale.transaction_id, sale.result_json, False, 0, 0)
     if row is None:
         raise _member_refused(connection, sale.member_id, redeemed)
@@ -182,6 +183,7 @@ def commit_sale(connection: Connection, sale: SaleToCommit, now: datetime) -> Co
     new_tier = _upgrade(connection, sale, tier, lifetime)
     if new_tier != tier:
         connection.execute(_SET_TIER, {"p_member": sale.member_id, "p_tier": new_tier})
+    _consume(connection, sale)
     return CommitResult(
         transaction_id=sale.transaction_id,
         result_json=sale.result_json,
@@ -192,6 +194,13 @@ def commit_sale(connection: Connection, sale: SaleToCommit, now: datetime) -> Co
         tier=new_tier,
         upgraded_from=tier if new_tier != tier else None,
     )
+
+
+def _consume(connection: Connection, sale: SaleToCommit) -> None:
+    """Budgets and limits, last in the transaction (after the sale row, which a retry meets first):
+    the shared counter rows stay locked only from here to COMMIT."""
+    if sale.usage:
+        usage.consume(connection, sale.ruleset.name, sale.transaction_id, sale.usage)
 
 
 def _params(sale: SaleToCommit, codes: list[str], now: datetime) -> dict[str, Any]:

@@ -15,9 +15,9 @@ that keeps its invariant: ``members``, ``coupons``, ``pricing``, ``sales``,
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date, datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import IntegrityError
@@ -25,10 +25,16 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from engine.model import Member as EngineMember
 from engine.rules import Settings, Tier
-from server.storage import coupons, maintenance, members, returns, sales
+from server.storage import coupons, maintenance, members, returns, sales, usage
 from server.storage import points as points_ops
 from server.storage.db import ensure_schema, make_engine, make_sessionmaker, reader, snapshot
-from server.storage.errors import CouponUnavailable, IdempotencyConflict, InsufficientPoints, MemberNotFound
+from server.storage.errors import (
+    BudgetExceeded,
+    CouponUnavailable,
+    IdempotencyConflict,
+    InsufficientPoints,
+    MemberNotFound,
+)
 from server.storage.member_cache import MemberCache
 from server.storage.pricing import PricingReads, read_for_pricing
 from server.storage.results import (
@@ -101,9 +107,11 @@ class Ledger:
         tags: Iterable[str] = (),
         segment: str = "",
         join_date: date | None = None,
+        programme: str | None = None,
     ) -> MemberView:
-        """Create a member; enrolling again with the same data answers the same, different data conflicts."""
-        wanted = members.enrollment(tier, birthday, tags, segment, join_date)
+        """Create a member of ``programme``; enrolling again with the same data answers the same,
+        different data conflicts."""
+        wanted = members.enrollment(tier, birthday, tags, segment, join_date, programme)
         self.member_cache.forget(member_id)
         try:
             self._tx(lambda s: members.create_member(s, member_id, wanted, self.clock()))
@@ -192,6 +200,17 @@ class Ledger:
             self.member_cache.put(reads.member, generation)
         return reads
 
+    def usage_used(self, keys: Sequence[str]) -> dict[str, int]:
+        """How much of each budget or limit counter is used (server/storage/usage.py); outside any
+        transaction: Commit consumes with conditional writes that re-check."""
+        if not keys:
+            return {}
+        return in_connection(self._reader, lambda c: usage.read_used(c, keys))
+
+    def usage_status(self, prefix: str) -> list[dict[str, Any]]:
+        """Every counter whose key starts with ``prefix``: key, used, cap."""
+        return self._tx(lambda s: usage.usage_rows(s, prefix))
+
     # ----------------------------------------------------------------------- sales
 
     def commit_sale(self, sale: SaleToCommit) -> CommitResult:
@@ -217,7 +236,7 @@ class Ledger:
             if sale.member_id is not None and not self._member_exists(sale.member_id):
                 raise MemberNotFound(sale.member_id) from exc
             raise
-        except (CouponUnavailable, InsufficientPoints):
+        except (CouponUnavailable, InsufficientPoints, BudgetExceeded):
             # A retry racing its own first attempt waits on the coupon or member row and then
             # finds it spent: it is a replay, not a failure.
             replay = self.replay_sale(sale.transaction_id, sale.request_hash)
@@ -294,14 +313,17 @@ class Ledger:
 
     # ----------------------------------------------------------------------- housekeeping
 
-    def maintain(self, as_of: date, settings: Settings, tiers: tuple[Tier, ...]) -> MaintenanceReport:
+    def maintain(
+        self, as_of: date, settings: Settings, tiers: tuple[Tier, ...], programme: str | None = None
+    ) -> MaintenanceReport:
         """Expire points, expire coupons and downgrade or terminate inactive members, as of a local day.
 
-        Each member is handled in its own short transaction; running again for the
-        same day changes nothing.
+        With ``programme``, only that programme's members and coupons (the programme's policy
+        must never touch another programme's members). Each member is handled in its own short
+        transaction; running again for the same day changes nothing.
         """
         try:
-            return maintenance.maintain(self.sessions, as_of, settings, tiers, self.clock)
+            return maintenance.maintain(self.sessions, as_of, settings, tiers, self.clock, programme)
         finally:
             self.member_cache.forget()
 

@@ -27,6 +27,8 @@ METHOD_ROLES: dict[str, frozenset[str]] = {
     "/promo.v1.Promotions/TillSession": _TILL,
     "/promo.v1.Admin/AdjustPoints": frozenset({"admin"}),
     "/promo.v1.Admin/ListRulesets": ANY_CALLER,
+    # A campaign's budgets, used and left: the back office and finance read them.
+    "/promo.v1.Admin/GetCampaign": frozenset({"admin", "finance"}),
     # Reflection lists the services: any authenticated caller, never an anonymous one.
     "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo": ANY_CALLER,
     "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo": ANY_CALLER,

@@ -196,6 +196,7 @@ def member_to_proto(view: MemberView) -> pb.MemberReply:
         points_owed=view.points_owed,
         lifetime_spend_fen=view.lifetime_spend_fen,
         status=view.status,
+        programme=view.programme or "",
         last_purchase_at=timestamp(view.last_purchase_at),
         recent_entries=[_entry(e) for e in view.recent],
     )

@@ -117,6 +117,10 @@ def evaluation_to_proto(
                 scope=n.scope,
                 text=nudge_text(n.missing, n.scope, n.label),
             )
+    if evaluation.notes:
+        add_note = reply.usage_notes.add
+        for n in evaluation.notes:
+            add_note(source=n.source, kind=n.kind, reason=n.reason)
     if invoices is not None:
         fill_invoices(reply, (invoices,) if isinstance(invoices, Invoice) else invoices)
     return reply

@@ -9,20 +9,20 @@ from __future__ import annotations
 import json
 from collections import Counter
 from datetime import date
-from pathlib import Path
 
 from google.protobuf import json_format
 from sqlalchemy import select
 
 import dsl
 from benchmarks.seed_sales import seed_sales
+from dsl.programme import bundle_text, read_folder
 from engine.compiled import compile_ruleset
 from server._pb.promo.v1 import promo_pb2 as pb
 from server.cli.main import main
 from server.storage.models import Sale
 from server.wire.request import request_from_proto
 
-HEALTH = Path("rulesets/health.rules").read_text(encoding="utf-8")
+HEALTH = bundle_text(read_folder("rulesets/health"))  # the programme folder as one text
 CANDIDATE = HEALTH.replace("then item discount 9.5折", "then item discount 9折")  # a_class 5% -> 10%
 FIRST, LAST = date(2026, 11, 1), date(2026, 11, 10)
 

@@ -21,10 +21,11 @@ import pytest
 
 import dsl
 from benchmarks.seed_sales import seed_sales
+from dsl.programme import bundle_text, read_folder
 from engine.compiled import compile_ruleset
 from server.cli.main import main
 
-HEALTH = Path("rulesets/health.rules").read_text(encoding="utf-8")
+HEALTH = bundle_text(read_folder("rulesets/health"))  # the programme folder as one text
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 

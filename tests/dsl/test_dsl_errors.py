@@ -46,7 +46,7 @@ class TestSyntaxMessages:
     def test_misspelt_keyword_gets_did_you_mean(self) -> None:
         """An unknown word where a statement starts lists the statements and guesses the intended one."""
         assert _one(H + 'rule a "x" {\n  priorty 5\n  then points x2\n}\n') == (
-            "f.rules:4:3: expected 'exclusive', 'group', 'priority', 'then', 'valid', 'when' or '}' "
+            "f.rules:4:3: expected 'exclusive', 'group', 'limit', 'priority', 'then', 'valid', 'when' or '}' "
             "at the start of this line, found 'priorty'\n"
             "      priorty 5\n"
             "      ^^^^^^^\n"

@@ -15,7 +15,7 @@ from dsl.parser import parse
 from engine.errors import RuleErrors
 from engine.spans import Source
 
-RULESETS = sorted((Path(__file__).parents[2] / "rulesets").glob("*.rules"))
+RULESETS = sorted((Path(__file__).parents[2] / "rulesets").rglob("*.rules"))  # programme and campaign files
 
 SMALL = [
     RICH,
@@ -49,11 +49,11 @@ class TestProperties:
             return  # some samples are only fragments; their layout is still checked above
         assert dsl.load(once, "t") == original
 
-    @pytest.mark.parametrize("path", RULESETS, ids=lambda p: p.name)
+    @pytest.mark.parametrize("path", RULESETS, ids=lambda p: f"{p.parent.name}/{p.name}")
     def test_bundled_rulesets_are_canonical(self, path: Path) -> None:
         """The shipped files are what `promo fmt` writes, so `promo fmt --check rulesets/` passes."""
         text = path.read_text(encoding="utf-8")
-        assert fmt(text) == text, f"run `promo fmt {path.relative_to(path.parents[1])}`"
+        assert fmt(text) == text, f"run `promo fmt {path.relative_to(path.parents[2])}`"
 
     @settings(max_examples=60, deadline=None)
     @given(st.data())

@@ -19,7 +19,7 @@ import onigurumacffi
 import pytest
 
 GRAMMAR = json.loads(Path("editors/promo-rules.tmLanguage.json").read_text(encoding="utf-8"))
-BUNDLED = sorted(Path("rulesets").glob("*.rules"))
+BUNDLED = sorted(Path("rulesets").glob("**/*.rules"))  # single files and programme folders
 Token = tuple[int, str, tuple[str, ...]]  # (line number, text, scopes innermost last)
 
 
@@ -82,7 +82,7 @@ def test_every_bundled_ruleset_tokenizes_without_error(path: Path) -> None:
 
 
 def test_tokens_get_the_scopes_an_editor_colours() -> None:
-    tokens, _ = tokenize(Path("rulesets/health.rules").read_text(encoding="utf-8"))
+    tokens, _ = tokenize(Path("rulesets/health/programme.rules").read_text(encoding="utf-8"))
     scopes = {text: s[-1] for _, text, s in tokens}
     assert scopes["9.5折"] == "constant.numeric.rate.promo-rules"
     assert scopes["item.category"] == "variable.other.field.promo-rules"

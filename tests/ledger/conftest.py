@@ -25,7 +25,16 @@ from server.storage.store import Ledger
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # tests/, for the shared pg_support
 from pg_support import fresh_database, migrated_sqlite, throwaway_pg
 
-TABLES = ("adjustments", "coupons", "points_entries", "returns", "sales", "members")
+TABLES = (
+    "sale_usage",
+    "usage_counters",
+    "adjustments",
+    "coupons",
+    "points_entries",
+    "returns",
+    "sales",
+    "members",
+)
 
 RULES = """
 ruleset "ledger-test" {

@@ -21,6 +21,9 @@ from server.storage.store import Ledger
 
 TABLES = {
     "members",
+    "usage_counters",
+    "sale_usage",
+    "published_versions",
     "points_entries",
     "coupons",
     "sales",

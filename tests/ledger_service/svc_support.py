@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import grpc
 
@@ -12,7 +13,10 @@ from server.rulesets.registry import RulesetRegistry
 from server.storage.store import Ledger
 
 CALL_TIMEOUT = 10.0
+REPO_HEALTH = Path(__file__).resolve().parents[2] / "rulesets" / "health"  # a programme folder
 TABLES = (
+    "sale_usage",
+    "usage_counters",
     "adjustments",
     "coupons",
     "points_entries",
@@ -21,6 +25,7 @@ TABLES = (
     "members",
     "ruleset_sources",
     "callers",
+    "published_versions",
 )
 RULESET = "svc-test"
 TIME = "2026-05-01T10:00:00+08:00"

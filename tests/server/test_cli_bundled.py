@@ -21,36 +21,49 @@ def _summary(out: str, path: str) -> str:
 class TestCheckBundledRulesets:
     def test_health_rules_pass(self, in_repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
         """The bundled ruleset is sound and every embedded example passes."""
-        assert main(["check", "rulesets/health.rules"]) == 0, capsys.readouterr().out
-        summary = _summary(capsys.readouterr().out, "rulesets/health.rules")
-        assert re.fullmatch(r"rulesets/health\.rules: ok, \d+ examples passed", summary)
+        assert main(["check", "rulesets/health"]) == 0, capsys.readouterr().out
+        summary = _summary(capsys.readouterr().out, "rulesets/health")
+        assert re.fullmatch(r"rulesets/health: ok, \d+ examples passed", summary)
 
     def test_the_rulesets_directory_passes(self, in_repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
-        """Checking the folder checks every bundled ruleset (the sample requests are ignored)."""
+        """Checking the folder checks every bundled programme (folder or single file), one summary each."""
         assert main(["check", "rulesets"]) == 0, capsys.readouterr().out
+        out = capsys.readouterr().out
+        summaries = sorted(line.split(":")[0] for line in out.splitlines() if ": ok, " in line)
+        assert summaries == [
+            "rulesets/cosmetics.rules",
+            "rulesets/department-store",
+            "rulesets/health",
+            "rulesets/supermarket",
+        ]
 
     def test_a_misspelt_tier_is_reported_with_its_place(
         self, in_repo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
     ) -> None:
-        """A typo gives file:line:col, the line, a caret, and exit 1."""
-        bad = tmp_path / "bad.rules"
-        text = (in_repo / "rulesets" / "health.rules").read_text(encoding="utf-8")
+        """A typo in a campaign file gives that file's file:line:col, the line, a caret, and exit 1;
+        the summary names the programme folder, the whole version is refused."""
+        folder = tmp_path / "health"
+        shutil.copytree(in_repo / "rulesets" / "health", folder)
+        bad = folder / "member-prices.rules"
+        text = bad.read_text(encoding="utf-8")
         assert "member.tier >= gold" in text
         bad.write_text(text.replace("member.tier >= gold", "member.tier >= glod", 1), encoding="utf-8")
-        assert main(["check", str(bad)]) == 1
+        assert main(["check", str(folder)]) == 1
         out = capsys.readouterr().out
         assert re.search(rf"{re.escape(str(bad))}:\d+:\d+: .*glod", out)
         assert "^" in out
-        assert re.fullmatch(rf"{re.escape(str(bad))}: \d+ errors?", _summary(out, str(bad)))
+        assert re.fullmatch(rf"{re.escape(str(folder))}: \d+ errors?", _summary(out, str(folder)))
 
     def test_a_wrong_expectation_fails_its_example(
         self, in_repo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
     ) -> None:
         """Changing one example's expected payable makes exactly that example fail, exit 1."""
-        bad = tmp_path / "health.rules"
-        text = (in_repo / "rulesets" / "health.rules").read_text(encoding="utf-8")
+        bad = tmp_path / "health"
+        shutil.copytree(in_repo / "rulesets" / "health", bad)
+        programme = bad / "programme.rules"
+        text = programme.read_text(encoding="utf-8")
         assert "expect payable 316.90" in text
-        bad.write_text(text.replace("expect payable 316.90", "expect payable 316.91"), encoding="utf-8")
+        programme.write_text(text.replace("expect payable 316.90", "expect payable 316.91"), encoding="utf-8")
         assert main(["check", str(bad)]) == 1
         out = capsys.readouterr().out
         assert "316.91" in out
@@ -62,20 +75,20 @@ class TestFmtBundledRulesets:
         self, in_repo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
     ) -> None:
         """After promo fmt, promo fmt --check passes and a second fmt changes nothing."""
-        copy = tmp_path / "health.rules"
-        shutil.copy(in_repo / "rulesets" / "health.rules", copy)
-        assert main(["fmt", str(copy)]) == 0
-        once = copy.read_text(encoding="utf-8")
-        assert main(["fmt", "--check", str(copy)]) == 0
-        assert copy.read_text(encoding="utf-8") == once
-        assert main(["check", str(copy)]) == 0, capsys.readouterr().out
+        folder = tmp_path / "health"
+        shutil.copytree(in_repo / "rulesets" / "health", folder)
+        assert main(["fmt", str(folder)]) == 0
+        once = {p.name: p.read_text(encoding="utf-8") for p in folder.glob("*.rules")}
+        assert main(["fmt", "--check", str(folder)]) == 0
+        assert {p.name: p.read_text(encoding="utf-8") for p in folder.glob("*.rules")} == once
+        assert main(["check", str(folder)]) == 0, capsys.readouterr().out
 
     def test_check_spots_extra_spaces(
         self, in_repo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
     ) -> None:
         """A ruleset with stray spaces would be reformatted: --check exits 1 and names it."""
-        copy = tmp_path / "health.rules"
-        shutil.copy(in_repo / "rulesets" / "health.rules", copy)
+        copy = tmp_path / "programme.rules"
+        shutil.copy(in_repo / "rulesets" / "health" / "programme.rules", copy)
         main(["fmt", str(copy)])
         messy = copy.read_text(encoding="utf-8").replace("currency CNY", "currency      CNY", 1)
         copy.write_text(messy, encoding="utf-8")
@@ -99,11 +112,7 @@ class TestEvalBundledRequests:
         self, in_repo: Path, capsys: pytest.CaptureFixture[str], request_file: str, payable: str, points: str
     ) -> None:
         """Each sample request in rulesets/requests prices to the hand-computed payable and points."""
-        ruleset = (
-            "rulesets/supermarket.rules"
-            if request_file.startswith("supermarket")
-            else "rulesets/health.rules"
-        )
+        ruleset = "rulesets/supermarket" if request_file.startswith("supermarket") else "rulesets/health"
         code = main(["eval", "--ruleset", ruleset, "--request", f"rulesets/requests/{request_file}"])
         out, err = capsys.readouterr()
         assert code == 0, err
@@ -121,7 +130,7 @@ class TestEvalBundledRequests:
             [
                 "eval",
                 "--ruleset",
-                "rulesets/health.rules",
+                "rulesets/health",
                 "--request",
                 "rulesets/requests/health-diamond-redeem.json",
             ]
@@ -134,9 +143,7 @@ class TestEvalBundledRequests:
         self, in_repo: Path, capsys: pytest.CaptureFixture[str]
     ) -> None:
         """HY20 is accepted and VIP50 falls short of its minimum spend, in the ruleset's coupon order."""
-        main(
-            ["eval", "--ruleset", "rulesets/health.rules", "--request", "rulesets/requests/health-gold.json"]
-        )
+        main(["eval", "--ruleset", "rulesets/health", "--request", "rulesets/requests/health-gold.json"])
         coupons = json.loads(capsys.readouterr().out)["coupons"]
         assert [(c["code"], c["reason"]) for c in coupons] == [("HY20", "accepted"), ("VIP50", "min_spend")]
 
@@ -148,7 +155,7 @@ class TestEvalBundledRequests:
         args = [
             "invoice",
             "--ruleset",
-            "rulesets/health.rules",
+            "rulesets/health",
             "--request",
             "rulesets/requests/health-gold.json",
         ]

@@ -45,10 +45,10 @@ def _client_token(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def rulesets(tmp_path: Path) -> Path:
-    """A ruleset folder holding a copy of the bundled health ruleset."""
+    """A ruleset folder holding a copy of the bundled health programme folder."""
     folder = tmp_path / "rulesets"
     folder.mkdir()
-    shutil.copy(HEALTH_RULES, folder / "health.rules")
+    shutil.copytree(HEALTH_RULES, folder / "health")
     return folder
 
 

@@ -16,7 +16,21 @@ from server.rpc.app import Deps
 from server.rulesets.registry import RulesetRegistry
 
 REPO = Path(__file__).resolve().parents[2]
-HEALTH_RULES = REPO / "rulesets" / "health.rules"
+HEALTH_RULES = REPO / "rulesets" / "health"  # a programme folder: programme.rules and campaign files
+
+
+def one_file(folder: Path) -> str:
+    """A programme folder as one ``*.rules`` text: the programme file, then each campaign file
+    without its header (the same rules; for tests that edit or copy a single file)."""
+    parts = [(folder / "programme.rules").read_text(encoding="utf-8")]
+    for path in sorted(folder.glob("*.rules")):
+        if path.name != "programme.rules":
+            text = path.read_text(encoding="utf-8")
+            parts.append(text[text.index("}\n") + 2 :])
+    return "\n".join(parts)
+
+
+HEALTH_ONE_FILE = one_file(HEALTH_RULES)
 CALL_TIMEOUT = 5.0
 
 

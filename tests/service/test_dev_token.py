@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import shutil
 import stat
 import subprocess
 import sys
@@ -25,7 +26,7 @@ def test_promo_client_reads_the_dev_token_of_a_loopback_server(
 ) -> None:
     folder = tmp_path / "rulesets"
     folder.mkdir()
-    (folder / "health.rules").write_bytes((REPO / "rulesets" / "health.rules").read_bytes())
+    shutil.copytree(REPO / "rulesets" / "health", folder / "health")
     monkeypatch.delenv("PROMO_TOKEN", raising=False)
     serve = Serve(folder, tmp_path / "serve.log")
     try:

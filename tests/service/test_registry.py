@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from service_support import HEALTH_RULES
+from service_support import HEALTH_ONE_FILE
 
 from server.rulesets.registry import RulesetRegistry, UnknownRuleset
 
-HEALTH = HEALTH_RULES.read_text(encoding="utf-8")
+HEALTH = HEALTH_ONE_FILE
 
 
 def _registry(folder: Path, **options: int) -> tuple[RulesetRegistry, list[str]]:
@@ -78,3 +78,34 @@ class TestRulesetRegistry:
         with pytest.raises(UnknownRuleset):
             registry.get("ruyi-health")
         assert registry.get("ruyi-health", version).version == version
+
+
+class TestProgrammeFolders:
+    def test_a_programme_folder_serves_one_version_and_a_bad_campaign_refuses_it_whole(
+        self, tmp_path: Path
+    ) -> None:
+        """Every file of the folder is one version; a broken campaign leaves the last good one serving."""
+        import shutil
+
+        from service_support import HEALTH_RULES
+
+        shutil.copytree(HEALTH_RULES, tmp_path / "health")
+        registry, events = _registry(tmp_path)
+        registry.refresh()
+        good = registry.get("ruyi-health")
+        assert {c.id for c in good.ruleset.campaigns} >= {"clearance", "coupons"}
+        campaign = tmp_path / "health" / "coupons.rules"
+        campaign.write_text(
+            campaign.read_text(encoding="utf-8").replace("value 20.00", "value 20.001"), encoding="utf-8"
+        )
+        registry.refresh()
+        (state,) = registry.files()
+        assert registry.get("ruyi-health") is good
+        assert (state.last_error or "").startswith(f"{campaign}:")
+        campaign.write_text(
+            campaign.read_text(encoding="utf-8").replace("value 20.001", "value 20.00") + "# fixed\n",
+            encoding="utf-8",
+        )
+        registry.refresh()
+        assert registry.get("ruyi-health").version != good.version
+        assert events == ["ruleset_loaded", "ruleset_refused", "ruleset_loaded"]

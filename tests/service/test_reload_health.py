@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -34,7 +35,7 @@ class TestReload:
     ) -> None:
         """After a good edit, Evaluate answers with the new version and ListRulesets shows it."""
         before = running.stub.Evaluate(gold_request, timeout=T).ruleset.version
-        path = running.folder / "health.rules"
+        path = running.folder / "health" / "programme.rules"
         path.write_text(path.read_text(encoding="utf-8") + "\n# reviewed\n", encoding="utf-8")
         running.registry.refresh()
         after = running.stub.Evaluate(gold_request, timeout=T).ruleset.version
@@ -48,7 +49,7 @@ class TestReload:
     ) -> None:
         """A file that fails to check leaves the last good version serving; its error is listed."""
         before = running.stub.Evaluate(gold_request, timeout=T).ruleset.version
-        path = running.folder / "health.rules"
+        path = running.folder / "health" / "programme.rules"
         path.write_text(
             path.read_text(encoding="utf-8").replace("tier gold", "tier gold gold", 1), encoding="utf-8"
         )
@@ -65,7 +66,7 @@ class TestReload:
         self, running: Running, gold_request: pb.EvaluateRequest
     ) -> None:
         """Once the file is gone, its ruleset is NOT_FOUND and no longer listed."""
-        (running.folder / "health.rules").unlink()
+        shutil.rmtree(running.folder / "health")
         running.registry.refresh()
         with pytest.raises(grpc.RpcError) as caught:
             running.stub.Evaluate(gold_request, timeout=T)
@@ -74,9 +75,7 @@ class TestReload:
 
     def test_a_removed_folder_keeps_the_rulesets_serving(self, running: Running) -> None:
         """A folder that disappears (an unmounted share) is an error, not the deletion of every ruleset."""
-        for path in running.folder.iterdir():
-            path.unlink()
-        running.folder.rmdir()
+        shutil.rmtree(running.folder)
         with pytest.raises(FileNotFoundError):
             running.registry.refresh()
         assert running.registry.names() == ("ruyi-health",)
@@ -98,7 +97,7 @@ class TestHealth:
         assert _health(running) == NOT_SERVING
         running.registry.watch(interval=0.05)
         try:
-            (empty / "health.rules").write_text(HEALTH_RULES.read_text(encoding="utf-8"), encoding="utf-8")
+            shutil.copytree(HEALTH_RULES, empty / "health")
             deadline = time.monotonic() + T
             while _health(running) != SERVING and time.monotonic() < deadline:
                 time.sleep(0.05)
@@ -108,7 +107,7 @@ class TestHealth:
 
     def test_not_serving_once_the_last_ruleset_is_deleted(self, running: Running) -> None:
         """Deleting the only ruleset takes the server out of service."""
-        (running.folder / "health.rules").unlink()
+        shutil.rmtree(running.folder / "health")
         running.registry.refresh()
         assert _health(running) == NOT_SERVING
 

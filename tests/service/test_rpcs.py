@@ -81,8 +81,8 @@ class TestEvaluate:
     ) -> None:
         """ruleset_version selects a recent version even after a newer one was loaded."""
         quoted = running.stub.Evaluate(gold_request, timeout=T)
-        text = HEALTH_RULES.read_text(encoding="utf-8") + "\n# edited: a new version\n"
-        (running.folder / "health.rules").write_text(text, encoding="utf-8")
+        text = (HEALTH_RULES / "programme.rules").read_text(encoding="utf-8") + "\n# edited: a new version\n"
+        (running.folder / "health" / "programme.rules").write_text(text, encoding="utf-8")
         running.registry.refresh()
         latest = running.stub.Evaluate(gold_request, timeout=T)
         assert latest.ruleset.version != quoted.ruleset.version
@@ -118,7 +118,7 @@ class TestListRulesets:
         reply = running.stub.ListRulesets(pb.ListRulesetsRequest(), timeout=T)
         (entry,) = reply.files
         compiled = compile_ruleset(dsl.load_path(HEALTH_RULES))
-        assert entry.path == "health.rules"  # relative to the served folder: no server layout leaks
+        assert entry.path == "health"  # relative to the served folder: no server layout leaks
         assert (entry.serving.name, entry.serving.version) == ("ruyi-health", compiled.version)
         assert entry.serving.digest == compiled.digest
         assert entry.loaded_at.endswith("Z") and entry.loaded_at[:4].isdigit()

@@ -94,7 +94,7 @@ class Serve:
 def serve_folder(tmp_path: Path) -> Path:
     folder = tmp_path / "rulesets"
     folder.mkdir()
-    shutil.copy(HEALTH_RULES, folder / "health.rules")
+    shutil.copytree(HEALTH_RULES, folder / "health")
     return folder
 
 

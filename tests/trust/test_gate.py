@@ -29,7 +29,7 @@ T = 5.0
 def target(tmp_path: Path) -> Iterator[str]:
     folder = tmp_path / "rulesets"
     folder.mkdir()
-    shutil.copy(REPO / "rulesets" / "health.rules", folder / "health.rules")
+    shutil.copytree(REPO / "rulesets" / "health", folder / "health")
     registry = RulesetRegistry(folder)
     server, port = create_server("127.0.0.1:0", Deps(registry, gate=gate_for_tests()))
     registry.refresh()
@@ -151,7 +151,7 @@ class TestExposure:
 def test_no_auth_gate_lets_anyone_call(tmp_path: Path) -> None:
     folder = tmp_path / "r"
     folder.mkdir()
-    shutil.copy(REPO / "rulesets" / "health.rules", folder / "health.rules")
+    shutil.copytree(REPO / "rulesets" / "health", folder / "health")
     registry = RulesetRegistry(folder)
     server, port = create_server("127.0.0.1:0", Deps(registry, gate=Gate(None)))
     registry.refresh()

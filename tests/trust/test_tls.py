@@ -37,7 +37,7 @@ def serve_tls(tmp_path: Path, ca: Ca) -> Iterator[Callable[..., str]]:
     def start(client_ca: Path | None = None) -> str:
         folder = tmp_path / "rulesets"
         folder.mkdir(exist_ok=True)
-        shutil.copy(REPO / "rulesets" / "health.rules", folder / "health.rules")
+        shutil.copytree(REPO / "rulesets" / "health", folder / "health")
         cert, key = ca.issue("localhost", server=True)
         registry = RulesetRegistry(folder)
         gate = Gate(StaticCallers(CALLERS))

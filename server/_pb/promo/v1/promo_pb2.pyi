@@ -7,7 +7,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class EvaluateRequest(_message.Message):
-    __slots__ = ("ruleset", "transaction_id", "lines", "member", "coupon_codes", "redeem_points", "store", "channel", "time", "explain", "ruleset_version", "final_quote", "till")
+    __slots__ = ("ruleset", "transaction_id", "lines", "member", "coupon_codes", "redeem_points", "store", "channel", "time", "explain", "ruleset_version", "final_quote", "till", "drafts")
     RULESET_FIELD_NUMBER: _ClassVar[int]
     TRANSACTION_ID_FIELD_NUMBER: _ClassVar[int]
     LINES_FIELD_NUMBER: _ClassVar[int]
@@ -21,6 +21,7 @@ class EvaluateRequest(_message.Message):
     RULESET_VERSION_FIELD_NUMBER: _ClassVar[int]
     FINAL_QUOTE_FIELD_NUMBER: _ClassVar[int]
     TILL_FIELD_NUMBER: _ClassVar[int]
+    DRAFTS_FIELD_NUMBER: _ClassVar[int]
     ruleset: str
     transaction_id: str
     lines: _containers.RepeatedCompositeFieldContainer[Line]
@@ -34,7 +35,8 @@ class EvaluateRequest(_message.Message):
     ruleset_version: str
     final_quote: bool
     till: str
-    def __init__(self, ruleset: _Optional[str] = ..., transaction_id: _Optional[str] = ..., lines: _Optional[_Iterable[_Union[Line, _Mapping]]] = ..., member: _Optional[_Union[Member, _Mapping]] = ..., coupon_codes: _Optional[_Iterable[str]] = ..., redeem_points: _Optional[int] = ..., store: _Optional[str] = ..., channel: _Optional[str] = ..., time: _Optional[str] = ..., explain: _Optional[bool] = ..., ruleset_version: _Optional[str] = ..., final_quote: _Optional[bool] = ..., till: _Optional[str] = ...) -> None: ...
+    drafts: bool
+    def __init__(self, ruleset: _Optional[str] = ..., transaction_id: _Optional[str] = ..., lines: _Optional[_Iterable[_Union[Line, _Mapping]]] = ..., member: _Optional[_Union[Member, _Mapping]] = ..., coupon_codes: _Optional[_Iterable[str]] = ..., redeem_points: _Optional[int] = ..., store: _Optional[str] = ..., channel: _Optional[str] = ..., time: _Optional[str] = ..., explain: _Optional[bool] = ..., ruleset_version: _Optional[str] = ..., final_quote: _Optional[bool] = ..., till: _Optional[str] = ..., drafts: _Optional[bool] = ...) -> None: ...
 
 class Line(_message.Message):
     __slots__ = ("id", "sku", "name", "category", "brand", "tags", "unit_price_fen", "quantity_milli", "tax_rate", "tax_code", "unit", "spec")
@@ -89,7 +91,7 @@ class Member(_message.Message):
     def __init__(self, id: _Optional[str] = ..., tier: _Optional[str] = ..., birthday: _Optional[str] = ..., tags: _Optional[_Iterable[str]] = ..., segment: _Optional[str] = ..., join_date: _Optional[str] = ..., points_balance: _Optional[int] = ..., last_purchase_date: _Optional[str] = ..., order_count: _Optional[int] = ..., lifetime_spend_fen: _Optional[int] = ...) -> None: ...
 
 class EvaluateReply(_message.Message):
-    __slots__ = ("ruleset", "transaction_id", "lines", "subtotal_fen", "discount_fen", "payable_fen", "points", "coupons", "redemption", "invoice", "free_units", "gifts", "invoices", "nudges")
+    __slots__ = ("ruleset", "transaction_id", "lines", "subtotal_fen", "discount_fen", "payable_fen", "points", "coupons", "redemption", "invoice", "free_units", "gifts", "invoices", "nudges", "usage_notes", "drafts_applied")
     RULESET_FIELD_NUMBER: _ClassVar[int]
     TRANSACTION_ID_FIELD_NUMBER: _ClassVar[int]
     LINES_FIELD_NUMBER: _ClassVar[int]
@@ -104,6 +106,8 @@ class EvaluateReply(_message.Message):
     GIFTS_FIELD_NUMBER: _ClassVar[int]
     INVOICES_FIELD_NUMBER: _ClassVar[int]
     NUDGES_FIELD_NUMBER: _ClassVar[int]
+    USAGE_NOTES_FIELD_NUMBER: _ClassVar[int]
+    DRAFTS_APPLIED_FIELD_NUMBER: _ClassVar[int]
     ruleset: RulesetVersion
     transaction_id: str
     lines: _containers.RepeatedCompositeFieldContainer[LineResult]
@@ -118,7 +122,9 @@ class EvaluateReply(_message.Message):
     gifts: _containers.RepeatedCompositeFieldContainer[GiftOffer]
     invoices: _containers.RepeatedCompositeFieldContainer[Invoice]
     nudges: _containers.RepeatedCompositeFieldContainer[NudgeResult]
-    def __init__(self, ruleset: _Optional[_Union[RulesetVersion, _Mapping]] = ..., transaction_id: _Optional[str] = ..., lines: _Optional[_Iterable[_Union[LineResult, _Mapping]]] = ..., subtotal_fen: _Optional[int] = ..., discount_fen: _Optional[int] = ..., payable_fen: _Optional[int] = ..., points: _Optional[_Union[PointsResult, _Mapping]] = ..., coupons: _Optional[_Iterable[_Union[CouponResult, _Mapping]]] = ..., redemption: _Optional[_Union[Redemption, _Mapping]] = ..., invoice: _Optional[_Union[Invoice, _Mapping]] = ..., free_units: _Optional[_Iterable[_Union[FreeUnitsOffer, _Mapping]]] = ..., gifts: _Optional[_Iterable[_Union[GiftOffer, _Mapping]]] = ..., invoices: _Optional[_Iterable[_Union[Invoice, _Mapping]]] = ..., nudges: _Optional[_Iterable[_Union[NudgeResult, _Mapping]]] = ...) -> None: ...
+    usage_notes: _containers.RepeatedCompositeFieldContainer[UsageNote]
+    drafts_applied: bool
+    def __init__(self, ruleset: _Optional[_Union[RulesetVersion, _Mapping]] = ..., transaction_id: _Optional[str] = ..., lines: _Optional[_Iterable[_Union[LineResult, _Mapping]]] = ..., subtotal_fen: _Optional[int] = ..., discount_fen: _Optional[int] = ..., payable_fen: _Optional[int] = ..., points: _Optional[_Union[PointsResult, _Mapping]] = ..., coupons: _Optional[_Iterable[_Union[CouponResult, _Mapping]]] = ..., redemption: _Optional[_Union[Redemption, _Mapping]] = ..., invoice: _Optional[_Union[Invoice, _Mapping]] = ..., free_units: _Optional[_Iterable[_Union[FreeUnitsOffer, _Mapping]]] = ..., gifts: _Optional[_Iterable[_Union[GiftOffer, _Mapping]]] = ..., invoices: _Optional[_Iterable[_Union[Invoice, _Mapping]]] = ..., nudges: _Optional[_Iterable[_Union[NudgeResult, _Mapping]]] = ..., usage_notes: _Optional[_Iterable[_Union[UsageNote, _Mapping]]] = ..., drafts_applied: _Optional[bool] = ...) -> None: ...
 
 class FreeUnitsOffer(_message.Message):
     __slots__ = ("rule", "units")
@@ -155,6 +161,16 @@ class NudgeResult(_message.Message):
     scope: str
     text: str
     def __init__(self, source: _Optional[str] = ..., label: _Optional[str] = ..., missing_fen: _Optional[int] = ..., measure: _Optional[str] = ..., threshold_fen: _Optional[int] = ..., scope: _Optional[str] = ..., text: _Optional[str] = ...) -> None: ...
+
+class UsageNote(_message.Message):
+    __slots__ = ("source", "kind", "reason")
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    source: str
+    kind: str
+    reason: str
+    def __init__(self, source: _Optional[str] = ..., kind: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
 
 class RulesetVersion(_message.Message):
     __slots__ = ("name", "version", "digest")
@@ -363,22 +379,22 @@ class PingReply(_message.Message):
     def __init__(self, ruleset: _Optional[_Union[RulesetVersion, _Mapping]] = ...) -> None: ...
 
 class EnrollMemberRequest(_message.Message):
-    __slots__ = ("member_id", "tier", "birthday", "tags", "segment", "join_date", "ruleset")
+    __slots__ = ("member_id", "tier", "birthday", "tags", "segment", "join_date", "programme")
     MEMBER_ID_FIELD_NUMBER: _ClassVar[int]
     TIER_FIELD_NUMBER: _ClassVar[int]
     BIRTHDAY_FIELD_NUMBER: _ClassVar[int]
     TAGS_FIELD_NUMBER: _ClassVar[int]
     SEGMENT_FIELD_NUMBER: _ClassVar[int]
     JOIN_DATE_FIELD_NUMBER: _ClassVar[int]
-    RULESET_FIELD_NUMBER: _ClassVar[int]
+    PROGRAMME_FIELD_NUMBER: _ClassVar[int]
     member_id: str
     tier: str
     birthday: str
     tags: _containers.RepeatedScalarFieldContainer[str]
     segment: str
     join_date: str
-    ruleset: str
-    def __init__(self, member_id: _Optional[str] = ..., tier: _Optional[str] = ..., birthday: _Optional[str] = ..., tags: _Optional[_Iterable[str]] = ..., segment: _Optional[str] = ..., join_date: _Optional[str] = ..., ruleset: _Optional[str] = ...) -> None: ...
+    programme: str
+    def __init__(self, member_id: _Optional[str] = ..., tier: _Optional[str] = ..., birthday: _Optional[str] = ..., tags: _Optional[_Iterable[str]] = ..., segment: _Optional[str] = ..., join_date: _Optional[str] = ..., programme: _Optional[str] = ...) -> None: ...
 
 class GetMemberRequest(_message.Message):
     __slots__ = ("member_id", "recent_entries")
@@ -389,7 +405,7 @@ class GetMemberRequest(_message.Message):
     def __init__(self, member_id: _Optional[str] = ..., recent_entries: _Optional[int] = ...) -> None: ...
 
 class MemberReply(_message.Message):
-    __slots__ = ("member_id", "tier", "birthday", "tags", "segment", "join_date", "points_balance", "points_owed", "lifetime_spend_fen", "status", "last_purchase_at", "recent_entries")
+    __slots__ = ("member_id", "tier", "birthday", "tags", "segment", "join_date", "points_balance", "points_owed", "lifetime_spend_fen", "status", "last_purchase_at", "recent_entries", "programme")
     MEMBER_ID_FIELD_NUMBER: _ClassVar[int]
     TIER_FIELD_NUMBER: _ClassVar[int]
     BIRTHDAY_FIELD_NUMBER: _ClassVar[int]
@@ -402,6 +418,7 @@ class MemberReply(_message.Message):
     STATUS_FIELD_NUMBER: _ClassVar[int]
     LAST_PURCHASE_AT_FIELD_NUMBER: _ClassVar[int]
     RECENT_ENTRIES_FIELD_NUMBER: _ClassVar[int]
+    PROGRAMME_FIELD_NUMBER: _ClassVar[int]
     member_id: str
     tier: str
     birthday: str
@@ -414,7 +431,8 @@ class MemberReply(_message.Message):
     status: str
     last_purchase_at: str
     recent_entries: _containers.RepeatedCompositeFieldContainer[LedgerEntry]
-    def __init__(self, member_id: _Optional[str] = ..., tier: _Optional[str] = ..., birthday: _Optional[str] = ..., tags: _Optional[_Iterable[str]] = ..., segment: _Optional[str] = ..., join_date: _Optional[str] = ..., points_balance: _Optional[int] = ..., points_owed: _Optional[int] = ..., lifetime_spend_fen: _Optional[int] = ..., status: _Optional[str] = ..., last_purchase_at: _Optional[str] = ..., recent_entries: _Optional[_Iterable[_Union[LedgerEntry, _Mapping]]] = ...) -> None: ...
+    programme: str
+    def __init__(self, member_id: _Optional[str] = ..., tier: _Optional[str] = ..., birthday: _Optional[str] = ..., tags: _Optional[_Iterable[str]] = ..., segment: _Optional[str] = ..., join_date: _Optional[str] = ..., points_balance: _Optional[int] = ..., points_owed: _Optional[int] = ..., lifetime_spend_fen: _Optional[int] = ..., status: _Optional[str] = ..., last_purchase_at: _Optional[str] = ..., recent_entries: _Optional[_Iterable[_Union[LedgerEntry, _Mapping]]] = ..., programme: _Optional[str] = ...) -> None: ...
 
 class LedgerEntry(_message.Message):
     __slots__ = ("id", "kind", "points", "transaction_id", "return_id", "reason", "created_at", "expires_at")
@@ -647,3 +665,51 @@ class SessionError(_message.Message):
     code: str
     details: str
     def __init__(self, code: _Optional[str] = ..., details: _Optional[str] = ...) -> None: ...
+
+class GetCampaignRequest(_message.Message):
+    __slots__ = ("programme", "campaign", "date")
+    PROGRAMME_FIELD_NUMBER: _ClassVar[int]
+    CAMPAIGN_FIELD_NUMBER: _ClassVar[int]
+    DATE_FIELD_NUMBER: _ClassVar[int]
+    programme: str
+    campaign: str
+    date: str
+    def __init__(self, programme: _Optional[str] = ..., campaign: _Optional[str] = ..., date: _Optional[str] = ...) -> None: ...
+
+class CampaignReply(_message.Message):
+    __slots__ = ("programme", "campaign", "label", "owner", "status", "valid_from", "valid_to", "file", "budgets")
+    PROGRAMME_FIELD_NUMBER: _ClassVar[int]
+    CAMPAIGN_FIELD_NUMBER: _ClassVar[int]
+    LABEL_FIELD_NUMBER: _ClassVar[int]
+    OWNER_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    VALID_FROM_FIELD_NUMBER: _ClassVar[int]
+    VALID_TO_FIELD_NUMBER: _ClassVar[int]
+    FILE_FIELD_NUMBER: _ClassVar[int]
+    BUDGETS_FIELD_NUMBER: _ClassVar[int]
+    programme: str
+    campaign: str
+    label: str
+    owner: str
+    status: str
+    valid_from: str
+    valid_to: str
+    file: str
+    budgets: _containers.RepeatedCompositeFieldContainer[CampaignBudget]
+    def __init__(self, programme: _Optional[str] = ..., campaign: _Optional[str] = ..., label: _Optional[str] = ..., owner: _Optional[str] = ..., status: _Optional[str] = ..., valid_from: _Optional[str] = ..., valid_to: _Optional[str] = ..., file: _Optional[str] = ..., budgets: _Optional[_Iterable[_Union[CampaignBudget, _Mapping]]] = ...) -> None: ...
+
+class CampaignBudget(_message.Message):
+    __slots__ = ("kind", "period", "period_key", "cap", "used", "left")
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    PERIOD_FIELD_NUMBER: _ClassVar[int]
+    PERIOD_KEY_FIELD_NUMBER: _ClassVar[int]
+    CAP_FIELD_NUMBER: _ClassVar[int]
+    USED_FIELD_NUMBER: _ClassVar[int]
+    LEFT_FIELD_NUMBER: _ClassVar[int]
+    kind: str
+    period: str
+    period_key: str
+    cap: int
+    used: int
+    left: int
+    def __init__(self, kind: _Optional[str] = ..., period: _Optional[str] = ..., period_key: _Optional[str] = ..., cap: _Optional[int] = ..., used: _Optional[int] = ..., left: _Optional[int] = ...) -> None: ...

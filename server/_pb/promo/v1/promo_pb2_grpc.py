@@ -609,6 +609,11 @@ class AdminStub:
                 request_serializer=promo_dot_v1_dot_promo__pb2.AdjustPointsRequest.SerializeToString,
                 response_deserializer=promo_dot_v1_dot_promo__pb2.AdjustPointsReply.FromString,
                 _registered_method=True)
+        self.GetCampaign = channel.unary_unary(
+                '/promo.v1.Admin/GetCampaign',
+                request_serializer=promo_dot_v1_dot_promo__pb2.GetCampaignRequest.SerializeToString,
+                response_deserializer=promo_dot_v1_dot_promo__pb2.CampaignReply.FromString,
+                _registered_method=True)
         self.ListRulesets = channel.unary_unary(
                 '/promo.v1.Admin/ListRulesets',
                 request_serializer=promo_dot_v1_dot_promo__pb2.ListRulesetsRequest.SerializeToString,
@@ -629,6 +634,14 @@ class AdminServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetCampaign(self, request, context):
+        """A campaign of a served programme and how much of its budgets is used and left, per period.
+        NOT_FOUND: no such programme (`programme`) or campaign (`campaign`); needs a ledger.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def ListRulesets(self, request, context):
         """The same answer as Promotions.ListRulesets.
         """
@@ -643,6 +656,11 @@ def add_AdminServicer_to_server(servicer, server):
                     servicer.AdjustPoints,
                     request_deserializer=promo_dot_v1_dot_promo__pb2.AdjustPointsRequest.FromString,
                     response_serializer=promo_dot_v1_dot_promo__pb2.AdjustPointsReply.SerializeToString,
+            ),
+            'GetCampaign': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetCampaign,
+                    request_deserializer=promo_dot_v1_dot_promo__pb2.GetCampaignRequest.FromString,
+                    response_serializer=promo_dot_v1_dot_promo__pb2.CampaignReply.SerializeToString,
             ),
             'ListRulesets': grpc.unary_unary_rpc_method_handler(
                     servicer.ListRulesets,
@@ -679,6 +697,33 @@ class Admin:
             '/promo.v1.Admin/AdjustPoints',
             promo_dot_v1_dot_promo__pb2.AdjustPointsRequest.SerializeToString,
             promo_dot_v1_dot_promo__pb2.AdjustPointsReply.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetCampaign(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/promo.v1.Admin/GetCampaign',
+            promo_dot_v1_dot_promo__pb2.GetCampaignRequest.SerializeToString,
+            promo_dot_v1_dot_promo__pb2.CampaignReply.FromString,
             options,
             channel_credentials,
             insecure,
