@@ -37,7 +37,7 @@ def verify(
 ) -> VerifyReport:
     """Re-price the sale ``transaction_id`` (or every sale) and list every difference from what is stored."""
     from server.rulesets.sources import SourceBook
-    from server.sales.desk import reprice
+    from server.sales.stored import reprice
 
     book = SourceBook(ledger)
     report = VerifyReport()

@@ -8,32 +8,31 @@ it (:meth:`Ledger.pricing_reads`, one statement) also finds a sale already store
 under the transaction id, so a till's retry is answered without pricing again. What is stored with the
 sale is the *effective* request (the ledger's member attributes, coupon codes as
 the definitions the engine priced) plus how each presented code resolved, so
-:func:`reprice` reproduces the stored reply byte for byte, which is what ``promo
+:func:`server.sales.stored.reprice` reproduces the stored reply byte for byte, which is what ``promo
 audit verify`` checks.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from google.protobuf import json_format
 
 from engine.compiled import CompiledRuleset
-from engine.errors import InvalidRequest, did_you_mean
+from engine.errors import InvalidRequest
 from engine.invoice.build import Invoice
 from engine.model import Evaluation, Request
-from engine.usage import UsageLeft
 from server._pb.promo.v1 import promo_pb2 as pb
 from server.rulesets.registry import RulesetRegistry, UnknownRuleset
 from server.rulesets.sources import SourceBook
+from server.sales import members
 from server.sales.budgets import BudgetPlan, Counter, budget_plan
-from server.sales.errors import CouponNotForPoints, PayableMismatch
+from server.sales.errors import PayableMismatch
 from server.sales.pricing import Evaluator, default_evaluate, price
+from server.sales.stored import compact_json, reply_of, stored_reply, stored_request_json
 from server.storage.errors import (
     BudgetExceeded,
     CouponUnavailable,
@@ -43,15 +42,12 @@ from server.storage.errors import (
 )
 from server.storage.pricing import PricingReads
 from server.storage.results import (
-    CommitResult,
-    CouponOffer,
     MemberView,
     RedeemResult,
     RulesetRef,
     SaleToCommit,
 )
 from server.storage.store import Ledger
-from server.wire.bounds import MAX_TEXT, check_text, shown
 from server.wire.ledger import (
     PresentedCoupons,
     commit_request_hash,
@@ -60,10 +56,10 @@ from server.wire.ledger import (
     resolve_coupons,
     with_member,
 )
-from server.wire.reply import evaluation_to_proto, invoice_to_proto
-from server.wire.request import LineMemo, parse_date, parse_time, precheck, request_from_proto
+from server.wire.reply import invoice_to_proto
+from server.wire.request import LineMemo, parse_time, precheck, request_from_proto
 
-__all__ = ["MAX_CLOCK_SKEW", "Priced", "SalesDesk", "reprice", "stored_request_json"]
+__all__ = ["MAX_CLOCK_SKEW", "Priced", "SalesDesk"]
 
 MAX_CLOCK_SKEW = timedelta(minutes=5)
 """How far ahead of the server's clock a committed sale's time may be (a till's clock drifts a little;
@@ -84,59 +80,6 @@ class Priced:
     spent: tuple[str, ...]  # ledger codes that took effect (a commit spends them)
     member_id: str | None
     counters: tuple[Counter, ...] = ()  # the budget and limit counters it was priced within
-
-
-def _reply(
-    compiled: CompiledRuleset,
-    evaluation: Evaluation,
-    invoices: tuple[Invoice, ...] | None,
-    presented: PresentedCoupons,
-    transaction_id: str,
-    explain: bool,
-) -> tuple[pb.EvaluateReply, tuple[str, ...]]:
-    reply = evaluation_to_proto(
-        evaluation, invoices, digest=compiled.digest, transaction_id=transaction_id, explain=explain
-    )
-    reply.drafts_applied = compiled.applies_drafts
-    return reply, tuple(presented.relabel(reply))
-
-
-def stored_request_json(priced: Priced) -> str:
-    """What a sale row keeps as its request: the effective request and the coupon resolution."""
-    data: dict[str, Any] = {
-        "request": json_format.MessageToDict(priced.effective),
-        "coupons": priced.presented.to_json(),
-    }
-    usage = priced.basket.usage
-    if usage is not None:  # what budgets and limits had left: audit verify prices within it again
-        data["usage"] = {"blocked": dict(usage.blocked), "money_left": dict(usage.money_left)}
-    return json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-
-
-def reprice(
-    compiled: CompiledRuleset, stored_request: str, evaluate: Evaluator = default_evaluate
-) -> tuple[pb.EvaluateReply, list[pb.Invoice]]:
-    """Price a stored sale again exactly as it was committed: the reply and the invoices it gets now."""
-    data = json.loads(stored_request)
-    effective = pb.EvaluateRequest()
-    json_format.ParseDict(data["request"], effective)
-    presented = PresentedCoupons.from_json(data["coupons"])
-    basket = request_from_proto(effective)
-    if "usage" in data:
-        left = data["usage"]
-        basket = dataclasses.replace(basket, usage=UsageLeft(left["blocked"], left["money_left"]))
-    _, evaluation, invoices = price(compiled, basket, evaluate)
-    assert invoices is not None  # price() builds them unless told not to
-    reply, _ = _reply(compiled, evaluation, invoices, presented, effective.transaction_id, effective.explain)
-    return reply, list(reply.invoices)
-
-
-def result_json(reply: pb.EvaluateReply) -> str:
-    return _compact(json_format.MessageToDict(reply))
-
-
-def _compact(data: dict[str, Any]) -> str:
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
 
 def _member_id(msg: pb.EvaluateRequest) -> str | None:
@@ -258,7 +201,7 @@ class SalesDesk:
         if transaction_id:
             effective.transaction_id = transaction_id
         _, evaluation, invoices = price(compiled, basket, self.evaluate, with_invoice=with_invoice)
-        reply, spent = _reply(
+        reply, spent = reply_of(
             compiled, evaluation, invoices, presented, effective.transaction_id, effective.explain
         )
         return Priced(
@@ -311,7 +254,7 @@ class SalesDesk:
         reads = self.ledger.pricing_reads(_member_id(msg.request), msg.request.coupon_codes, tid)
         prior = reads.replay(key.request_hash)  # a retry: answered as stored, not priced again
         if prior is not None:
-            return commit_to_proto(prior, _stored_reply(prior))
+            return commit_to_proto(prior, stored_reply(prior))
         try:
             self._check_clock(msg.request.time)
             compiled = self.registry.get(msg.request.ruleset, version)
@@ -334,14 +277,14 @@ class SalesDesk:
             # A retry whose first attempt committed after the read above, when all of this still held.
             prior = self.ledger.replay_sale(key.transaction_id, key.request_hash)
             if prior is not None:
-                return commit_to_proto(prior, _stored_reply(prior))
+                return commit_to_proto(prior, stored_reply(prior))
             if isinstance(exc, InvalidRequest) and not exc.field.startswith("request."):
                 raise InvalidRequest(f"request.{exc.field}", exc.message) from None
             raise
         self.sources.remember(compiled)
         result = self.ledger.commit_sale(self._sale(key, priced))
         if result.replayed:
-            return commit_to_proto(result, _stored_reply(result))
+            return commit_to_proto(result, stored_reply(result))
         return commit_to_proto(result, priced.reply)
 
     def _check_clock(self, time: str) -> None:
@@ -370,13 +313,13 @@ class SalesDesk:
         return SaleToCommit(
             transaction_id=key.transaction_id,
             request_hash=key.request_hash,
-            request_json=stored_request_json(priced),
+            request_json=stored_request_json(priced.effective, priced.presented, priced.basket.usage),
             ruleset=RulesetRef(compiled.name, compiled.version, compiled.digest),
             request=basket,
             evaluation=priced.evaluation,
             invoices=tuple(invoice for invoice in invoices if invoice.issued),
-            invoice_json=_compact(invoice_data),
-            result_json=_compact(result),
+            invoice_json=compact_json(invoice_data),
+            result_json=compact_json(result),
             sold_at=basket.at,
             local_date=basket.at.astimezone(zone).date(),
             member_id=priced.member_id,
@@ -389,74 +332,10 @@ class SalesDesk:
     # ------------------------------------------------------------------ RedeemPoints
 
     def enroll(self, msg: pb.EnrollMemberRequest) -> MemberView:
-        """Enrol a member in a programme the server serves, with one of its tiers.
-
-        ``programme`` may be empty while the server serves exactly one programme (that one).
-        """
-        member_id = check_text(
-            required(msg.member_id, "member_id", "the member's id in the loyalty program"), "member_id"
-        )
-        tier = check_text(required(msg.tier, "tier", "the member's starting tier id"), "tier")
-        for i, tag in enumerate(msg.tags):
-            if not tag.strip():
-                raise InvalidRequest(f"tags[{i}]", "must not be empty")
-            check_text(tag, f"tags[{i}]", MAX_TEXT)
-        check_text(msg.segment, "segment", MAX_TEXT)
-        check_text(msg.programme, "programme")
-        names = self.registry.names()
-        if msg.programme:
-            if msg.programme not in names:
-                raise InvalidRequest(
-                    "programme",
-                    f"no programme {shown(msg.programme)} is served here (served: {', '.join(names)})",
-                )
-            name = msg.programme
-        elif len(names) == 1:
-            name = names[0]
-        else:
-            raise InvalidRequest(
-                "programme", f"is required: the programme the member joins (served: {', '.join(names)})"
-            )
-        tiers = tuple(t.id for t in self.registry.get(name).ruleset.tiers)
-        if tier not in tiers:
-            hint = did_you_mean(tier, tiers)
-            raise InvalidRequest(
-                "tier",
-                f"programme {name!r} has no tier {shown(tier)} (its tiers: {', '.join(tiers)})"
-                + (f"; {hint}" if hint else ""),
-            )
-        return self.ledger.enroll_member(
-            member_id,
-            tier,
-            birthday=parse_date(msg.birthday, "birthday"),
-            tags=msg.tags,
-            segment=msg.segment,
-            join_date=parse_date(msg.join_date, "join_date"),
-            programme=name,
-        )
+        return members.enroll(self.registry, self.ledger, msg)
 
     def redeem(self, msg: pb.RedeemPointsRequest, now: datetime) -> RedeemResult:
-        member_id = required(msg.member_id, "member_id", "the member paying with points")
-        required(msg.ruleset, "ruleset", "the ruleset defining the coupon")
-        coupon_id = required(msg.coupon_id, "coupon_id", "the coupon definition to buy")
-        request_id = required(msg.request_id, "request_id", "the till's id for this purchase")
-        compiled = self.registry.get(msg.ruleset)
-        coupons = {c.id: c for c in compiled.ruleset.coupons}
-        offers = tuple(c.id for c in compiled.ruleset.coupons if c.points_price is not None)
-        definition = coupons.get(coupon_id)
-        if definition is None:
-            known = ", ".join(sorted(coupons)) or "none"
-            raise InvalidRequest(
-                "coupon_id", f"ruleset {compiled.name!r} has no coupon {coupon_id!r} (its coupons: {known})"
-            )
-        if definition.points_price is None:
-            raise CouponNotForPoints(compiled.name, coupon_id, offers)
-        member = self.ledger.get_member(member_id, recent=0)  # NOT_FOUND before any other check
-        if member.programme != compiled.name:  # set once at enrolment: no race with the write below
-            raise MemberOfAnotherProgramme(member_id, member.programme, compiled.name)
-        today = now.astimezone(ZoneInfo(compiled.ruleset.settings.timezone)).date()
-        offer = CouponOffer(definition.id, compiled.name, definition.points_price)
-        return self.ledger.redeem_points_for_coupon(member_id, offer, request_id, today=today)
+        return members.redeem(self.registry, self.ledger, msg, now)
 
 
 def _refused_coupon(presented: PresentedCoupons) -> None:
@@ -475,9 +354,3 @@ def _span(delta: timedelta) -> str:
 
 def _source_name(source: str) -> str:
     return f"coupon '{source[7:]}'" if source.startswith("coupon:") else f"rule '{source}'"
-
-
-def _stored_reply(result: CommitResult) -> pb.EvaluateReply:
-    reply = pb.EvaluateReply()
-    json_format.ParseDict(cast(dict[str, Any], json.loads(result.result_json)), reply)
-    return reply

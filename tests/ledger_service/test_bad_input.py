@@ -127,10 +127,12 @@ class TestTiers:
         )
 
     def test_a_named_programme_is_checked(self, svc: Svc) -> None:
-        req = pb.EnrollMemberRequest(member_id="M1", tier="gold", ruleset="svc-test")
+        req = pb.EnrollMemberRequest(member_id="M1", tier="gold", programme="svc-test")
         assert svc.stub.EnrollMember(req, timeout=T).tier == "gold"
-        req = pb.EnrollMemberRequest(member_id="M2", tier="gold", ruleset="nope")
-        assert _status(svc.stub.EnrollMember, req)[0] == grpc.StatusCode.NOT_FOUND
+        req = pb.EnrollMemberRequest(member_id="M2", tier="gold", programme="nope" * 100)
+        code, details = _status(svc.stub.EnrollMember, req)
+        assert code == grpc.StatusCode.INVALID_ARGUMENT and details.startswith("programme:")
+        assert "at most 64 characters (got 400)" in details and len(details) < 200  # not echoed whole
 
 
 class TestSpentCoupon:

@@ -21,14 +21,19 @@ from pathlib import Path
 
 import grpc
 import pytest
+from auth_support import TOKENS
 from pg_support import truncate  # tests/: on sys.path from conftest.py
 from sqlalchemy import select
+from sqlalchemy.pool import NullPool
 from svc_support import TABLES
 
 from server._pb.promo.v1 import promo_pb2 as pb
 from server._pb.promo.v1 import promo_pb2_grpc as pb_grpc
+from server.storage.callers import add_caller
 from server.storage.db import make_engine, upgrade
 from server.storage.models import Sale, SaleUsage, UsageCounter
+from server.trust.client import open_channel
+from server.trust.tokens import hash_token
 
 START_LIMIT = 30.0
 CALL = 15.0
@@ -84,6 +89,9 @@ def servers(race_db: str, tmp_path: Path) -> Iterator[tuple[list[str], list[subp
     (folder / "programme.rules").write_text(PROGRAMME, encoding="utf-8")
     (folder / "last-uses.rules").write_text(LAST_USES, encoding="utf-8")
     (folder / "last-money.rules").write_text(LAST_MONEY, encoding="utf-8")
+    engine = make_engine(race_db, poolclass=NullPool)
+    add_caller(engine, "test-till", "till", hash_token(TOKENS["till"]))  # the tills' credentials
+    engine.dispose()
     procs, targets, logs = [], [], []
     for k in range(2):
         port = _free_port()
@@ -113,7 +121,7 @@ def servers(race_db: str, tmp_path: Path) -> Iterator[tuple[list[str], list[subp
 
 
 def _basket(member: str) -> pb.EvaluateRequest:
-    msg = pb.EvaluateRequest(ruleset="race", time="2026-12-05T10:00:00+08:00", explain=True)
+    msg = pb.EvaluateRequest(ruleset="race", time="2026-11-05T10:00:00+08:00", explain=True)
     msg.lines.add(
         id="1",
         name="*日用品*goods",
@@ -133,7 +141,7 @@ _GONE = {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED, grpc.St
 class TestBudgetRace:
     def test_eight_tills_two_servers_one_killed(self, servers, race_db: str) -> None:  # type: ignore[no-untyped-def]
         targets, procs = servers
-        stubs = [pb_grpc.PromotionsStub(grpc.insecure_channel(t)) for t in targets]
+        stubs = [pb_grpc.PromotionsStub(open_channel(t, TOKENS["till"])) for t in targets]
         for k in range(TILLS):
             stubs[0].EnrollMember(pb.EnrollMemberRequest(member_id=f"M{k}", tier="normal"), timeout=CALL)
         committed: list[str] = []

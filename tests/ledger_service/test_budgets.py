@@ -19,8 +19,8 @@ from server._pb.promo.v1 import promo_pb2 as pb
 from server.storage.models import Sale, SaleUsage, UsageCounter
 
 T = CALL_TIMEOUT
-DAY1 = "2026-12-05T10:00:00+08:00"
-DAY2 = "2026-12-06T10:00:00+08:00"
+DAY1 = "2026-11-05T10:00:00+08:00"  # in the past: a commit dated ahead of the clock is refused
+DAY2 = "2026-11-06T10:00:00+08:00"
 
 PROGRAMME = """\
 ruleset "shop" {
@@ -127,11 +127,11 @@ class TestBudgetsAndLimits:
         assert fourth.discount_fen == 0 and notes(fourth)[0][1] == "skipped"
         assert "campaign 'flash' (budget 25.00 per day) is used up" in notes(fourth)[0][2]
         assert used(shop) == {
-            "fen|flash|2026-12-05": 2500,
+            "fen|flash|2026-11-05": 2500,
             "uses|flash|all": 3,
-            "limit|flash_10|M1|2026-12-05": 1,
-            "limit|flash_10|M2|2026-12-05": 1,
-            "limit|flash_10|M3|2026-12-05": 1,
+            "limit|flash_10|M1|2026-11-05": 1,
+            "limit|flash_10|M2|2026-11-05": 1,
+            "limit|flash_10|M3|2026-11-05": 1,
         }
         # A new day: a new money budget and new per-member limits; the 4 uses are for the campaign.
         assert shop.commit("T4", sale("M4", DAY2)).sale.discount_fen == 1000
@@ -176,16 +176,16 @@ class TestBudgetsAndLimits:
             transaction_id="T1", return_id="R1", lines=[pb.ReturnLine(line_id="1", quantity_milli=1000)]
         )
         shop.stub.Return(half, timeout=T)
-        assert used(shop)["fen|flash|2026-12-05"] == 500
+        assert used(shop)["fen|flash|2026-11-05"] == 500
         assert used(shop)["uses|flash|all"] == 1
         rest = pb.ReturnRequest(
             transaction_id="T1", return_id="R2", lines=[pb.ReturnLine(line_id="1", quantity_milli=1000)]
         )
         shop.stub.Return(rest, timeout=T)
         assert used(shop) == {
-            "fen|flash|2026-12-05": 0,
+            "fen|flash|2026-11-05": 0,
             "uses|flash|all": 0,
-            "limit|flash_10|M1|2026-12-05": 0,
+            "limit|flash_10|M1|2026-11-05": 0,
         }
         with shop.ledger.sessions() as s:
             assert s.scalar(select(func.sum(SaleUsage.returned))) == 1000 + 1 + 1
@@ -220,20 +220,20 @@ class TestCampaignStatus:
         shop.commit("T1", sale("M1"))
         shop.commit("T2", sale("M2", DAY2))
         reply = shop.admin.GetCampaign(
-            pb.GetCampaignRequest(programme="shop", campaign="flash", date="2026-12-06"), timeout=T
+            pb.GetCampaignRequest(programme="shop", campaign="flash", date="2026-11-06"), timeout=T
         )
         assert (reply.owner, reply.status, reply.file) == ("li.wei", "live", "flash.rules")
         assert [(b.kind, b.period_key, b.cap, b.used, b.left) for b in reply.budgets] == [
-            ("fen", "2026-12-06", 2500, 1000, 1500),
-            ("fen", "2026-12-05", 2500, 1000, 1500),
+            ("fen", "2026-11-06", 2500, 1000, 1500),
+            ("fen", "2026-11-05", 2500, 1000, 1500),
             ("uses", "all", 4, 2, 2),
         ]
         with pytest.raises(grpc.RpcError) as caught:
             shop.admin.GetCampaign(pb.GetCampaignRequest(programme="shop", campaign="nope"), timeout=T)
         assert caught.value.code() == grpc.StatusCode.NOT_FOUND
         assert caught.value.details().startswith("campaign: programme 'shop' has no campaign 'nope'")
-        args = ["campaign", "status", "--programme", "shop", "--campaign", "flash", "--date", "2026-12-07"]
+        args = ["campaign", "status", "--programme", "shop", "--campaign", "flash", "--date", "2026-11-07"]
         assert main([*args, "--db", shop.url, "--rulesets", str(rulesets)]) == 0
         out = capsys.readouterr().out
-        assert "fen  2026-12-07  used       0.00  left      25.00  of 25.00" in out
+        assert "fen  2026-11-07  used       0.00  left      25.00  of 25.00" in out
         assert "uses all         used          2  left          2  of 4" in out

@@ -82,7 +82,7 @@ def calls(draw: st.DrawFn) -> tuple[str, object]:
     if kind == "EnrollMember":
         return kind, pb.EnrollMemberRequest(
             member_id=draw(texts), tier=draw(texts), birthday=draw(texts), segment=draw(texts),
-            tags=draw(st.lists(texts, max_size=2)), ruleset=draw(st.one_of(st.just(""), texts)),
+            tags=draw(st.lists(texts, max_size=2)), programme=draw(st.one_of(st.just(""), texts)),
         )  # fmt: skip
     if kind == "GetMember":
         return kind, pb.GetMemberRequest(member_id=draw(texts), recent_entries=draw(ints) % 2**31)

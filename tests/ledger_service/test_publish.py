@@ -85,6 +85,7 @@ class TestServeFromDb:
                 port = _free_port()
                 cmd = [sys.executable, "-m", "server.cli.main", "serve", "--rulesets-from-db", "--db", pg_url]
                 cmd += ["--host", "127.0.0.1", "--port", str(port), "--grace", "1"]
+                cmd += ["--no-auth"]  # the publish is under test here; tests/trust covers who may call
                 procs.append(
                     subprocess.Popen(
                         cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True

@@ -57,7 +57,7 @@ class TestReload:
         assert running.stub.Evaluate(gold_request, timeout=T).ruleset.version == before
         (entry,) = _files(running)
         assert entry.serving.version == before
-        assert entry.last_error.startswith("health.rules:")  # relative to the served folder
+        assert entry.last_error.startswith("health/programme.rules:")  # relative to the served folder
         assert entry.error_at.endswith("Z")
         assert entry.file_digest != entry.serving.digest
         assert any(e.get("event") == "ruleset_refused" for e in running.log_lines())
