@@ -170,7 +170,11 @@ class _Builder(RuleParts, UnitParts, ExampleParts, CampaignParts):
         name = to_text(args[0].value)
         values: dict[str, Any] = {}
         seen: dict[str, Span] = {}
+        referral: list[ir.ReferralAward] = []
         for stmt in flatten(args[1:]):
+            if stmt.kind == "referral":
+                referral.append(stmt.value)
+                continue
             if stmt.kind in seen:
                 self.fail(f"'{stmt.kind}' is set twice in the header", stmt.span)
             seen[stmt.kind] = stmt.span
@@ -186,6 +190,8 @@ class _Builder(RuleParts, UnitParts, ExampleParts, CampaignParts):
                 values["inactivity_days"], values["inactivity_action"] = stmt.value
             else:
                 values[stmt.kind] = stmt.value
+        if referral:
+            values["referral"] = tuple(referral)
         return _Header(name, ir.Settings(**values, span=self.head_span(ch)), self.head_span(ch))
 
     def currency(self, meta: Any, ch: list[Any]) -> Stmt:
@@ -224,6 +230,19 @@ class _Builder(RuleParts, UnitParts, ExampleParts, CampaignParts):
 
     def points_expire(self, meta: Any, ch: list[Any]) -> Stmt:
         return Stmt("points_expire_days", args_of(ch)[0], self.span(meta))
+
+    def points_pending(self, meta: Any, ch: list[Any]) -> Stmt:
+        return Stmt("points_pending_days", args_of(ch)[0], self.span(meta))
+
+    def referral_per(self, meta: Any, ch: list[Any]) -> Stmt:
+        level, points, per = args_of(ch)
+        span = self.span(meta)
+        return Stmt("referral", ir.ReferralAward(level, points, per=per, span=span), span)
+
+    def referral_at(self, meta: Any, ch: list[Any]) -> Stmt:
+        level, points, at = args_of(ch)
+        span = self.span(meta)
+        return Stmt("referral", ir.ReferralAward(level, points, at=at, span=span), span)
 
     def max_discount(self, meta: Any, ch: list[Any]) -> Stmt:
         return Stmt("max_discount", self.literal(to_percent, args_of(ch)[0], Fraction(1)), self.span(meta))

@@ -383,6 +383,7 @@ class SalesDesk:
             coupon_codes=priced.spent,
             tiers=compiled.ruleset.tiers,
             points_expire_days=compiled.ruleset.settings.points_expire_days,
+            referral=compiled.ruleset.settings.referral,
             usage=BudgetPlan.takes(list(priced.counters), priced.evaluation) if priced.counters else (),
         )
 
@@ -403,6 +404,9 @@ class SalesDesk:
             check_text(tag, f"tags[{i}]", MAX_TEXT)
         check_text(msg.segment, "segment", MAX_TEXT)
         check_text(msg.programme, "programme")
+        check_text(msg.referrer_id, "referrer_id")
+        if msg.referrer_id and msg.referrer_id == member_id:
+            raise InvalidRequest("referrer_id", "a member cannot refer themselves")
         names = self.registry.names()
         if msg.programme:
             if msg.programme not in names:
@@ -433,6 +437,7 @@ class SalesDesk:
             segment=msg.segment,
             join_date=parse_date(msg.join_date, "join_date"),
             programme=name,
+            referrer_id=msg.referrer_id or None,
         )
 
     def redeem(self, msg: pb.RedeemPointsRequest, now: datetime) -> RedeemResult:

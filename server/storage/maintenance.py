@@ -19,9 +19,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from engine.ledger.expiry import Lot, points_to_expire
 from engine.ledger.tiers import inactivity_verdict, lower_tier
 from engine.rules import Settings, Tier
+from server.storage.balances import settle
 from server.storage.models import Coupon, Member, PointsEntry
 from server.storage.results import BalanceMismatch, MaintenanceReport
-from server.storage.sales import settle
 from server.storage.tx import in_transaction
 
 __all__ = ["maintain", "verify_balances"]

@@ -73,6 +73,8 @@ class Member(Base):
     # could not place (migration 0013; `promo db place` places them).
     programme: Mapped[str | None] = mapped_column(String(128), index=True)
     tier: Mapped[str64]
+    # Who referred this member (same programme, set once at enrolment, never a cycle); migration 0014.
+    referrer_id: Mapped[str | None] = mapped_column(String(64), index=True)
     birthday: Mapped[date | None] = mapped_column(Date)
     tags: Mapped[list[str]] = mapped_column(JSON, default=list)
     segment: Mapped[str64] = mapped_column(default="")

@@ -16,11 +16,11 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
+from server.storage.balances import settle
 from server.storage.errors import IdempotencyConflict, InsufficientPoints, MemberNotFound, MemberTerminated
 from server.storage.models import Adjustment, Coupon, Member, PointsEntry
 from server.storage.pricing import coupon_status
 from server.storage.results import AdjustResult, CouponOffer, RedeemResult
-from server.storage.sales import settle
 
 __all__ = ["adjust_points", "check_adjustment", "redeem_points_for_coupon"]
 

@@ -12,7 +12,7 @@ from datetime import date, datetime
 from engine.invoice.build import Invoice, InvoiceLine
 from engine.ledger.returns import LineReturn, flat_red_lines
 from engine.model import Evaluation, Member, Request
-from engine.rules import Tier
+from engine.rules import ReferralAward, Tier
 from server.storage.errors import CouponProblem
 
 __all__ = [
@@ -72,6 +72,8 @@ class MemberView:
     programme: str | None = None  # None: an older ledger's member not placed yet (promo db place)
     recent: tuple[EntryView, ...] = ()
     order_count: int = 0  # committed sales not fully returned
+    referrer_id: str | None = None  # who referred the member (set once at enrolment)
+    referral_points: int = 0  # net points earned from referred members' sales (returns deducted)
 
     @property
     def spendable(self) -> int:
@@ -145,6 +147,7 @@ class SaleToCommit:
     coupon_codes: tuple[str, ...] = ()
     tiers: tuple[Tier, ...] = ()
     points_expire_days: int | None = None
+    referral: tuple[ReferralAward, ...] = ()  # the programme's referral awards (engine.ledger.referral)
     usage: tuple[UsageTake, ...] = ()  # consumed in the sale's transaction, or nothing is posted
 
 
@@ -161,6 +164,7 @@ class CommitResult:
     member_balance: int | None = None
     tier: str | None = None
     upgraded_from: str | None = None  # the tier before this sale when it upgraded the member
+    referrers: tuple[str, ...] = ()  # the members this sale paid referral points to (cache to forget)
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,10 +16,11 @@ from sqlalchemy.orm import Session
 
 from engine.ledger.returns import Returned, ReturnRefused, plan_return
 from server.storage import codec, usage
+from server.storage.balances import settle
 from server.storage.errors import IdempotencyConflict, ReturnExceedsSale, SaleNotFound
 from server.storage.models import Member, PointsEntry, Return, Sale
+from server.storage.referrals import claw_back_referrals
 from server.storage.results import ReturnResult
-from server.storage.sales import settle
 
 __all__ = ["return_lines", "return_request_hash"]
 
@@ -36,13 +37,13 @@ def return_lines(
     """Post one return against a committed sale (or replay it); engine.ledger.returns does the arithmetic."""
     request_hash = return_request_hash(transaction_id, quantities)
     sale = session.execute(
-        select(Sale.lines, Sale.invoiced, Sale.member_id, Sale.state)
+        select(Sale.lines, Sale.invoiced, Sale.member_id, Sale.state, Sale.payable_fen)
         .where(Sale.transaction_id == transaction_id)
         .with_for_update()  # returns of one sale queue here (SQLite: BEGIN IMMEDIATE does it)
     ).one_or_none()
     if sale is None:
         raise SaleNotFound(transaction_id)
-    lines_json, invoiced, member_id, state = sale
+    lines_json, invoiced, member_id, state, paid = sale
     previous = session.scalars(select(Return).where(Return.transaction_id == transaction_id)).all()
     existing = next((r for r in previous if r.return_id == return_id), None)
     if existing is None and (other := session.get(Return, return_id)) is not None:
@@ -86,6 +87,8 @@ def return_lines(
     usage.give_back(session, transaction_id, earlier, now_returned, sold, plan.completes_sale)
     balance = None
     if member_id is not None:
+        refunded_before = sum(r.refund_fen for r in previous)
+        claw_back_referrals(session, transaction_id, return_id, paid, refunded_before, plan.refund, now)
         if plan.points:
             session.execute(
                 insert(PointsEntry).values(

@@ -42,7 +42,8 @@ from sqlalchemy import (
 
 from engine.ledger.returns import points_by_rule, sold_lines
 from engine.ledger.tiers import upgraded_tier
-from server.storage import codec, usage
+from server.storage import codec, referrals, usage
+from server.storage.balances import settle
 from server.storage.errors import (
     CouponProblem,
     CouponUnavailable,
@@ -57,16 +58,6 @@ from server.storage.results import CommitResult, SaleToCommit
 from server.storage.types import TZDateTime
 
 __all__ = ["commit_sale", "replay_sale", "settle"]
-
-
-def settle(delta: int) -> dict[str, Any]:
-    """SET clauses posting ``delta`` points: the SQL form of ``engine.ledger.returns.settle_balance``."""
-    net = Member.points_balance - Member.points_owed + delta
-    return {
-        "points_balance": case((net >= 0, net), else_=0),
-        "points_owed": case((net < 0, -net), else_=0),
-        "version": Member.version + 1,
-    }
 
 
 # --------------------------------------------------------------------------- commit
@@ -117,7 +108,11 @@ _UPDATE_MEMBER = (
         updated_at=_now,
     )
     .returning(
-        _members.c.tier, _members.c.lifetime_spend_fen, _members.c.points_balance, _members.c.points_owed
+        _members.c.tier,
+        _members.c.lifetime_spend_fen,
+        _members.c.points_balance,
+        _members.c.points_owed,
+        _members.c.referrer_id,
     )
 )
 _SET_TIER = update(_members).where(_members.c.id == _member_id).values(tier=bindparam("p_tier"))
@@ -179,10 +174,22 @@ def commit_sale(connection: Connection, sale: SaleToCommit, now: datetime) -> Co
         return CommitResult(sale.transaction_id, sale.result_json, False, 0, 0)
     if row is None:
         raise _member_refused(connection, sale.member_id, redeemed)
-    tier, lifetime, balance, owed = row
+    tier, lifetime, balance, owed, referrer = row
     new_tier = _upgrade(connection, sale, tier, lifetime)
     if new_tier != tier:
         connection.execute(_SET_TIER, {"p_member": sale.member_id, "p_tier": new_tier})
+    paid_to: tuple[str, ...] = ()
+    if sale.referral and referrer is not None:
+        paid_to = referrals.post_referrals(
+            connection,
+            sale.referral,
+            sale.transaction_id,
+            sale.member_id,
+            referrer,
+            ev.payable,
+            lifetime,
+            now,
+        )
     _consume(connection, sale)
     return CommitResult(
         transaction_id=sale.transaction_id,
@@ -193,6 +200,7 @@ def commit_sale(connection: Connection, sale: SaleToCommit, now: datetime) -> Co
         member_balance=balance - owed,
         tier=new_tier,
         upgraded_from=tier if new_tier != tier else None,
+        referrers=paid_to,
     )
 
 
