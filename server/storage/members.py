@@ -33,7 +33,7 @@ __all__ = [
 
 MEMBER_COLUMNS = ("id", "tier", "birthday", "tags", "segment", "join_date", "lifetime_spend_fen")
 MEMBER_COLUMNS += ("last_purchase_at", "points_balance", "points_owed", "status", "order_count", "programme")
-MEMBER_COLUMNS += ("referrer_id",)
+MEMBER_COLUMNS += ("referrer_id", "points_pending")
 """The member columns a :class:`MemberView` is made from, in the order :func:`view_of` takes them."""
 
 
@@ -129,6 +129,7 @@ def view_of(columns: Sequence[Any], recent: tuple[EntryView, ...] = ()) -> Membe
         orders,
         programme,
         referrer,
+        pending,
     ) = columns
     return MemberView(
         id=member_id,
@@ -146,4 +147,5 @@ def view_of(columns: Sequence[Any], recent: tuple[EntryView, ...] = ()) -> Membe
         recent=recent,
         order_count=orders,
         referrer_id=referrer,
+        points_pending=pending,
     )

@@ -86,6 +86,9 @@ class Member(Base):
     # Spendable points; a clawback beyond it becomes points_owed (engine.ledger.returns.settle_balance).
     points_balance: Mapped[points] = mapped_column(default=0, server_default=text("0"))
     points_owed: Mapped[points] = mapped_column(default=0, server_default=text("0"))
+    # The part of points_balance earned within the programme's `points pending N days` and not yet
+    # released (`promo maintain`): it counts toward the balance but cannot be spent. Migration 0014.
+    points_pending: Mapped[points] = mapped_column(default=0, server_default=text("0"))
     status: Mapped[str] = mapped_column(String(16), default="active", server_default="active")
     # The day an inactivity downgrade last lowered the tier: the inactivity clock restarts there.
     tier_reviewed_on: Mapped[date | None] = mapped_column(Date)
@@ -159,6 +162,8 @@ class PointsEntry(Base):
     action: Mapped[str | None] = mapped_column(String(200))  # the key of a redeem/adjust/maintenance action
     reason: Mapped[str] = mapped_column(String(500), default="")
     expires_at: Mapped[utc | None]  # earn entries only, when the ruleset expires points
+    # Earn entries under `points pending N days`: held until then; NULL once released (or never held).
+    pending_until: Mapped[utc | None]
     created_at: Mapped[utc] = mapped_column(default=utc_now)
     idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
 

@@ -167,8 +167,8 @@ def _debit(session: Session, member_id: str, points: int, now: datetime, *, acti
     a staff correction leaves it off.
     """
     guards = [Member.id == member_id, Member.points_balance >= points]
-    if active_only:
-        guards.append(Member.status == "active")
+    if active_only:  # a customer spends only what is not held (`points pending`); staff may correct it
+        guards += [Member.status == "active", Member.points_balance - Member.points_pending >= points]
     new = session.scalar(
         update(Member)
         .where(*guards)
@@ -177,7 +177,9 @@ def _debit(session: Session, member_id: str, points: int, now: datetime, *, acti
     )
     if new is None:
         found = session.execute(
-            select(Member.points_balance, Member.status).where(Member.id == member_id)
+            select(
+                (Member.points_balance - Member.points_pending).label("points_balance"), Member.status
+            ).where(Member.id == member_id)
         ).one_or_none()
         if found is None:
             raise MemberNotFound(member_id)

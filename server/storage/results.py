@@ -74,10 +74,11 @@ class MemberView:
     order_count: int = 0  # committed sales not fully returned
     referrer_id: str | None = None  # who referred the member (set once at enrolment)
     referral_points: int = 0  # net points earned from referred members' sales (returns deducted)
+    points_pending: int = 0  # part of points_balance held (`points pending N days`): not spendable yet
 
     @property
     def spendable(self) -> int:
-        return max(self.points_balance, 0)
+        return max(self.points_balance - self.points_pending, 0)
 
     def to_engine(self) -> Member:
         """The engine's view: the attributes rules read and the points redemption may use."""
@@ -148,6 +149,7 @@ class SaleToCommit:
     tiers: tuple[Tier, ...] = ()
     points_expire_days: int | None = None
     referral: tuple[ReferralAward, ...] = ()  # the programme's referral awards (engine.ledger.referral)
+    points_pending_days: int | None = None  # `points pending N days`: the earn is held that long
     usage: tuple[UsageTake, ...] = ()  # consumed in the sale's transaction, or nothing is posted
 
 
@@ -220,6 +222,8 @@ class MaintenanceReport:
     downgraded: tuple[tuple[str, str, str], ...] = ()  # (member, from tier, to tier)
     terminated: tuple[str, ...] = ()
     coupons_expired: int = 0
+    points_released: int = 0  # held points (`points pending N days`) whose time came
+    members_released: int = 0
 
 
 @dataclass(frozen=True, slots=True)

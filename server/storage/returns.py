@@ -19,6 +19,7 @@ from server.storage import codec, usage
 from server.storage.balances import settle
 from server.storage.errors import IdempotencyConflict, ReturnExceedsSale, SaleNotFound
 from server.storage.models import Member, PointsEntry, Return, Sale
+from server.storage.pending import held_of_sale
 from server.storage.referrals import claw_back_referrals
 from server.storage.results import ReturnResult
 
@@ -89,6 +90,7 @@ def return_lines(
     if member_id is not None:
         refunded_before = sum(r.refund_fen for r in previous)
         claw_back_referrals(session, transaction_id, return_id, paid, refunded_before, plan.refund, now)
+        from_pending = held_of_sale(session, transaction_id, plan.points)
         if plan.points:
             session.execute(
                 insert(PointsEntry).values(
@@ -97,6 +99,7 @@ def return_lines(
                     points=-plan.points,
                     transaction_id=transaction_id,
                     return_id=return_id,
+                    action=f"pending:{from_pending}" if from_pending else None,
                     reason=f"return {return_id} of sale {transaction_id}",
                     created_at=now,
                     idempotency_key=f"return:{return_id}:clawback",
@@ -109,7 +112,7 @@ def return_lines(
             update(Member)
             .where(Member.id == member_id)
             .values(
-                **settle(-plan.points),
+                **settle(-plan.points, -from_pending),
                 lifetime_spend_fen=case((spend >= 0, spend), else_=0),
                 order_count=case((orders >= 0, orders), else_=0),
                 updated_at=now,

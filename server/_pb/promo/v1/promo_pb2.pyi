@@ -407,7 +407,7 @@ class GetMemberRequest(_message.Message):
     def __init__(self, member_id: _Optional[str] = ..., recent_entries: _Optional[int] = ...) -> None: ...
 
 class MemberReply(_message.Message):
-    __slots__ = ("member_id", "tier", "birthday", "tags", "segment", "join_date", "points_balance", "points_owed", "lifetime_spend_fen", "status", "last_purchase_at", "recent_entries", "programme", "referrer_id", "referral_points")
+    __slots__ = ("member_id", "tier", "birthday", "tags", "segment", "join_date", "points_balance", "points_owed", "lifetime_spend_fen", "status", "last_purchase_at", "recent_entries", "programme", "referrer_id", "referral_points", "points_pending")
     MEMBER_ID_FIELD_NUMBER: _ClassVar[int]
     TIER_FIELD_NUMBER: _ClassVar[int]
     BIRTHDAY_FIELD_NUMBER: _ClassVar[int]
@@ -423,6 +423,7 @@ class MemberReply(_message.Message):
     PROGRAMME_FIELD_NUMBER: _ClassVar[int]
     REFERRER_ID_FIELD_NUMBER: _ClassVar[int]
     REFERRAL_POINTS_FIELD_NUMBER: _ClassVar[int]
+    POINTS_PENDING_FIELD_NUMBER: _ClassVar[int]
     member_id: str
     tier: str
     birthday: str
@@ -438,7 +439,8 @@ class MemberReply(_message.Message):
     programme: str
     referrer_id: str
     referral_points: int
-    def __init__(self, member_id: _Optional[str] = ..., tier: _Optional[str] = ..., birthday: _Optional[str] = ..., tags: _Optional[_Iterable[str]] = ..., segment: _Optional[str] = ..., join_date: _Optional[str] = ..., points_balance: _Optional[int] = ..., points_owed: _Optional[int] = ..., lifetime_spend_fen: _Optional[int] = ..., status: _Optional[str] = ..., last_purchase_at: _Optional[str] = ..., recent_entries: _Optional[_Iterable[_Union[LedgerEntry, _Mapping]]] = ..., programme: _Optional[str] = ..., referrer_id: _Optional[str] = ..., referral_points: _Optional[int] = ...) -> None: ...
+    points_pending: int
+    def __init__(self, member_id: _Optional[str] = ..., tier: _Optional[str] = ..., birthday: _Optional[str] = ..., tags: _Optional[_Iterable[str]] = ..., segment: _Optional[str] = ..., join_date: _Optional[str] = ..., points_balance: _Optional[int] = ..., points_owed: _Optional[int] = ..., lifetime_spend_fen: _Optional[int] = ..., status: _Optional[str] = ..., last_purchase_at: _Optional[str] = ..., recent_entries: _Optional[_Iterable[_Union[LedgerEntry, _Mapping]]] = ..., programme: _Optional[str] = ..., referrer_id: _Optional[str] = ..., referral_points: _Optional[int] = ..., points_pending: _Optional[int] = ...) -> None: ...
 
 class LedgerEntry(_message.Message):
     __slots__ = ("id", "kind", "points", "transaction_id", "return_id", "reason", "created_at", "expires_at")
