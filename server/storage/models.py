@@ -33,7 +33,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from engine.ledger.balance import ENTRY_KINDS
 from server.storage.types import fen, id64, points, serial, str64, utc, utc_now
 
-__all__ = ["Adjustment", "Base", "Caller", "Coupon", "Member", "PointsEntry", "Return", "Sale"]
+__all__ = ["Adjustment", "Base", "Caller", "Coupon", "Member", "MemberAudit", "PointsEntry", "Return", "Sale"]
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -270,4 +270,21 @@ class PublishedVersion(Base):
     digest: Mapped[str] = mapped_column(String(64))
     source: Mapped[str] = mapped_column(Text)  # the version's text (a bundle for a programme folder)
     published_by: Mapped[str] = mapped_column(String(128), default="", server_default="")
+    created_at: Mapped[utc] = mapped_column(default=utc_now)
+
+
+class MemberAudit(Base):
+    """An admin's change to a member that moves no points: a tier change or an erasure (who and why).
+
+    ``member_id`` is not a foreign key: an erasure's record names the member's new anonymous id.
+    """
+
+    __tablename__ = "member_audit"
+
+    id: Mapped[serial]
+    member_id: Mapped[str] = mapped_column(String(64), index=True)
+    action: Mapped[str] = mapped_column(String(20))  # tier | erase
+    detail: Mapped[str] = mapped_column(String(200))
+    reason: Mapped[str] = mapped_column(String(500))
+    operator: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[utc] = mapped_column(default=utc_now)

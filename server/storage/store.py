@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from engine.model import Member as EngineMember
 from engine.rules import Settings, Tier
-from server.storage import coupons, maintenance, members, referrals, returns, sales, usage
+from server.storage import coupons, maintenance, member_data, members, referrals, returns, sales, usage
 from server.storage import points as points_ops
 from server.storage.db import ensure_schema, make_engine, make_sessionmaker, reader, snapshot
 from server.storage.errors import (
@@ -131,6 +131,29 @@ class Ledger:
                 raise IdempotencyConflict("member", member_id) from None
             return existing
         return self.get_member(member_id, recent=0)
+
+    def update_member(self, member_id: str, **fields: Any) -> MemberView:
+        """Change tags, birthday or segment (member_data.update_member's keywords); the member after."""
+        try:
+            self._tx(lambda s: member_data.update_member(s, member_id, self.clock(), **fields))
+        finally:
+            self.member_cache.forget(member_id)
+        return self.get_member(member_id, recent=0)
+
+    def change_tier(self, member_id: str, tier: str, reason: str, operator: str) -> MemberView:
+        """An admin's audited tier change; the member after."""
+        try:
+            self._tx(lambda s: member_data.change_tier(s, member_id, tier, reason, operator, self.clock()))
+        finally:
+            self.member_cache.forget(member_id)
+        return self.get_member(member_id, recent=0)
+
+    def erase_member(self, member_id: str, reason: str, operator: str) -> str:
+        """Erase the member (PIPL); the anonymous id their ledger rows now carry."""
+        try:
+            return self._tx(lambda s: member_data.erase_member(s, member_id, reason, operator, self.clock()))
+        finally:
+            self.member_cache.forget()  # referees' views name the old id as their referrer
 
     def get_member(self, member_id: str, recent: int = 20) -> MemberView:
         """The member, their balance and their ``recent`` latest entries (newest first)."""

@@ -721,3 +721,41 @@ class CampaignBudget(_message.Message):
     used: int
     left: int
     def __init__(self, kind: _Optional[str] = ..., period: _Optional[str] = ..., period_key: _Optional[str] = ..., cap: _Optional[int] = ..., used: _Optional[int] = ..., left: _Optional[int] = ...) -> None: ...
+
+class UpdateMemberRequest(_message.Message):
+    __slots__ = ("member_id", "set_tags", "tags", "birthday", "segment")
+    MEMBER_ID_FIELD_NUMBER: _ClassVar[int]
+    SET_TAGS_FIELD_NUMBER: _ClassVar[int]
+    TAGS_FIELD_NUMBER: _ClassVar[int]
+    BIRTHDAY_FIELD_NUMBER: _ClassVar[int]
+    SEGMENT_FIELD_NUMBER: _ClassVar[int]
+    member_id: str
+    set_tags: bool
+    tags: _containers.RepeatedScalarFieldContainer[str]
+    birthday: str
+    segment: str
+    def __init__(self, member_id: _Optional[str] = ..., set_tags: _Optional[bool] = ..., tags: _Optional[_Iterable[str]] = ..., birthday: _Optional[str] = ..., segment: _Optional[str] = ...) -> None: ...
+
+class ChangeMemberTierRequest(_message.Message):
+    __slots__ = ("member_id", "tier", "reason")
+    MEMBER_ID_FIELD_NUMBER: _ClassVar[int]
+    TIER_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    member_id: str
+    tier: str
+    reason: str
+    def __init__(self, member_id: _Optional[str] = ..., tier: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class EraseMemberRequest(_message.Message):
+    __slots__ = ("member_id", "reason")
+    MEMBER_ID_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    member_id: str
+    reason: str
+    def __init__(self, member_id: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class EraseMemberReply(_message.Message):
+    __slots__ = ("anonymous_id",)
+    ANONYMOUS_ID_FIELD_NUMBER: _ClassVar[int]
+    anonymous_id: str
+    def __init__(self, anonymous_id: _Optional[str] = ...) -> None: ...

@@ -1,5 +1,6 @@
 """The member lifecycle: members.referrer_id (who referred the member, set once at enrolment);
-members.points_pending and points_entries.pending_until (`points pending N days`).
+members.points_pending and points_entries.pending_until (`points pending N days`); member_audit
+(tier changes and erasures, who and why).
 
 Referral entries need no schema of their own: they are points_entries of kind "referral" /
 "referral_return" naming the sale, on the referrer.
@@ -34,6 +35,20 @@ def upgrade() -> None:
     )
     op.add_column("points_entries", sa.Column("pending_until", sa.DateTime(timezone=True), nullable=True))
     _entry_kinds(f"{_KINDS}, 'referral', 'referral_return'")
+    op.create_table(
+        "member_audit",
+        sa.Column(
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
+        ),
+        sa.Column("member_id", sa.String(length=64), nullable=False),
+        sa.Column("action", sa.String(length=20), nullable=False),
+        sa.Column("detail", sa.String(length=200), nullable=False),
+        sa.Column("reason", sa.String(length=500), nullable=False),
+        sa.Column("operator", sa.String(length=200), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_member_audit")),
+    )
+    op.create_index(op.f("ix_member_audit_member_id"), "member_audit", ["member_id"], unique=False)
 
 
 def _entry_kinds(kinds: str) -> None:
@@ -67,6 +82,8 @@ def _entry_kinds(kinds: str) -> None:
 
 
 def downgrade() -> None:
+    op.drop_index(op.f("ix_member_audit_member_id"), table_name="member_audit")
+    op.drop_table("member_audit")
     _entry_kinds(_KINDS)
     with op.batch_alter_table("points_entries") as batch:
         batch.drop_column("pending_until")
