@@ -74,6 +74,22 @@ class TestReferralPoints:
         assert sorted(e.points for e in returns) == [-30, -30]
         assert {e.return_id for e in returns} == {"R1", "R2"}
 
+    def test_the_points_report_lists_them_and_ties_out(self, chain, shop):
+        """promo report points: referral and its clawback are movements of their own; it ties out."""
+        from datetime import date, datetime
+        from zoneinfo import ZoneInfo
+
+        from server.finance.points import points_report
+
+        chain.commit_sale(sale_of(shop, "T1", 30000, 3))
+        chain.return_lines("T1", "R1", {"1": 1000})
+        zone = ZoneInfo("Asia/Shanghai")
+        report = points_report(
+            chain, datetime.now(zone).date(), zone, 100, period_from=date(2020, 1, 1), progress=False
+        )
+        assert report.problems == []
+        assert (report.movements["referral"], report.movements["referral_clawed_back"]) == (149, -33)
+
     def test_no_referrer_no_referral_entries(self, chain, shop):
         """A's own purchase pays nobody (A was referred by nobody)."""
         chain.commit_sale(sale_of(shop, "T1", 30000, 3, member="A"))
