@@ -1,4 +1,5 @@
-"""Checks of the programme's referral scheme (`referral level N points P per|at AMOUNT`).
+"""Checks of the programme's referral scheme (`referral level N points P per|at AMOUNT`) and of its
+RFM segments (`segment NAME when ...`).
 
 Two levels only (who referred the buyer, and who referred them), positive points and amounts,
 and each (level, per) or (level, at) said once: a repeated line would pay twice for one thing.
@@ -8,9 +9,9 @@ from __future__ import annotations
 
 from engine.check.conditions import ConditionChecker
 from engine.money import format_fen
-from engine.rules import ReferralAward
+from engine.rules import ReferralAward, Segment
 
-__all__ = ["check_referral"]
+__all__ = ["check_referral", "check_segments"]
 
 REFERRAL_LEVELS = (1, 2)
 
@@ -41,3 +42,14 @@ def check_referral(checker: ConditionChecker, awards: tuple[ReferralAward, ...])
                 "declare each award once",
             )
         seen.add(key)
+
+
+def check_segments(checker: ConditionChecker, segments: tuple[Segment, ...]) -> None:
+    """Each segment named once (the first match wins, so a second one would never be reached)."""
+    seen: set[str] = set()
+    for segment in segments:
+        if segment.id in seen:
+            checker.fail(
+                f"segment '{segment.id}' is declared twice", segment.span, "give each segment its own name"
+            )
+        seen.add(segment.id)

@@ -90,6 +90,24 @@ class ReferralAward:
 
 
 @dataclass(frozen=True, slots=True)
+class SegmentTest:
+    """One RFM test: ``measure`` (recency in days, frequency in sales, monetary in fen) ``op`` ``value``."""
+
+    measure: Lit["recency", "frequency", "monetary"]
+    op: Lit["<", "<=", "=", "!=", ">=", ">"]
+    value: int
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    """An RFM segment: a member is in the first segment (file order) whose tests all hold."""
+
+    id: str
+    tests: tuple[SegmentTest, ...]
+    span: Span | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     """The ruleset header."""
 
@@ -105,7 +123,10 @@ class Settings:
     inactivity_action: Lit["downgrade", "terminate"] = "downgrade"
     points_expire_days: int | None = None
     points_pending_days: int | None = None  # earned points are held this long (the return window)
-    referral: tuple[ReferralAward, ...] = ()  # `referral level N ...` lines, in file order
+    referral: tuple[ReferralAward, ...] = ()
+    segments: tuple[
+        Segment, ...
+    ] = ()  # `segment NAME when ...` lines, in file order  # `referral level N ...` lines, in file order
     # The most of a line's amount all discounts together may take; `promo check` refuses a ruleset
     # whose worst case (engine.analysis.worst) exceeds it. None: no ceiling.
     max_discount: Fraction | None = None

@@ -1,5 +1,5 @@
-"""``promo maintain``'s work: expire points, release held points, expire coupons, lower or end
-inactive memberships.
+"""``promo maintain``'s work: expire points, release held points, recompute RFM segments, expire
+coupons, lower or end inactive memberships.
 
 Each member is handled in its own short transaction, so a long run never holds a
 lock a till is waiting for, and a run that stops half-way can simply be run again:
@@ -24,6 +24,7 @@ from server.storage.balances import settle
 from server.storage.models import Coupon, Member, PointsEntry
 from server.storage.pending import release_member
 from server.storage.results import BalanceMismatch, MaintenanceReport
+from server.storage.segments import recompute_segments
 from server.storage.tx import in_transaction
 
 __all__ = ["maintain", "verify_balances"]
@@ -77,6 +78,10 @@ def maintain(
         n = in_transaction(sessions, lambda s, m=member_id: release_member(s, m, end_of_day, clock()))
         points_released += n
         members_released += n > 0
+
+    segments_changed = 0
+    if settings.segments:
+        segments_changed = recompute_segments(sessions, as_of, zone, settings.segments, mine, clock)
 
     coupons_expired = in_transaction(
         sessions,
@@ -149,6 +154,7 @@ def maintain(
         coupons_expired=int(coupons_expired or 0),
         points_released=points_released,
         members_released=members_released,
+        segments_changed=segments_changed,
     )
 
 

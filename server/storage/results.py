@@ -224,6 +224,7 @@ class MaintenanceReport:
     coupons_expired: int = 0
     points_released: int = 0  # held points (`points pending N days`) whose time came
     members_released: int = 0
+    segments_changed: int = 0  # members whose RFM segment moved (server/storage/segments.py)
 
 
 @dataclass(frozen=True, slots=True)
