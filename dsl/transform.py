@@ -26,7 +26,7 @@ from dsl.build_campaign import CampaignFile, CampaignHeader, CampaignParts
 from dsl.build_examples import ExampleParts
 from dsl.build_rules import RuleParts
 from dsl.build_units import UnitParts
-from dsl.literals import to_factor, to_percent, to_text
+from dsl.literals import to_factor, to_fen, to_percent, to_text, to_whole
 from engine import rules as ir
 from engine.errors import RuleError, did_you_mean
 from engine.spans import Source, Span
@@ -170,7 +170,15 @@ class _Builder(RuleParts, UnitParts, ExampleParts, CampaignParts):
         name = to_text(args[0].value)
         values: dict[str, Any] = {}
         seen: dict[str, Span] = {}
+        referral: list[ir.ReferralAward] = []
+        segments: list[ir.Segment] = []
         for stmt in flatten(args[1:]):
+            if stmt.kind == "referral":
+                referral.append(stmt.value)
+                continue
+            if stmt.kind == "segment":
+                segments.append(stmt.value)
+                continue
             if stmt.kind in seen:
                 self.fail(f"'{stmt.kind}' is set twice in the header", stmt.span)
             seen[stmt.kind] = stmt.span
@@ -186,6 +194,10 @@ class _Builder(RuleParts, UnitParts, ExampleParts, CampaignParts):
                 values["inactivity_days"], values["inactivity_action"] = stmt.value
             else:
                 values[stmt.kind] = stmt.value
+        if referral:
+            values["referral"] = tuple(referral)
+        if segments:
+            values["segments"] = tuple(segments)
         return _Header(name, ir.Settings(**values, span=self.head_span(ch)), self.head_span(ch))
 
     def currency(self, meta: Any, ch: list[Any]) -> Stmt:
@@ -224,6 +236,37 @@ class _Builder(RuleParts, UnitParts, ExampleParts, CampaignParts):
 
     def points_expire(self, meta: Any, ch: list[Any]) -> Stmt:
         return Stmt("points_expire_days", args_of(ch)[0], self.span(meta))
+
+    def points_pending(self, meta: Any, ch: list[Any]) -> Stmt:
+        return Stmt("points_pending_days", args_of(ch)[0], self.span(meta))
+
+    def referral_per(self, meta: Any, ch: list[Any]) -> Stmt:
+        level, points, per = args_of(ch)
+        span = self.span(meta)
+        return Stmt("referral", ir.ReferralAward(level, points, per=per, span=span), span)
+
+    def referral_at(self, meta: Any, ch: list[Any]) -> Stmt:
+        level, points, at = args_of(ch)
+        span = self.span(meta)
+        return Stmt("referral", ir.ReferralAward(level, points, at=at, span=span), span)
+
+    def segment(self, meta: Any, ch: list[Any]) -> Stmt:
+        name, *tests = args_of(ch)
+        span = self.span(meta)
+        return Stmt("segment", ir.Segment(str(name.value), tuple(tests), span), span)
+
+    def segment_test(self, meta: Any, ch: list[Any]) -> ir.SegmentTest:
+        name, op, number = args_of(ch)
+        measures = ("recency", "frequency", "monetary")
+        if name.value not in measures:
+            hint = did_you_mean(name.value, measures) or "write recency, frequency or monetary"
+            self.fail(f"unknown segment measure '{name.value}'", self.token_span(name), hint)
+            return ir.SegmentTest("frequency", ">=", 0)
+        if name.value == "monetary":
+            value = self.literal(to_fen, number, 0)
+        else:
+            value = self.literal(to_whole, number, 0)
+        return ir.SegmentTest(name.value, op.value, value)
 
     def max_discount(self, meta: Any, ch: list[Any]) -> Stmt:
         return Stmt("max_discount", self.literal(to_percent, args_of(ch)[0], Fraction(1)), self.span(meta))

@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 from engine.check.conditions import ConditionChecker, a_stage, hhmm
 from engine.check.coupon_forms import check_coupon_forms, check_redeem_on
 from engine.check.examples import check_example
+from engine.check.referral import check_referral, check_segments
 from engine.check.units import check_unit_effect
 from engine.errors import RuleError, did_you_mean
 from engine.money import format_fen
@@ -119,6 +120,12 @@ class _Checker(ConditionChecker):
         for what, days in (("inactivity", s.inactivity_days), ("points_expire", s.points_expire_days)):
             if days is not None and days <= 0:
                 self.fail(f"{what} must be a positive number of days", s.span)
+        if s.points_pending_days is not None and s.points_pending_days <= 0:
+            self.fail(
+                "points pending must be a positive number of days", s.span, "write `points pending 7 days`"
+            )
+        check_referral(self, s.referral)
+        check_segments(self, s.segments)
 
     def duplicates(self, kind: str, items: Iterable[Tier | Rule | Coupon]) -> None:
         first: dict[str, Tier | Rule | Coupon] = {}

@@ -10,7 +10,9 @@ from typing import Literal
 
 __all__ = ["ENTRY_KINDS", "EntryKind", "settle_balance"]
 
-EntryKind = Literal["earn", "redeem", "return_clawback", "expire", "adjust", "coupon_purchase"]
+EntryKind = Literal[
+    "earn", "redeem", "return_clawback", "expire", "adjust", "coupon_purchase", "referral", "referral_return"
+]
 ENTRY_KINDS: tuple[EntryKind, ...] = (
     "earn",
     "redeem",
@@ -18,6 +20,8 @@ ENTRY_KINDS: tuple[EntryKind, ...] = (
     "expire",
     "adjust",
     "coupon_purchase",
+    "referral",  # a referrer's points from a referred member's sale (engine.ledger.referral)
+    "referral_return",  # what a return of that sale took back of them
 )
 
 

@@ -14,7 +14,19 @@ package is the vocabulary the rest of the engine imports them from.
 from __future__ import annotations
 
 from engine.rules.campaigns import BUDGET_PERIODS, LIMIT_PERIODS, Campaign, Limit
-from engine.rules.declarations import ALWAYS, Coupon, NoPoints, Rule, Ruleset, Settings, Tier, Validity
+from engine.rules.declarations import (
+    ALWAYS,
+    Coupon,
+    NoPoints,
+    ReferralAward,
+    Rule,
+    Ruleset,
+    Segment,
+    SegmentTest,
+    Settings,
+    Tier,
+    Validity,
+)
 from engine.rules.effects import (
     UNIT_EFFECTS,
     AmountOff,
@@ -90,8 +102,11 @@ __all__ = [
     "Or",
     "PercentOff",
     "PointsMultiplier",
+    "ReferralAward",
     "Rule",
     "Ruleset",
+    "Segment",
+    "SegmentTest",
     "Settings",
     "Stage",
     "TableDiscount",

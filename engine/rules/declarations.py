@@ -74,6 +74,40 @@ class Tier:
 
 
 @dataclass(frozen=True, slots=True)
+class ReferralAward:
+    """What a referrer at ``level`` (1: who referred the buyer, 2: who referred them) earns.
+
+    Continuous (``per`` set): ``points`` for every ``per`` fen the referred member pays, floored
+    per sale. A milestone (``at`` set): ``points`` once, when the referred member's cumulative
+    spend first reaches ``at`` fen.
+    """
+
+    level: int
+    points: int
+    per: int | None = None
+    at: int | None = None
+    span: Span | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class SegmentTest:
+    """One RFM test: ``measure`` (recency in days, frequency in sales, monetary in fen) ``op`` ``value``."""
+
+    measure: Lit["recency", "frequency", "monetary"]
+    op: Lit["<", "<=", "=", "!=", ">=", ">"]
+    value: int
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    """An RFM segment: a member is in the first segment (file order) whose tests all hold."""
+
+    id: str
+    tests: tuple[SegmentTest, ...]
+    span: Span | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     """The ruleset header."""
 
@@ -88,6 +122,11 @@ class Settings:
     inactivity_days: int | None = None
     inactivity_action: Lit["downgrade", "terminate"] = "downgrade"
     points_expire_days: int | None = None
+    points_pending_days: int | None = None  # earned points are held this long (the return window)
+    referral: tuple[ReferralAward, ...] = ()
+    segments: tuple[
+        Segment, ...
+    ] = ()  # `segment NAME when ...` lines, in file order  # `referral level N ...` lines, in file order
     # The most of a line's amount all discounts together may take; `promo check` refuses a ruleset
     # whose worst case (engine.analysis.worst) exceeds it. None: no ceiling.
     max_discount: Fraction | None = None

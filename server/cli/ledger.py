@@ -121,6 +121,8 @@ def run_maintain(args: argparse.Namespace) -> int:
         ledger.engine.dispose()
     print(f"maintained {args.db} as of {as_of.isoformat()} with programme {compiled.name} {compiled.version}")
     print(f"  points expired: {report.expired_points} (members: {report.members_expired})")
+    print(f"  points released: {report.points_released} (members: {report.members_released})")
+    print(f"  segments changed: {report.segments_changed}")
     print(f"  coupons expired: {report.coupons_expired}")
     print(f"  downgraded: {len(report.downgraded)}")
     for member, before, after in report.downgraded:

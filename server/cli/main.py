@@ -28,6 +28,7 @@ COMMAND_MODULES = (
     "server.cli.client",
     "server.cli.db",
     "server.cli.ledger",
+    "server.cli.segments",
     "server.cli.report",
     "server.cli.tokens",
     "server.cli.campaign",

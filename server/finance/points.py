@@ -3,7 +3,8 @@
 A loyalty programme's auditor first asks what the points members hold are worth. As of
 the end of a local day: the points outstanding (members' positive balances), what
 members owe (clawbacks past their balance), their value at the programme's redemption
-rate, pending points (none exist yet: always 0), and what expires in the next 30, 60
+rate, pending points (held by `points pending N days`; known for a day not in the past
+only, from the members table: a release does not keep when it happened), and what expires in the next 30, 60
 and 90 days (lots consumed first-in-first-out, :mod:`engine.ledger.expiry`). Then the
 period's movement by kind, which must tie out: opening + movements = closing, each side
 summed on its own from the append-only points entries. The report checks it (and, for
@@ -32,14 +33,15 @@ from server.storage.store import Ledger
 __all__ = ["HORIZONS", "MOVEMENTS", "PointsReport", "points_report"]
 
 HORIZONS = (30, 60, 90)
-MOVEMENTS = (  # (report name, entry kind); referral has no entry kind yet
+MOVEMENTS = (  # (report name, entry kind)
     ("earned", "earn"),
     ("redeemed", "redeem"),
     ("redeemed_for_coupons", "coupon_purchase"),
     ("expired", "expire"),
     ("clawed_back", "return_clawback"),
     ("adjusted", "adjust"),
-    ("referral", None),
+    ("referral", "referral"),  # referrers' points from referred members' sales (engine.ledger.referral)
+    ("referral_clawed_back", "referral_return"),
 )
 
 
@@ -111,6 +113,7 @@ def points_report(
             report.members_now = session.scalar(
                 select(func.coalesce(func.sum(Member.points_balance - Member.points_owed), 0))
             )
+            report.pending = session.scalar(select(func.coalesce(func.sum(Member.points_pending), 0)))
         members = session.scalar(select(func.count(func.distinct(PointsEntry.member_id))).where(before_end))
         bar = tqdm(
             total=members, file=sys.stderr, unit="member", desc="points",

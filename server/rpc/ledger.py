@@ -117,6 +117,26 @@ class LedgerPromotionsServicer(PromotionsServicer):
         return return_to_proto(desk.ledger.return_lines(tid, return_id, return_quantities(request)))
 
     @rpc
+    def UpdateMember(self, request: pb.UpdateMemberRequest, context: grpc.ServicerContext) -> pb.MemberReply:
+        desk = self._desk("UpdateMember")
+        member_id = required(request.member_id, "member_id", "the member to change")
+        fields: dict[str, Any] = {}
+        if request.set_tags:
+            for i, tag in enumerate(request.tags):
+                if not tag.strip():
+                    raise InvalidRequest(f"tags[{i}]", "must not be empty")
+                check_text(tag, f"tags[{i}]", MAX_TEXT)
+            fields["tags"] = list(request.tags)
+        elif request.tags:
+            raise InvalidRequest("tags", "are given but set_tags is false: set it to replace the tags")
+        if request.HasField("birthday"):
+            fields["birthday"] = parse_date(request.birthday, "birthday")
+        if request.HasField("segment"):
+            check_text(request.segment, "segment", MAX_TEXT)
+            fields["segment"] = request.segment
+        return member_to_proto(desk.ledger.update_member(member_id, **fields))
+
+    @rpc
     def RedeemPoints(
         self, request: pb.RedeemPointsRequest, context: grpc.ServicerContext
     ) -> pb.RedeemPointsReply:
@@ -158,6 +178,46 @@ class AdminServicer(pb_grpc.AdminServicer):
         request_id = required(request.request_id, "request_id", "the caller's id for this correction")
         result = self.ledger.adjust_points(member_id, request.points, request.reason, operator, request_id)
         return adjust_to_proto(result)
+
+    @rpc
+    def ChangeMemberTier(
+        self, request: pb.ChangeMemberTierRequest, context: grpc.ServicerContext
+    ) -> pb.MemberReply:
+        if self.ledger is None:
+            raise NoLedger("ChangeMemberTier")
+        member_id = required(request.member_id, "member_id", "the member")
+        tier = check_text(required(request.tier, "tier", "the new tier id"), "tier")
+        reason = self._reason(request.reason, "why the tier changes")
+        programme = self.ledger.get_member(member_id, recent=0).programme
+        tiers = tuple(t.id for t in self.registry.get(programme).ruleset.tiers) if programme else ()
+        if tier not in tiers:
+            raise InvalidRequest(
+                "tier", f"the member's programme has no tier {tier!r} (its tiers: {', '.join(tiers)})"
+            )
+        return member_to_proto(self.ledger.change_tier(member_id, tier, reason, self._operator(context)))
+
+    @rpc
+    def EraseMember(
+        self, request: pb.EraseMemberRequest, context: grpc.ServicerContext
+    ) -> pb.EraseMemberReply:
+        if self.ledger is None:
+            raise NoLedger("EraseMember")
+        member_id = required(request.member_id, "member_id", "the member to erase")
+        reason = self._reason(request.reason, "why the member is erased (the request's reference)")
+        return pb.EraseMemberReply(
+            anonymous_id=self.ledger.erase_member(member_id, reason, self._operator(context))
+        )
+
+    @staticmethod
+    def _reason(reason: str, what: str) -> str:
+        if not reason.strip():
+            raise InvalidRequest("reason", f"is required: {what}, kept for the audit")
+        check_text(reason, "reason", MAX_TEXT)
+        return reason
+
+    @staticmethod
+    def _operator(context: grpc.ServicerContext) -> str:
+        return caller_name(context) or "unauthenticated"
 
     @rpc
     def ListRulesets(

@@ -26,6 +26,7 @@ from server.storage.errors import (
     MemberNotFound,
     MemberOfAnotherProgramme,
     MemberTerminated,
+    ReferralRefused,
     ReturnExceedsSale,
     SaleNotFound,
 )
@@ -72,6 +73,8 @@ def status_for(exc: BaseException, request_id: str) -> Status:
             return Status(grpc.StatusCode.FAILED_PRECONDITION, str(exc))
         case MemberOfAnotherProgramme():
             return Status(grpc.StatusCode.FAILED_PRECONDITION, f"member_id: {exc}")
+        case ReferralRefused():  # the text starts with the field it is about: referrer_id
+            return Status(grpc.StatusCode.FAILED_PRECONDITION, str(exc))
         case MemberTerminated():
             # The member exists but may not be served as one: enroll again, or sell as a guest.
             return Status(grpc.StatusCode.FAILED_PRECONDITION, f"member_id: {exc}")

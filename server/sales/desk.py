@@ -326,6 +326,8 @@ class SalesDesk:
             coupon_codes=priced.spent,
             tiers=compiled.ruleset.tiers,
             points_expire_days=compiled.ruleset.settings.points_expire_days,
+            referral=compiled.ruleset.settings.referral,
+            points_pending_days=compiled.ruleset.settings.points_pending_days,
             usage=BudgetPlan.takes(list(priced.counters), priced.evaluation) if priced.counters else (),
         )
 

@@ -36,6 +36,9 @@ def enroll(registry: RulesetRegistry, ledger: Ledger, msg: pb.EnrollMemberReques
         check_text(tag, f"tags[{i}]", MAX_TEXT)
     check_text(msg.segment, "segment", MAX_TEXT)
     check_text(msg.programme, "programme")
+    check_text(msg.referrer_id, "referrer_id")
+    if msg.referrer_id and msg.referrer_id == member_id:
+        raise InvalidRequest("referrer_id", "a member cannot refer themselves")
     names = registry.names()
     if msg.programme:
         if msg.programme not in names:
@@ -66,6 +69,7 @@ def enroll(registry: RulesetRegistry, ledger: Ledger, msg: pb.EnrollMemberReques
         segment=msg.segment,
         join_date=parse_date(msg.join_date, "join_date"),
         programme=name,
+        referrer_id=msg.referrer_id or None,
     )
 
 

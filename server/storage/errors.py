@@ -19,6 +19,7 @@ __all__ = [
     "MemberNotFound",
     "MemberOfAnotherProgramme",
     "MemberTerminated",
+    "ReferralRefused",
     "ReturnExceedsSale",
     "SaleNotFound",
 ]
@@ -76,6 +77,15 @@ class MemberOfAnotherProgramme(LedgerError):
         self.member_id = member_id
         self.theirs = theirs
         self.named = named
+
+
+class ReferralRefused(LedgerError):
+    """The referrer an enrolment names cannot refer this member: unknown, of another programme, or
+    referred (directly or not) by the member, which would make a cycle. Nothing was enrolled."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(f"{detail}; the member was not enrolled")
+        self.detail = detail
 
 
 class BudgetExceeded(LedgerError):

@@ -1,4 +1,5 @@
-"""``promo maintain``'s work: expire points, expire coupons, lower or end inactive memberships.
+"""``promo maintain``'s work: expire points, release held points, recompute RFM segments, expire
+coupons, lower or end inactive memberships.
 
 Each member is handled in its own short transaction, so a long run never holds a
 lock a till is waiting for, and a run that stops half-way can simply be run again:
@@ -19,9 +20,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from engine.ledger.expiry import Lot, points_to_expire
 from engine.ledger.tiers import inactivity_verdict, lower_tier
 from engine.rules import Settings, Tier
+from server.storage.balances import settle
 from server.storage.models import Coupon, Member, PointsEntry
+from server.storage.pending import release_member
 from server.storage.results import BalanceMismatch, MaintenanceReport
-from server.storage.sales import settle
+from server.storage.segments import recompute_segments
 from server.storage.tx import in_transaction
 
 __all__ = ["maintain", "verify_balances"]
@@ -60,6 +63,25 @@ def maintain(
         n = in_transaction(sessions, lambda s, m=member_id: _expire_member(s, m, as_of, end_of_day, clock()))
         expired_points += n
         members_expired += n > 0
+
+    held = in_transaction(
+        sessions,
+        lambda s: s.scalars(
+            select(PointsEntry.member_id)
+            .join(Member, Member.id == PointsEntry.member_id)
+            .where(PointsEntry.kind == "earn", PointsEntry.pending_until <= end_of_day, mine)
+            .distinct()
+        ).all(),
+    )
+    points_released = members_released = 0
+    for member_id in sorted(held):
+        n = in_transaction(sessions, lambda s, m=member_id: release_member(s, m, end_of_day, clock()))
+        points_released += n
+        members_released += n > 0
+
+    segments_changed = 0
+    if settings.segments:
+        segments_changed = recompute_segments(sessions, as_of, zone, settings.segments, mine, clock)
 
     coupons_expired = in_transaction(
         sessions,
@@ -130,6 +152,9 @@ def maintain(
         downgraded=tuple(downgraded),
         terminated=tuple(terminated),
         coupons_expired=int(coupons_expired or 0),
+        points_released=points_released,
+        members_released=members_released,
+        segments_changed=segments_changed,
     )
 
 

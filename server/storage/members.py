@@ -9,6 +9,7 @@ spendable one (``points_balance - points_owed``), never the raw cached columns.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from datetime import date, datetime
 from typing import Any
 
@@ -17,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from server.storage.errors import MemberNotFound
 from server.storage.models import Member, PointsEntry
+from server.storage.referrals import referral_points
 from server.storage.results import EntryView, MemberView
 
 __all__ = [
@@ -31,6 +33,7 @@ __all__ = [
 
 MEMBER_COLUMNS = ("id", "tier", "birthday", "tags", "segment", "join_date", "lifetime_spend_fen")
 MEMBER_COLUMNS += ("last_purchase_at", "points_balance", "points_owed", "status", "order_count", "programme")
+MEMBER_COLUMNS += ("referrer_id", "points_pending")
 """The member columns a :class:`MemberView` is made from, in the order :func:`view_of` takes them."""
 
 
@@ -41,10 +44,12 @@ def enrollment(
     segment: str,
     join_date: date | None,
     programme: str | None = None,
+    referrer_id: str | None = None,
 ) -> dict[str, Any]:
     """What an enrolment says, in the form it is stored and compared in (tags sorted, without repeats)."""
     return {
         "programme": programme,
+        "referrer_id": referrer_id,
         "tier": tier,
         "birthday": birthday,
         "tags": sorted(set(tags)),
@@ -56,7 +61,13 @@ def enrollment(
 def enrolled_as(member: MemberView) -> dict[str, Any]:
     """The :func:`enrollment` a stored member was created with, to compare a repeated enrolment to."""
     return enrollment(
-        member.tier, member.birthday, member.tags, member.segment, member.join_date, member.programme
+        member.tier,
+        member.birthday,
+        member.tags,
+        member.segment,
+        member.join_date,
+        member.programme,
+        member.referrer_id,
     )
 
 
@@ -96,7 +107,9 @@ def member_view(session: Session, member_id: str, recent: int) -> MemberView:
             )
             for e in rows
         )
-    return view_of([getattr(m, name) for name in MEMBER_COLUMNS], entries)
+    view = view_of([getattr(m, name) for name in MEMBER_COLUMNS], entries)
+    earned = referral_points(session, member_id) if recent > 0 else 0
+    return replace(view, referral_points=earned) if earned else view
 
 
 def view_of(columns: Sequence[Any], recent: tuple[EntryView, ...] = ()) -> MemberView:
@@ -115,6 +128,8 @@ def view_of(columns: Sequence[Any], recent: tuple[EntryView, ...] = ()) -> Membe
         status,
         orders,
         programme,
+        referrer,
+        pending,
     ) = columns
     return MemberView(
         id=member_id,
@@ -131,4 +146,6 @@ def view_of(columns: Sequence[Any], recent: tuple[EntryView, ...] = ()) -> Membe
         programme=programme,
         recent=recent,
         order_count=orders,
+        referrer_id=referrer,
+        points_pending=pending,
     )

@@ -33,7 +33,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from engine.ledger.balance import ENTRY_KINDS
 from server.storage.types import fen, id64, points, serial, str64, utc, utc_now
 
-__all__ = ["Adjustment", "Base", "Caller", "Coupon", "Member", "PointsEntry", "Return", "Sale"]
+__all__ = ["Adjustment", "Base", "Caller", "Coupon", "Member", "MemberAudit", "PointsEntry", "Return", "Sale"]
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -73,6 +73,8 @@ class Member(Base):
     # could not place (migration 0013; `promo db place` places them).
     programme: Mapped[str | None] = mapped_column(String(128), index=True)
     tier: Mapped[str64]
+    # Who referred this member (same programme, set once at enrolment, never a cycle); migration 0014.
+    referrer_id: Mapped[str | None] = mapped_column(String(64), index=True)
     birthday: Mapped[date | None] = mapped_column(Date)
     tags: Mapped[list[str]] = mapped_column(JSON, default=list)
     segment: Mapped[str64] = mapped_column(default="")
@@ -84,6 +86,9 @@ class Member(Base):
     # Spendable points; a clawback beyond it becomes points_owed (engine.ledger.returns.settle_balance).
     points_balance: Mapped[points] = mapped_column(default=0, server_default=text("0"))
     points_owed: Mapped[points] = mapped_column(default=0, server_default=text("0"))
+    # The part of points_balance earned within the programme's `points pending N days` and not yet
+    # released (`promo maintain`): it counts toward the balance but cannot be spent. Migration 0014.
+    points_pending: Mapped[points] = mapped_column(default=0, server_default=text("0"))
     status: Mapped[str] = mapped_column(String(16), default="active", server_default="active")
     # The day an inactivity downgrade last lowered the tier: the inactivity clock restarts there.
     tier_reviewed_on: Mapped[date | None] = mapped_column(Date)
@@ -157,6 +162,8 @@ class PointsEntry(Base):
     action: Mapped[str | None] = mapped_column(String(200))  # the key of a redeem/adjust/maintenance action
     reason: Mapped[str] = mapped_column(String(500), default="")
     expires_at: Mapped[utc | None]  # earn entries only, when the ruleset expires points
+    # Earn entries under `points pending N days`: held until then; NULL once released (or never held).
+    pending_until: Mapped[utc | None]
     created_at: Mapped[utc] = mapped_column(default=utc_now)
     idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
 
@@ -263,4 +270,21 @@ class PublishedVersion(Base):
     digest: Mapped[str] = mapped_column(String(64))
     source: Mapped[str] = mapped_column(Text)  # the version's text (a bundle for a programme folder)
     published_by: Mapped[str] = mapped_column(String(128), default="", server_default="")
+    created_at: Mapped[utc] = mapped_column(default=utc_now)
+
+
+class MemberAudit(Base):
+    """An admin's change to a member that moves no points: a tier change or an erasure (who and why).
+
+    ``member_id`` is not a foreign key: an erasure's record names the member's new anonymous id.
+    """
+
+    __tablename__ = "member_audit"
+
+    id: Mapped[serial]
+    member_id: Mapped[str] = mapped_column(String(64), index=True)
+    action: Mapped[str] = mapped_column(String(20))  # tier | erase
+    detail: Mapped[str] = mapped_column(String(200))
+    reason: Mapped[str] = mapped_column(String(500))
+    operator: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[utc] = mapped_column(default=utc_now)

@@ -16,11 +16,11 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
+from server.storage.balances import settle
 from server.storage.errors import IdempotencyConflict, InsufficientPoints, MemberNotFound, MemberTerminated
 from server.storage.models import Adjustment, Coupon, Member, PointsEntry
 from server.storage.pricing import coupon_status
 from server.storage.results import AdjustResult, CouponOffer, RedeemResult
-from server.storage.sales import settle
 
 __all__ = ["adjust_points", "check_adjustment", "redeem_points_for_coupon"]
 
@@ -167,8 +167,8 @@ def _debit(session: Session, member_id: str, points: int, now: datetime, *, acti
     a staff correction leaves it off.
     """
     guards = [Member.id == member_id, Member.points_balance >= points]
-    if active_only:
-        guards.append(Member.status == "active")
+    if active_only:  # a customer spends only what is not held (`points pending`); staff may correct it
+        guards += [Member.status == "active", Member.points_balance - Member.points_pending >= points]
     new = session.scalar(
         update(Member)
         .where(*guards)
@@ -177,7 +177,9 @@ def _debit(session: Session, member_id: str, points: int, now: datetime, *, acti
     )
     if new is None:
         found = session.execute(
-            select(Member.points_balance, Member.status).where(Member.id == member_id)
+            select(
+                (Member.points_balance - Member.points_pending).label("points_balance"), Member.status
+            ).where(Member.id == member_id)
         ).one_or_none()
         if found is None:
             raise MemberNotFound(member_id)

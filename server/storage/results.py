@@ -12,7 +12,7 @@ from datetime import date, datetime
 from engine.invoice.build import Invoice, InvoiceLine
 from engine.ledger.returns import LineReturn, flat_red_lines
 from engine.model import Evaluation, Member, Request
-from engine.rules import Tier
+from engine.rules import ReferralAward, Tier
 from server.storage.errors import CouponProblem
 
 __all__ = [
@@ -72,10 +72,13 @@ class MemberView:
     programme: str | None = None  # None: an older ledger's member not placed yet (promo db place)
     recent: tuple[EntryView, ...] = ()
     order_count: int = 0  # committed sales not fully returned
+    referrer_id: str | None = None  # who referred the member (set once at enrolment)
+    referral_points: int = 0  # net points earned from referred members' sales (returns deducted)
+    points_pending: int = 0  # part of points_balance held (`points pending N days`): not spendable yet
 
     @property
     def spendable(self) -> int:
-        return max(self.points_balance, 0)
+        return max(self.points_balance - self.points_pending, 0)
 
     def to_engine(self) -> Member:
         """The engine's view: the attributes rules read and the points redemption may use."""
@@ -145,6 +148,8 @@ class SaleToCommit:
     coupon_codes: tuple[str, ...] = ()
     tiers: tuple[Tier, ...] = ()
     points_expire_days: int | None = None
+    referral: tuple[ReferralAward, ...] = ()  # the programme's referral awards (engine.ledger.referral)
+    points_pending_days: int | None = None  # `points pending N days`: the earn is held that long
     usage: tuple[UsageTake, ...] = ()  # consumed in the sale's transaction, or nothing is posted
 
 
@@ -161,6 +166,7 @@ class CommitResult:
     member_balance: int | None = None
     tier: str | None = None
     upgraded_from: str | None = None  # the tier before this sale when it upgraded the member
+    referrers: tuple[str, ...] = ()  # the members this sale paid referral points to (cache to forget)
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,6 +222,9 @@ class MaintenanceReport:
     downgraded: tuple[tuple[str, str, str], ...] = ()  # (member, from tier, to tier)
     terminated: tuple[str, ...] = ()
     coupons_expired: int = 0
+    points_released: int = 0  # held points (`points pending N days`) whose time came
+    members_released: int = 0
+    segments_changed: int = 0  # members whose RFM segment moved (server/storage/segments.py)
 
 
 @dataclass(frozen=True, slots=True)

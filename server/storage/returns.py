@@ -16,10 +16,12 @@ from sqlalchemy.orm import Session
 
 from engine.ledger.returns import Returned, ReturnRefused, plan_return
 from server.storage import codec, usage
+from server.storage.balances import settle
 from server.storage.errors import IdempotencyConflict, ReturnExceedsSale, SaleNotFound
 from server.storage.models import Member, PointsEntry, Return, Sale
+from server.storage.pending import held_of_sale
+from server.storage.referrals import claw_back_referrals
 from server.storage.results import ReturnResult
-from server.storage.sales import settle
 
 __all__ = ["return_lines", "return_request_hash"]
 
@@ -36,13 +38,13 @@ def return_lines(
     """Post one return against a committed sale (or replay it); engine.ledger.returns does the arithmetic."""
     request_hash = return_request_hash(transaction_id, quantities)
     sale = session.execute(
-        select(Sale.lines, Sale.invoiced, Sale.member_id, Sale.state)
+        select(Sale.lines, Sale.invoiced, Sale.member_id, Sale.state, Sale.payable_fen)
         .where(Sale.transaction_id == transaction_id)
         .with_for_update()  # returns of one sale queue here (SQLite: BEGIN IMMEDIATE does it)
     ).one_or_none()
     if sale is None:
         raise SaleNotFound(transaction_id)
-    lines_json, invoiced, member_id, state = sale
+    lines_json, invoiced, member_id, state, paid = sale
     previous = session.scalars(select(Return).where(Return.transaction_id == transaction_id)).all()
     existing = next((r for r in previous if r.return_id == return_id), None)
     if existing is None and (other := session.get(Return, return_id)) is not None:
@@ -86,6 +88,9 @@ def return_lines(
     usage.give_back(session, transaction_id, earlier, now_returned, sold, plan.completes_sale)
     balance = None
     if member_id is not None:
+        refunded_before = sum(r.refund_fen for r in previous)
+        claw_back_referrals(session, transaction_id, return_id, paid, refunded_before, plan.refund, now)
+        from_pending = held_of_sale(session, transaction_id, plan.points)
         if plan.points:
             session.execute(
                 insert(PointsEntry).values(
@@ -94,6 +99,7 @@ def return_lines(
                     points=-plan.points,
                     transaction_id=transaction_id,
                     return_id=return_id,
+                    action=f"pending:{from_pending}" if from_pending else None,
                     reason=f"return {return_id} of sale {transaction_id}",
                     created_at=now,
                     idempotency_key=f"return:{return_id}:clawback",
@@ -106,7 +112,7 @@ def return_lines(
             update(Member)
             .where(Member.id == member_id)
             .values(
-                **settle(-plan.points),
+                **settle(-plan.points, -from_pending),
                 lifetime_spend_fen=case((spend >= 0, spend), else_=0),
                 order_count=case((orders >= 0, orders), else_=0),
                 updated_at=now,

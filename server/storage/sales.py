@@ -42,7 +42,8 @@ from sqlalchemy import (
 
 from engine.ledger.returns import points_by_rule, sold_lines
 from engine.ledger.tiers import upgraded_tier
-from server.storage import codec, usage
+from server.storage import codec, referrals, usage
+from server.storage.balances import settle
 from server.storage.errors import (
     CouponProblem,
     CouponUnavailable,
@@ -57,16 +58,6 @@ from server.storage.results import CommitResult, SaleToCommit
 from server.storage.types import TZDateTime
 
 __all__ = ["commit_sale", "replay_sale", "settle"]
-
-
-def settle(delta: int) -> dict[str, Any]:
-    """SET clauses posting ``delta`` points: the SQL form of ``engine.ledger.returns.settle_balance``."""
-    net = Member.points_balance - Member.points_owed + delta
-    return {
-        "points_balance": case((net >= 0, net), else_=0),
-        "points_owed": case((net < 0, -net), else_=0),
-        "version": Member.version + 1,
-    }
 
 
 # --------------------------------------------------------------------------- commit
@@ -103,10 +94,11 @@ _UPDATE_MEMBER = (
     .where(
         _members.c.id == _member_id,
         _members.c.status == "active",  # a terminated member earns and spends nothing (MemberTerminated)
-        _members.c.points_balance >= bindparam("p_redeemed"),
+        # only what is not held (`points pending`) may be spent
+        _members.c.points_balance - _members.c.points_pending >= bindparam("p_redeemed"),
     )
     .values(
-        **settle(bindparam("p_delta", type_=BigInteger())),
+        **settle(bindparam("p_delta", type_=BigInteger()), bindparam("p_hold", type_=BigInteger())),
         lifetime_spend_fen=_members.c.lifetime_spend_fen + _payable,
         order_count=_members.c.order_count + 1,
         last_purchase_at=case(
@@ -117,7 +109,11 @@ _UPDATE_MEMBER = (
         updated_at=_now,
     )
     .returning(
-        _members.c.tier, _members.c.lifetime_spend_fen, _members.c.points_balance, _members.c.points_owed
+        _members.c.tier,
+        _members.c.lifetime_spend_fen,
+        _members.c.points_balance,
+        _members.c.points_owed,
+        _members.c.referrer_id,
     )
 )
 _SET_TIER = update(_members).where(_members.c.id == _member_id).values(tier=bindparam("p_tier"))
@@ -147,6 +143,7 @@ def _entry_row(i: int) -> dict[str, Any]:
         "transaction_id": _sale_id,
         "reason": bindparam("p_reason"),
         "expires_at": bindparam(f"e{i}_expires", type_=TZDateTime()),
+        "pending_until": bindparam(f"e{i}_pending", type_=TZDateTime()),
         "created_at": _now,
         "idempotency_key": bindparam(f"e{i}_key"),
     }
@@ -179,10 +176,22 @@ def commit_sale(connection: Connection, sale: SaleToCommit, now: datetime) -> Co
         return CommitResult(sale.transaction_id, sale.result_json, False, 0, 0)
     if row is None:
         raise _member_refused(connection, sale.member_id, redeemed)
-    tier, lifetime, balance, owed = row
+    tier, lifetime, balance, owed, referrer = row
     new_tier = _upgrade(connection, sale, tier, lifetime)
     if new_tier != tier:
         connection.execute(_SET_TIER, {"p_member": sale.member_id, "p_tier": new_tier})
+    paid_to: tuple[str, ...] = ()
+    if sale.referral and referrer is not None:
+        paid_to = referrals.post_referrals(
+            connection,
+            sale.referral,
+            sale.transaction_id,
+            sale.member_id,
+            referrer,
+            ev.payable,
+            lifetime,
+            now,
+        )
     _consume(connection, sale)
     return CommitResult(
         transaction_id=sale.transaction_id,
@@ -193,6 +202,7 @@ def commit_sale(connection: Connection, sale: SaleToCommit, now: datetime) -> Co
         member_balance=balance - owed,
         tier=new_tier,
         upgraded_from=tier if new_tier != tier else None,
+        referrers=paid_to,
     )
 
 
@@ -216,6 +226,7 @@ def _params(sale: SaleToCommit, codes: list[str], now: datetime) -> dict[str, An
         "p_payable": ev.payable,
         "p_redeemed": redeemed,
         "p_delta": earned - redeemed,
+        "p_hold": earned if sale.points_pending_days is not None else 0,
         "p_reason": f"sale {sale.transaction_id}",
         "s_request_hash": sale.request_hash,
         "s_request": sale.request_json,
@@ -235,14 +246,17 @@ def _params(sale: SaleToCommit, codes: list[str], now: datetime) -> dict[str, An
         params["p_codes"] = codes
     entries = []
     if earned:
-        expires = None
+        expires = held = None
         if sale.points_expire_days is not None:
             expires = sale.sold_at + timedelta(days=sale.points_expire_days)
-        entries.append(("earn", earned, expires))
+        if sale.points_pending_days is not None:
+            held = sale.sold_at + timedelta(days=sale.points_pending_days)
+        entries.append(("earn", earned, expires, held))
     if redeemed:
-        entries.append(("redeem", -redeemed, None))
-    for i, (kind, points, expires) in enumerate(entries):
+        entries.append(("redeem", -redeemed, None, None))
+    for i, (kind, points, expires, held) in enumerate(entries):
         params[f"e{i}_kind"], params[f"e{i}_points"], params[f"e{i}_expires"] = kind, points, expires
+        params[f"e{i}_pending"] = held
         params[f"e{i}_key"] = f"sale:{sale.transaction_id}:{kind}"
     return params
 
@@ -319,7 +333,7 @@ def _upgrade(connection: Connection, sale: SaleToCommit, tier: str, lifetime: in
 def _member_refused(connection: Connection, member_id: str, redeemed: int) -> LedgerError:
     """Why the guarded member UPDATE matched nothing, read after it: gone, terminated or too few points."""
     row = connection.execute(
-        select(Member.points_balance, Member.status).where(Member.id == member_id)
+        select(Member.points_balance - Member.points_pending, Member.status).where(Member.id == member_id)
     ).one_or_none()
     if row is None:
         return MemberNotFound(member_id)

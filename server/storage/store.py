@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from engine.model import Member as EngineMember
 from engine.rules import Settings, Tier
-from server.storage import coupons, maintenance, members, returns, sales, usage
+from server.storage import coupons, maintenance, member_data, members, referrals, returns, sales, usage
 from server.storage import points as points_ops
 from server.storage.db import ensure_schema, make_engine, make_sessionmaker, reader, snapshot
 from server.storage.errors import (
@@ -108,13 +108,21 @@ class Ledger:
         segment: str = "",
         join_date: date | None = None,
         programme: str | None = None,
+        referrer_id: str | None = None,
     ) -> MemberView:
         """Create a member of ``programme``; enrolling again with the same data answers the same,
-        different data conflicts."""
-        wanted = members.enrollment(tier, birthday, tags, segment, join_date, programme)
+        different data conflicts. ``referrer_id`` (set only here, once) must be a member of the same
+        programme that the new member did not refer (ReferralRefused otherwise)."""
+        wanted = members.enrollment(tier, birthday, tags, segment, join_date, programme, referrer_id)
         self.member_cache.forget(member_id)
+
+        def create(session: Session) -> None:
+            if referrer_id is not None:
+                referrals.check_referrer(session, member_id, referrer_id, programme)
+            members.create_member(session, member_id, wanted, self.clock())
+
         try:
-            self._tx(lambda s: members.create_member(s, member_id, wanted, self.clock()))
+            self._tx(create)
         except IntegrityError as exc:
             if not is_unique_violation(exc):
                 raise
@@ -123,6 +131,29 @@ class Ledger:
                 raise IdempotencyConflict("member", member_id) from None
             return existing
         return self.get_member(member_id, recent=0)
+
+    def update_member(self, member_id: str, **fields: Any) -> MemberView:
+        """Change tags, birthday or segment (member_data.update_member's keywords); the member after."""
+        try:
+            self._tx(lambda s: member_data.update_member(s, member_id, self.clock(), **fields))
+        finally:
+            self.member_cache.forget(member_id)
+        return self.get_member(member_id, recent=0)
+
+    def change_tier(self, member_id: str, tier: str, reason: str, operator: str) -> MemberView:
+        """An admin's audited tier change; the member after."""
+        try:
+            self._tx(lambda s: member_data.change_tier(s, member_id, tier, reason, operator, self.clock()))
+        finally:
+            self.member_cache.forget(member_id)
+        return self.get_member(member_id, recent=0)
+
+    def erase_member(self, member_id: str, reason: str, operator: str) -> str:
+        """Erase the member (PIPL); the anonymous id their ledger rows now carry."""
+        try:
+            return self._tx(lambda s: member_data.erase_member(s, member_id, reason, operator, self.clock()))
+        finally:
+            self.member_cache.forget()  # referees' views name the old id as their referrer
 
     def get_member(self, member_id: str, recent: int = 20) -> MemberView:
         """The member, their balance and their ``recent`` latest entries (newest first)."""
@@ -221,10 +252,13 @@ class Ledger:
         different request.
         """
         try:
-            return self._commit_sale(sale)
+            result = self._commit_sale(sale)
         finally:  # committed or not, the member's next scan reads the ledger again
             if sale.member_id is not None:
                 self.member_cache.forget(sale.member_id)
+        for referrer in result.referrers:  # their balances moved too
+            self.member_cache.forget(referrer)
+        return result
 
     def _commit_sale(self, sale: SaleToCommit) -> CommitResult:
         try:

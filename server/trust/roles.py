@@ -25,6 +25,11 @@ METHOD_ROLES: dict[str, frozenset[str]] = {
     "/promo.v1.Promotions/RedeemPoints": _TILL,
     # One stream per sale: it prices like Evaluate and ends with a Commit, so a till's alone.
     "/promo.v1.Promotions/TillSession": _TILL,
+    # A member's tags, birthday and segment: at the counter, or by the back office.
+    "/promo.v1.Promotions/UpdateMember": frozenset({"till", "admin"}),
+    # Only an admin changes a tier or erases a member (PRODUCT.md "Trust").
+    "/promo.v1.Admin/ChangeMemberTier": frozenset({"admin"}),
+    "/promo.v1.Admin/EraseMember": frozenset({"admin"}),
     "/promo.v1.Admin/AdjustPoints": frozenset({"admin"}),
     "/promo.v1.Admin/ListRulesets": ANY_CALLER,
     # A campaign's budgets, used and left: the back office and finance read them.

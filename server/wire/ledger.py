@@ -197,6 +197,9 @@ def member_to_proto(view: MemberView) -> pb.MemberReply:
         lifetime_spend_fen=view.lifetime_spend_fen,
         status=view.status,
         programme=view.programme or "",
+        referrer_id=view.referrer_id or "",
+        referral_points=view.referral_points,
+        points_pending=view.points_pending,
         last_purchase_at=timestamp(view.last_purchase_at),
         recent_entries=[_entry(e) for e in view.recent],
     )

@@ -30,6 +30,7 @@ TABLES = {
     "returns",
     "adjustments",
     "ruleset_sources",
+    "member_audit",
     "callers",
     "alembic_version",
 }

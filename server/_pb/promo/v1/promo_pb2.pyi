@@ -379,7 +379,7 @@ class PingReply(_message.Message):
     def __init__(self, ruleset: _Optional[_Union[RulesetVersion, _Mapping]] = ...) -> None: ...
 
 class EnrollMemberRequest(_message.Message):
-    __slots__ = ("member_id", "tier", "birthday", "tags", "segment", "join_date", "programme")
+    __slots__ = ("member_id", "tier", "birthday", "tags", "segment", "join_date", "programme", "referrer_id")
     MEMBER_ID_FIELD_NUMBER: _ClassVar[int]
     TIER_FIELD_NUMBER: _ClassVar[int]
     BIRTHDAY_FIELD_NUMBER: _ClassVar[int]
@@ -387,6 +387,7 @@ class EnrollMemberRequest(_message.Message):
     SEGMENT_FIELD_NUMBER: _ClassVar[int]
     JOIN_DATE_FIELD_NUMBER: _ClassVar[int]
     PROGRAMME_FIELD_NUMBER: _ClassVar[int]
+    REFERRER_ID_FIELD_NUMBER: _ClassVar[int]
     member_id: str
     tier: str
     birthday: str
@@ -394,7 +395,8 @@ class EnrollMemberRequest(_message.Message):
     segment: str
     join_date: str
     programme: str
-    def __init__(self, member_id: _Optional[str] = ..., tier: _Optional[str] = ..., birthday: _Optional[str] = ..., tags: _Optional[_Iterable[str]] = ..., segment: _Optional[str] = ..., join_date: _Optional[str] = ..., programme: _Optional[str] = ...) -> None: ...
+    referrer_id: str
+    def __init__(self, member_id: _Optional[str] = ..., tier: _Optional[str] = ..., birthday: _Optional[str] = ..., tags: _Optional[_Iterable[str]] = ..., segment: _Optional[str] = ..., join_date: _Optional[str] = ..., programme: _Optional[str] = ..., referrer_id: _Optional[str] = ...) -> None: ...
 
 class GetMemberRequest(_message.Message):
     __slots__ = ("member_id", "recent_entries")
@@ -405,7 +407,7 @@ class GetMemberRequest(_message.Message):
     def __init__(self, member_id: _Optional[str] = ..., recent_entries: _Optional[int] = ...) -> None: ...
 
 class MemberReply(_message.Message):
-    __slots__ = ("member_id", "tier", "birthday", "tags", "segment", "join_date", "points_balance", "points_owed", "lifetime_spend_fen", "status", "last_purchase_at", "recent_entries", "programme")
+    __slots__ = ("member_id", "tier", "birthday", "tags", "segment", "join_date", "points_balance", "points_owed", "lifetime_spend_fen", "status", "last_purchase_at", "recent_entries", "programme", "referrer_id", "referral_points", "points_pending")
     MEMBER_ID_FIELD_NUMBER: _ClassVar[int]
     TIER_FIELD_NUMBER: _ClassVar[int]
     BIRTHDAY_FIELD_NUMBER: _ClassVar[int]
@@ -419,6 +421,9 @@ class MemberReply(_message.Message):
     LAST_PURCHASE_AT_FIELD_NUMBER: _ClassVar[int]
     RECENT_ENTRIES_FIELD_NUMBER: _ClassVar[int]
     PROGRAMME_FIELD_NUMBER: _ClassVar[int]
+    REFERRER_ID_FIELD_NUMBER: _ClassVar[int]
+    REFERRAL_POINTS_FIELD_NUMBER: _ClassVar[int]
+    POINTS_PENDING_FIELD_NUMBER: _ClassVar[int]
     member_id: str
     tier: str
     birthday: str
@@ -432,7 +437,10 @@ class MemberReply(_message.Message):
     last_purchase_at: str
     recent_entries: _containers.RepeatedCompositeFieldContainer[LedgerEntry]
     programme: str
-    def __init__(self, member_id: _Optional[str] = ..., tier: _Optional[str] = ..., birthday: _Optional[str] = ..., tags: _Optional[_Iterable[str]] = ..., segment: _Optional[str] = ..., join_date: _Optional[str] = ..., points_balance: _Optional[int] = ..., points_owed: _Optional[int] = ..., lifetime_spend_fen: _Optional[int] = ..., status: _Optional[str] = ..., last_purchase_at: _Optional[str] = ..., recent_entries: _Optional[_Iterable[_Union[LedgerEntry, _Mapping]]] = ..., programme: _Optional[str] = ...) -> None: ...
+    referrer_id: str
+    referral_points: int
+    points_pending: int
+    def __init__(self, member_id: _Optional[str] = ..., tier: _Optional[str] = ..., birthday: _Optional[str] = ..., tags: _Optional[_Iterable[str]] = ..., segment: _Optional[str] = ..., join_date: _Optional[str] = ..., points_balance: _Optional[int] = ..., points_owed: _Optional[int] = ..., lifetime_spend_fen: _Optional[int] = ..., status: _Optional[str] = ..., last_purchase_at: _Optional[str] = ..., recent_entries: _Optional[_Iterable[_Union[LedgerEntry, _Mapping]]] = ..., programme: _Optional[str] = ..., referrer_id: _Optional[str] = ..., referral_points: _Optional[int] = ..., points_pending: _Optional[int] = ...) -> None: ...
 
 class LedgerEntry(_message.Message):
     __slots__ = ("id", "kind", "points", "transaction_id", "return_id", "reason", "created_at", "expires_at")
@@ -713,3 +721,41 @@ class CampaignBudget(_message.Message):
     used: int
     left: int
     def __init__(self, kind: _Optional[str] = ..., period: _Optional[str] = ..., period_key: _Optional[str] = ..., cap: _Optional[int] = ..., used: _Optional[int] = ..., left: _Optional[int] = ...) -> None: ...
+
+class UpdateMemberRequest(_message.Message):
+    __slots__ = ("member_id", "set_tags", "tags", "birthday", "segment")
+    MEMBER_ID_FIELD_NUMBER: _ClassVar[int]
+    SET_TAGS_FIELD_NUMBER: _ClassVar[int]
+    TAGS_FIELD_NUMBER: _ClassVar[int]
+    BIRTHDAY_FIELD_NUMBER: _ClassVar[int]
+    SEGMENT_FIELD_NUMBER: _ClassVar[int]
+    member_id: str
+    set_tags: bool
+    tags: _containers.RepeatedScalarFieldContainer[str]
+    birthday: str
+    segment: str
+    def __init__(self, member_id: _Optional[str] = ..., set_tags: _Optional[bool] = ..., tags: _Optional[_Iterable[str]] = ..., birthday: _Optional[str] = ..., segment: _Optional[str] = ...) -> None: ...
+
+class ChangeMemberTierRequest(_message.Message):
+    __slots__ = ("member_id", "tier", "reason")
+    MEMBER_ID_FIELD_NUMBER: _ClassVar[int]
+    TIER_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    member_id: str
+    tier: str
+    reason: str
+    def __init__(self, member_id: _Optional[str] = ..., tier: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class EraseMemberRequest(_message.Message):
+    __slots__ = ("member_id", "reason")
+    MEMBER_ID_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    member_id: str
+    reason: str
+    def __init__(self, member_id: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class EraseMemberReply(_message.Message):
+    __slots__ = ("anonymous_id",)
+    ANONYMOUS_ID_FIELD_NUMBER: _ClassVar[int]
+    anonymous_id: str
+    def __init__(self, anonymous_id: _Optional[str] = ...) -> None: ...

@@ -105,6 +105,11 @@ class PromotionsStub:
                 request_serializer=promo_dot_v1_dot_promo__pb2.SessionRequest.SerializeToString,
                 response_deserializer=promo_dot_v1_dot_promo__pb2.SessionReply.FromString,
                 _registered_method=True)
+        self.UpdateMember = channel.unary_unary(
+                '/promo.v1.Promotions/UpdateMember',
+                request_serializer=promo_dot_v1_dot_promo__pb2.UpdateMemberRequest.SerializeToString,
+                response_deserializer=promo_dot_v1_dot_promo__pb2.MemberReply.FromString,
+                _registered_method=True)
 
 
 class PromotionsServicer:
@@ -264,6 +269,15 @@ class PromotionsServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def UpdateMember(self, request, context):
+        """Change a member's own data: tags, birthday, segment (set only the fields you mean to change).
+        NOT_FOUND for an unknown member (`member_id`); INVALID_ARGUMENT naming a bad field. The tier is
+        an admin's decision (Admin.ChangeMemberTier). Answers the member as now stored.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_PromotionsServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -311,6 +325,11 @@ def add_PromotionsServicer_to_server(servicer, server):
                     servicer.TillSession,
                     request_deserializer=promo_dot_v1_dot_promo__pb2.SessionRequest.FromString,
                     response_serializer=promo_dot_v1_dot_promo__pb2.SessionReply.SerializeToString,
+            ),
+            'UpdateMember': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateMember,
+                    request_deserializer=promo_dot_v1_dot_promo__pb2.UpdateMemberRequest.FromString,
+                    response_serializer=promo_dot_v1_dot_promo__pb2.MemberReply.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -592,6 +611,33 @@ class Promotions:
             metadata,
             _registered_method=True)
 
+    @staticmethod
+    def UpdateMember(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/promo.v1.Promotions/UpdateMember',
+            promo_dot_v1_dot_promo__pb2.UpdateMemberRequest.SerializeToString,
+            promo_dot_v1_dot_promo__pb2.MemberReply.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
 
 class AdminStub:
     """Back-office calls, kept apart from the tills' Promotions service (a deployment may expose it on an
@@ -618,6 +664,16 @@ class AdminStub:
                 '/promo.v1.Admin/ListRulesets',
                 request_serializer=promo_dot_v1_dot_promo__pb2.ListRulesetsRequest.SerializeToString,
                 response_deserializer=promo_dot_v1_dot_promo__pb2.ListRulesetsReply.FromString,
+                _registered_method=True)
+        self.ChangeMemberTier = channel.unary_unary(
+                '/promo.v1.Admin/ChangeMemberTier',
+                request_serializer=promo_dot_v1_dot_promo__pb2.ChangeMemberTierRequest.SerializeToString,
+                response_deserializer=promo_dot_v1_dot_promo__pb2.MemberReply.FromString,
+                _registered_method=True)
+        self.EraseMember = channel.unary_unary(
+                '/promo.v1.Admin/EraseMember',
+                request_serializer=promo_dot_v1_dot_promo__pb2.EraseMemberRequest.SerializeToString,
+                response_deserializer=promo_dot_v1_dot_promo__pb2.EraseMemberReply.FromString,
                 _registered_method=True)
 
 
@@ -649,6 +705,25 @@ class AdminServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ChangeMemberTier(self, request, context):
+        """Set a member's tier by hand, with a reason; recorded with who did it. The tier must be one of
+        the member's programme (INVALID_ARGUMENT `tier`). Later sales may still upgrade it, and
+        `promo maintain` may still lower it after inactivity.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def EraseMember(self, request, context):
+        """Erase a member on request (PIPL): birthday, tags, segment and join date are removed, and every
+        ledger row of the member (points, sales, coupons, referrals) moves to a new anonymous id that
+        cannot be traced back. The old id is then unknown (NOT_FOUND), so a retry after success is
+        NOT_FOUND too; it may be enrolled afresh. Recorded with who did it and why.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AdminServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -666,6 +741,16 @@ def add_AdminServicer_to_server(servicer, server):
                     servicer.ListRulesets,
                     request_deserializer=promo_dot_v1_dot_promo__pb2.ListRulesetsRequest.FromString,
                     response_serializer=promo_dot_v1_dot_promo__pb2.ListRulesetsReply.SerializeToString,
+            ),
+            'ChangeMemberTier': grpc.unary_unary_rpc_method_handler(
+                    servicer.ChangeMemberTier,
+                    request_deserializer=promo_dot_v1_dot_promo__pb2.ChangeMemberTierRequest.FromString,
+                    response_serializer=promo_dot_v1_dot_promo__pb2.MemberReply.SerializeToString,
+            ),
+            'EraseMember': grpc.unary_unary_rpc_method_handler(
+                    servicer.EraseMember,
+                    request_deserializer=promo_dot_v1_dot_promo__pb2.EraseMemberRequest.FromString,
+                    response_serializer=promo_dot_v1_dot_promo__pb2.EraseMemberReply.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -751,6 +836,60 @@ class Admin:
             '/promo.v1.Admin/ListRulesets',
             promo_dot_v1_dot_promo__pb2.ListRulesetsRequest.SerializeToString,
             promo_dot_v1_dot_promo__pb2.ListRulesetsReply.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ChangeMemberTier(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/promo.v1.Admin/ChangeMemberTier',
+            promo_dot_v1_dot_promo__pb2.ChangeMemberTierRequest.SerializeToString,
+            promo_dot_v1_dot_promo__pb2.MemberReply.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def EraseMember(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/promo.v1.Admin/EraseMember',
+            promo_dot_v1_dot_promo__pb2.EraseMemberRequest.SerializeToString,
+            promo_dot_v1_dot_promo__pb2.EraseMemberReply.FromString,
             options,
             channel_credentials,
             insecure,
