@@ -1,9 +1,11 @@
 """``promo publish FOLDER --db URL``: check a programme and store it for every server at once.
 
-Exactly what ``promo check`` does (parse, semantic checks, compile, every example), then the
-version's text goes into the ledger's ``published_versions`` (and ``ruleset_sources``, so
-``promo audit verify`` has it); servers started with ``--rulesets-from-db`` switch to it within
-a poll. A programme that fails any check is not stored: exit 1 and the errors.
+What ``promo check`` does (parse, semantic checks, compile, every example, the worst case
+against ``max_discount``), and stricter in one way: a programme with no worked example is refused
+here, where ``check`` only warns. Then the version's text goes into the ledger's
+``published_versions`` (and ``ruleset_sources``, so ``promo audit verify`` has it); servers
+started with ``--rulesets-from-db`` switch to it within a poll. A programme that fails any check is
+not stored: exit 1 and the errors.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ def run_publish(args: argparse.Namespace) -> int:
     from engine.errors import RuleError, RuleErrors
     from server.cli.base import load_and_check, read_ruleset
     from server.cli.ledger import _open
+    from server.cli.rules import analysis_errors
     from server.rulesets.published import publish
     from server.rulesets.sources import SourceBook
 
@@ -40,7 +43,11 @@ def run_publish(args: argparse.Namespace) -> int:
     if not errors:
         try:
             compiled = compile_ruleset(ruleset)
-            errors = run_examples(compiled)
+            errors = run_examples(compiled) or analysis_errors(compiled)[0]
+            if not errors and not compiled.ruleset.examples:
+                errors = [
+                    RuleError(f"{args.path}: no worked example; publish needs at least one (check warns)")
+                ]
         except RuleErrors as exc:
             errors = list(exc.errors)
         except RuleError as exc:

@@ -61,6 +61,32 @@ class TestPublish:
         assert "coupons.rules:" in out and "not published" in out
         assert _count(engine) == 2
 
+    def test_publish_refuses_no_examples_and_a_bound_over_max_discount(
+        self, tmp_path: Path, backend: tuple[str, str, Engine], capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """`promo check` only warns of a programme without examples; publish refuses it, and a worst
+        case above the programme's own max_discount, and stores nothing."""
+        _, url, engine = backend
+        bare = tmp_path / "bare.rules"
+        bare.write_text(
+            'ruleset "bare" {\n  currency CNY\n}\n\ntier normal "普通" points x1.0\n\n'
+            'rule a "A 8折" {\n  when item.category = "A"\n  then item discount 8折\n}\n',
+            encoding="utf-8",
+        )
+        assert main(["check", str(bare)]) == 0  # a warning only
+        assert main(["publish", str(bare), "--db", url]) == 1
+        assert "no worked example" in capsys.readouterr().out
+        capped = tmp_path / "capped.rules"
+        capped.write_text(
+            bare.read_text(encoding="utf-8").replace("currency CNY\n", "currency CNY\n  max_discount 10%\n")
+            + '\nexample "A" {\n  member tier normal\n  at 2026-11-15 10:00\n'
+            '  line "x" category "A" price 10.00 qty 1 tax 13%\n  expect payable 8.00\n}\n',
+            encoding="utf-8",
+        )
+        assert main(["publish", str(capped), "--db", url]) == 1
+        assert "not published" in capsys.readouterr().out
+        assert _count(engine) == 0
+
 
 class TestServeFromDb:
     def test_two_servers_switch_to_a_newly_published_version_under_load(
