@@ -12,21 +12,14 @@ from __future__ import annotations
 
 from engine.check.conditions import ConditionChecker
 from engine.errors import did_you_mean
-from engine.model import TaxRate
+from engine.model import COUPON_REASONS, TaxRate
 from engine.money import line_amount
 from engine.rules import Example, Ruleset
 
 __all__ = ["check_example"]
 
-_REJECTIONS = (
-    "unknown",
-    "duplicate",
-    "not_valid_now",
-    "members_only",
-    "not_eligible",
-    "min_spend",
-    "no_eligible_amount",
-)
+_REJECTIONS = tuple(r for r in COUPON_REASONS if r not in ("accepted", "limit_reached"))
+"""What an example may expect a coupon to be rejected for: no ledger there, so no use limit is reached."""
 
 
 def check_example(checker: ConditionChecker, ruleset: Ruleset, ex: Example) -> None:

@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -137,3 +144,48 @@ class Svc:
 
 def code_of(exc: grpc.RpcError) -> grpc.StatusCode:
     return exc.code()  # type: ignore[no-any-return]
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def serve_processes(
+    rulesets: Path, db_url: str, logs_in: Path, count: int = 2, start_limit: float = 20.0
+) -> Iterator[tuple[list[str], list[subprocess.Popen[bytes]]]]:
+    """``count`` real `promo serve` processes on one ledger, ready to call: (targets, processes).
+
+    Each logs to ``logs_in/serveK.log``; on exit they get SIGTERM, then SIGKILL if they linger.
+    """
+    procs: list[subprocess.Popen[bytes]] = []
+    targets: list[str] = []
+    logs = []
+    for k in range(count):
+        port = free_port()
+        log = (logs_in / f"serve{k}.log").open("w")
+        logs.append(log)
+        cmd = [sys.executable, "-m", "server.cli.main", "serve", "--rulesets", str(rulesets), "--db", db_url]
+        cmd += ["--host", "127.0.0.1", "--port", str(port), "--grace", "1"]
+        procs.append(subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=log, start_new_session=True))
+        targets.append(f"127.0.0.1:{port}")
+    try:
+        for target in targets:
+            with grpc.insecure_channel(target) as channel:
+                grpc.channel_ready_future(channel).result(timeout=start_limit)
+        yield targets, procs
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                os.killpg(p.pid, signal.SIGTERM)
+        for p in procs:
+            try:
+                p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(p.pid, signal.SIGKILL)
+                p.wait(timeout=5)
+        for log in logs:
+            log.close()

@@ -14,7 +14,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,7 +24,7 @@ from auth_support import TOKENS
 from pg_support import truncate  # tests/: on sys.path from conftest.py
 from sqlalchemy import select
 from sqlalchemy.pool import NullPool
-from svc_support import TABLES
+from svc_support import TABLES, serve_processes
 
 from server._pb.promo.v1 import promo_pb2 as pb
 from server._pb.promo.v1 import promo_pb2_grpc as pb_grpc
@@ -62,14 +61,6 @@ rule seven_off "每单减7元" {
 """
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(params=["sqlite", "postgresql"])
 def race_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":
@@ -92,32 +83,8 @@ def servers(race_db: str, tmp_path: Path) -> Iterator[tuple[list[str], list[subp
     engine = make_engine(race_db, poolclass=NullPool)
     add_caller(engine, "test-till", "till", hash_token(TOKENS["till"]))  # the tills' credentials
     engine.dispose()
-    procs, targets, logs = [], [], []
-    for k in range(2):
-        port = _free_port()
-        log = (tmp_path / f"serve{k}.log").open("w")
-        logs.append(log)
-        cmd = [sys.executable, "-m", "server.cli.main", "serve", "--rulesets", str(folder.parent)]
-        cmd += ["--db", race_db, "--host", "127.0.0.1", "--port", str(port), "--grace", "1"]
-        procs.append(subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=log, start_new_session=True))
-        targets.append(f"127.0.0.1:{port}")
-    try:
-        for target in targets:
-            with grpc.insecure_channel(target) as channel:
-                grpc.channel_ready_future(channel).result(timeout=START_LIMIT)
-        yield targets, procs
-    finally:
-        for p in procs:
-            if p.poll() is None:
-                os.killpg(p.pid, signal.SIGTERM)
-        for p in procs:
-            try:
-                p.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(p.pid, signal.SIGKILL)
-                p.wait(timeout=5)
-        for log in logs:
-            log.close()
+    with serve_processes(folder.parent, race_db, tmp_path, start_limit=START_LIMIT) as running:
+        yield running
 
 
 def _basket(member: str) -> pb.EvaluateRequest:

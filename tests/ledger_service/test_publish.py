@@ -10,7 +10,7 @@ from pathlib import Path
 import grpc
 import pytest
 from sqlalchemy import Engine, func, select
-from svc_support import REPO_HEALTH
+from svc_support import REPO_HEALTH, free_port
 
 from server._pb.promo.v1 import promo_pb2 as pb
 from server._pb.promo.v1 import promo_pb2_grpc as pb_grpc
@@ -108,7 +108,7 @@ class TestServeFromDb:
         procs, stubs = [], []
         try:
             for _ in range(2):
-                port = _free_port()
+                port = free_port()
                 cmd = [sys.executable, "-m", "server.cli.main", "serve", "--rulesets-from-db", "--db", pg_url]
                 cmd += ["--host", "127.0.0.1", "--port", str(port), "--grace", "1"]
                 cmd += ["--no-auth"]  # the publish is under test here; tests/trust covers who may call
@@ -153,14 +153,6 @@ class TestServeFromDb:
             for proc in procs:
                 os.killpg(proc.pid, signal.SIGTERM)
                 proc.wait(timeout=15)
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _guest_basket() -> pb.EvaluateRequest:

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -15,7 +11,7 @@ import grpc
 import pytest
 from auth_support import TOKENS
 from pg_support import truncate  # tests/: on sys.path from conftest.py
-from svc_support import CALL_TIMEOUT, TABLES, Svc, basket
+from svc_support import CALL_TIMEOUT, TABLES, Svc, basket, serve_processes
 
 from server._pb.promo.v1 import promo_pb2 as pb
 from server._pb.promo.v1 import promo_pb2_grpc as pb_grpc
@@ -69,45 +65,13 @@ class TestCouponRace:
 # --------------------------------------------------------------------------- two processes
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def two_servers(rulesets: Path, pg_url: str, pg_engine, tmp_path: Path) -> Iterator[list[str]]:  # type: ignore[no-untyped-def]
     """Two `promo serve` processes on different ports, both on the session's PostgreSQL database."""
     truncate(pg_engine, TABLES)
     add_caller(pg_engine, "test-till", "till", hash_token(TOKENS["till"]))
-    procs, targets, logs = [], [], []
-    for k in range(2):
-        port = _free_port()
-        log = (tmp_path / f"serve{k}.log").open("w")
-        logs.append(log)
-        cmd = [sys.executable, "-m", "server.cli.main", "serve", "--rulesets", str(rulesets), "--db", pg_url]
-        cmd += ["--host", "127.0.0.1", "--port", str(port), "--grace", "1"]
-        procs.append(subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=log, start_new_session=True))
-        targets.append(f"127.0.0.1:{port}")
-    try:
-        for target in targets:
-            with grpc.insecure_channel(target) as channel:
-                grpc.channel_ready_future(channel).result(timeout=START_LIMIT)
+    with serve_processes(rulesets, pg_url, tmp_path, start_limit=START_LIMIT) as (targets, _):
         yield targets
-    finally:
-        for p in procs:
-            if p.poll() is None:
-                os.killpg(p.pid, signal.SIGTERM)
-        for p in procs:
-            try:
-                p.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(p.pid, signal.SIGKILL)
-                p.wait(timeout=5)
-        for log in logs:
-            log.close()
 
 
 class TestTwoProcesses:
