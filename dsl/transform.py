@@ -172,7 +172,11 @@ class _Builder(RuleParts, UnitParts, ExampleParts, CampaignParts):
         seen: dict[str, Span] = {}
         referral: list[ir.ReferralAward] = []
         segments: list[ir.Segment] = []
+        issued: list[ir.IssuedCoupon] = []
         for stmt in flatten(args[1:]):
+            if stmt.kind == "issue":
+                issued.append(stmt.value)
+                continue
             if stmt.kind == "referral":
                 referral.append(stmt.value)
                 continue
@@ -198,6 +202,8 @@ class _Builder(RuleParts, UnitParts, ExampleParts, CampaignParts):
             values["referral"] = tuple(referral)
         if segments:
             values["segments"] = tuple(segments)
+        if issued:
+            values["issued"] = tuple(issued)
         return _Header(name, ir.Settings(**values, span=self.head_span(ch)), self.head_span(ch))
 
     def currency(self, meta: Any, ch: list[Any]) -> Stmt:
@@ -254,6 +260,20 @@ class _Builder(RuleParts, UnitParts, ExampleParts, CampaignParts):
         name, *tests = args_of(ch)
         span = self.span(meta)
         return Stmt("segment", ir.Segment(str(name.value), tuple(tests), span), span)
+
+    def issue(self, meta: Any, ch: list[Any]) -> Stmt:
+        coupon, (trigger, days, tier), valid_days = args_of(ch)
+        span = self.span(meta)
+        return Stmt("issue", ir.IssuedCoupon(str(coupon.value), trigger, valid_days, days, tier, span), span)
+
+    def issue_idle(self, meta: Any, ch: list[Any]) -> tuple[str, int, None]:
+        return ("idle", args_of(ch)[0], None)
+
+    def issue_birthday(self, meta: Any, ch: list[Any]) -> tuple[str, None, None]:
+        return ("birthday", None, None)
+
+    def issue_tier(self, meta: Any, ch: list[Any]) -> tuple[str, None, str]:
+        return ("tier", None, str(args_of(ch)[0].value))
 
     def segment_test(self, meta: Any, ch: list[Any]) -> ir.SegmentTest:
         name, op, number = args_of(ch)

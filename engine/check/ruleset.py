@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 from engine.check.conditions import ConditionChecker, a_stage, hhmm
 from engine.check.coupon_forms import check_coupon_forms, check_redeem_on
 from engine.check.examples import check_example
+from engine.check.issued import check_issued
 from engine.check.referral import check_referral, check_segments
 from engine.check.units import check_unit_effect
 from engine.errors import RuleError, did_you_mean
@@ -126,6 +127,7 @@ class _Checker(ConditionChecker):
             )
         check_referral(self, s.referral)
         check_segments(self, s.segments)
+        check_issued(self, self.ruleset)
 
     def duplicates(self, kind: str, items: Iterable[Tier | Rule | Coupon]) -> None:
         first: dict[str, Tier | Rule | Coupon] = {}

@@ -17,6 +17,7 @@ from engine.rules.campaigns import BUDGET_PERIODS, LIMIT_PERIODS, Campaign, Limi
 from engine.rules.declarations import (
     ALWAYS,
     Coupon,
+    IssuedCoupon,
     NoPoints,
     ReferralAward,
     Rule,
@@ -94,6 +95,7 @@ __all__ = [
     "Has",
     "In",
     "IsBirthday",
+    "IssuedCoupon",
     "Limit",
     "LineExpectation",
     "MemberPrice",

@@ -13,7 +13,7 @@ from engine.rules.examples import Example
 from engine.rules.expressions import Expr
 from engine.spans import Span
 
-__all__ = ["ALWAYS", "Coupon", "NoPoints", "Rule", "Ruleset", "Settings", "Tier", "Validity"]
+__all__ = ["ALWAYS", "Coupon", "IssuedCoupon", "NoPoints", "Rule", "Ruleset", "Settings", "Tier", "Validity"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +108,30 @@ class Segment:
 
 
 @dataclass(frozen=True, slots=True)
+class IssuedCoupon:
+    """A coupon ``promo maintain`` issues to each member it concerns, owner-bound, valid ``valid_days``
+    days from the day it is issued (that day included).
+
+    ``trigger`` is "idle" (the ``days``-th day without a purchase: the win-back), "birthday" (the
+    member's birthday; 29 Feb counts on 28 Feb in other years) or "tier" (at or above tier ``tier``,
+    once per member).
+    """
+
+    coupon: str  # the programme's coupon id the issued codes price as
+    trigger: Lit["idle", "birthday", "tier"]
+    valid_days: int
+    days: int | None = None  # idle: the day without a purchase
+    tier: str | None = None  # tier: the tier reached
+    span: Span | None = field(default=None, compare=False)
+
+    @property
+    def key(self) -> str:
+        """What the ledger records as the issuer (one code per member, key and period)."""
+        detail = {"idle": f"day{self.days}", "birthday": "birthday", "tier": f"tier:{self.tier}"}
+        return f"{self.coupon}@{detail[self.trigger]}"
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     """The ruleset header."""
 
@@ -124,9 +148,8 @@ class Settings:
     points_expire_days: int | None = None
     points_pending_days: int | None = None  # earned points are held this long (the return window)
     referral: tuple[ReferralAward, ...] = ()
-    segments: tuple[
-        Segment, ...
-    ] = ()  # `segment NAME when ...` lines, in file order  # `referral level N ...` lines, in file order
+    segments: tuple[Segment, ...] = ()  # `segment NAME when ...` lines, in file order
+    issued: tuple[IssuedCoupon, ...] = ()  # `issue COUPON on ...` lines, in file order
     # The most of a line's amount all discounts together may take; `promo check` refuses a ruleset
     # whose worst case (engine.analysis.worst) exceeds it. None: no ceiling.
     max_discount: Fraction | None = None

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -88,7 +90,8 @@ def _open(url: str, *, read_only: bool = False):  # type: ignore[no-untyped-def]
 
 @command(
     "maintain",
-    "expire points and downgrade inactive members as of a day (safe to run twice)",
+    "expire points, release held points, recompute segments, issue coupons and downgrade inactive "
+    "members as of a day (safe to run twice)",
     arg("--as-of", required=True, metavar="DATE", help="the local day to maintain for, YYYY-MM-DD"),
     arg("--db", metavar="URL", default=DEFAULT_DB, help=f"ledger database URL (default: {DEFAULT_DB})"),
     arg(
@@ -116,7 +119,10 @@ def run_maintain(args: argparse.Namespace) -> int:
         raise UsageError(f"name the programme to maintain: --programme one of {', '.join(sorted(by_name))}")
     ledger = _open(args.db)
     try:
-        report = ledger.maintain(as_of, compiled.ruleset.settings, compiled.ruleset.tiers, compiled.name)
+        with _progress_bar() as progress:
+            report = ledger.maintain(
+                as_of, compiled.ruleset.settings, compiled.ruleset.tiers, compiled.name, progress
+            )
     finally:
         ledger.engine.dispose()
     print(f"maintained {args.db} as of {as_of.isoformat()} with programme {compiled.name} {compiled.version}")
@@ -124,11 +130,36 @@ def run_maintain(args: argparse.Namespace) -> int:
     print(f"  points released: {report.points_released} (members: {report.members_released})")
     print(f"  segments changed: {report.segments_changed}")
     print(f"  coupons expired: {report.coupons_expired}")
+    print(f"  coupons issued: {sum(n for _, n in report.coupons_issued)}")
+    for issuer, n in report.coupons_issued:
+        print(f"    {issuer}: {n}")
     print(f"  downgraded: {len(report.downgraded)}")
     for member, before, after in report.downgraded:
         print(f"    {member}: {before} -> {after}")
     print(f"  terminated: {len(report.terminated)}")
     return 0
+
+
+@contextmanager
+def _progress_bar() -> Iterator[Callable[[str, int, int], None]]:
+    """A tqdm bar on stderr per long step of maintain (hidden for small ledgers)."""
+    from tqdm import tqdm
+
+    bars: dict[str, tqdm] = {}  # type: ignore[type-arg]
+
+    def advance(stage: str, done: int, total: int) -> None:
+        bar = bars.get(stage)
+        if bar is None:
+            bar = bars[stage] = tqdm(
+                total=total, file=sys.stderr, unit="member", desc=stage, disable=total < 20000
+            )
+        bar.update(done - bar.n)
+
+    try:
+        yield advance
+    finally:
+        for bar in bars.values():
+            bar.close()
 
 
 # --------------------------------------------------------------------------- audit

@@ -27,6 +27,7 @@ from server.sales.budgets import budget_plan
 from server.sales.campaigns import BudgetStatus, campaign_status, find_campaign
 from server.sales.desk import MAX_CLOCK_SKEW, SalesDesk
 from server.sales.errors import NoLedger
+from server.sales.members import coupon_catalog
 from server.sales.pricing import Evaluator, default_evaluate
 from server.sales.session import SessionBook
 from server.storage.store import Ledger
@@ -93,7 +94,8 @@ class LedgerPromotionsServicer(PromotionsServicer):
             raise InvalidRequest(
                 "recent_entries", f"must be between 0 and {MAX_RECENT} (got {request.recent_entries})"
             )
-        return member_to_proto(desk.ledger.get_member(member_id, request.recent_entries or DEFAULT_RECENT))
+        view = desk.ledger.get_member(member_id, request.recent_entries or DEFAULT_RECENT)
+        return member_to_proto(view, coupon_catalog(desk.registry, view.programme))
 
     @rpc
     def Commit(self, request: pb.CommitRequest, context: grpc.ServicerContext) -> pb.CommitReply:

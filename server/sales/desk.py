@@ -190,7 +190,8 @@ class SalesDesk:
         if basket.coupons:
             day = basket.at.astimezone(ZoneInfo(compiled.ruleset.settings.timezone)).date()
             statuses = reads.coupon_statuses(day)
-            presented = resolve_coupons(list(basket.coupons), statuses, compiled.name)
+            issued_only = {i.coupon for i in compiled.ruleset.settings.issued}
+            presented = resolve_coupons(list(basket.coupons), statuses, compiled.name, issued_only)
             if presented.engine_codes != basket.coupons:
                 basket = dataclasses.replace(basket, coupons=presented.engine_codes)
         effective = pb.EvaluateRequest()

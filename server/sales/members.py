@@ -1,5 +1,6 @@
 """The desk's member calls that price nothing: enrolling a member in a programme, buying a coupon
 with points. Both check the request against the programme the server serves before the ledger.
+GetMember's coupons take their value from the programme served (:func:`coupon_catalog`).
 """
 
 from __future__ import annotations
@@ -8,8 +9,9 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from engine.errors import InvalidRequest, did_you_mean
+from engine.rules import Coupon
 from server._pb.promo.v1 import promo_pb2 as pb
-from server.rulesets.registry import RulesetRegistry
+from server.rulesets.registry import RulesetRegistry, UnknownRuleset
 from server.sales.errors import CouponNotForPoints
 from server.storage.errors import MemberOfAnotherProgramme
 from server.storage.results import CouponOffer, MemberView, RedeemResult
@@ -18,7 +20,17 @@ from server.wire.bounds import MAX_TEXT, check_text, shown
 from server.wire.ledger import required
 from server.wire.request import parse_date
 
-__all__ = ["enroll", "redeem"]
+__all__ = ["coupon_catalog", "enroll", "redeem"]
+
+
+def coupon_catalog(registry: RulesetRegistry, programme: str | None) -> dict[str, Coupon]:
+    """The coupons the programme served now declares, by id (empty: not served here)."""
+    if not programme:
+        return {}
+    try:
+        return {c.id: c for c in registry.get(programme).ruleset.coupons}
+    except UnknownRuleset:
+        return {}
 
 
 def enroll(registry: RulesetRegistry, ledger: Ledger, msg: pb.EnrollMemberRequest) -> MemberView:

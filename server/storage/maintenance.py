@@ -1,5 +1,5 @@
 """``promo maintain``'s work: expire points, release held points, recompute RFM segments, expire
-coupons, lower or end inactive memberships.
+coupons, lower or end inactive memberships, issue the programme's coupons (server/storage/issuing.py).
 
 Each member is handled in its own short transaction, so a long run never holds a
 lock a till is waiting for, and a run that stops half-way can simply be run again:
@@ -21,10 +21,11 @@ from engine.ledger.expiry import Lot, points_to_expire
 from engine.ledger.tiers import inactivity_verdict, lower_tier
 from engine.rules import Settings, Tier
 from server.storage.balances import settle
+from server.storage.issuing import issue_coupons
 from server.storage.models import Coupon, Member, PointsEntry
 from server.storage.pending import release_member
 from server.storage.results import BalanceMismatch, MaintenanceReport
-from server.storage.segments import recompute_segments
+from server.storage.segments import Progress, recompute_segments
 from server.storage.tx import in_transaction
 
 __all__ = ["maintain", "verify_balances"]
@@ -37,6 +38,7 @@ def maintain(
     tiers: tuple[Tier, ...],
     clock: Callable[[], datetime],
     programme: str | None = None,
+    progress: Progress | None = None,
 ) -> MaintenanceReport:
     zone = ZoneInfo(settings.timezone)
     # One programme's members (and coupons) only; None: every member (a one-programme ledger).
@@ -81,7 +83,9 @@ def maintain(
 
     segments_changed = 0
     if settings.segments:
-        segments_changed = recompute_segments(sessions, as_of, zone, settings.segments, mine, clock)
+        segments_changed = recompute_segments(
+            sessions, as_of, zone, settings.segments, mine, programme or "", clock, progress
+        )
 
     coupons_expired = in_transaction(
         sessions,
@@ -145,6 +149,14 @@ def maintain(
                 terminated.append(member_id)
             elif done:
                 downgraded.append((member_id, tier, str(changes["tier"])))
+    issued: list[tuple[str, int]] = []
+    if programme is not None:  # an issued code names its programme: a one-programme ledger names it too
+        for declaration in settings.issued:
+            n = in_transaction(
+                sessions,
+                lambda s, d=declaration: issue_coupons(s, d, as_of, zone, tiers, programme, mine, clock()),
+            )
+            issued.append((declaration.key, n))
     return MaintenanceReport(
         as_of=as_of,
         expired_points=expired_points,
@@ -155,6 +167,7 @@ def maintain(
         points_released=points_released,
         members_released=members_released,
         segments_changed=segments_changed,
+        coupons_issued=tuple(issued),
     )
 
 

@@ -54,8 +54,9 @@ def update_member(
         values["tags"] = sorted(set(tags))
     if birthday is not UNSET:
         values["birthday"] = birthday
-    if segment is not None:
+    if segment is not None:  # an override `promo maintain` keeps; "" hands the member back to it
         values["segment"] = segment
+        values["segment_pinned"] = segment != ""
     done = session.execute(
         update(Member)
         .where(Member.id == member_id)
@@ -88,7 +89,15 @@ def erase_member(session: Session, member_id: str, reason: str, operator: str, n
         raise MemberNotFound(member_id)
     anonymous = f"erased-{secrets.token_hex(16)}"
     kept = {c.name: getattr(row, c.key) for c in Member.__table__.columns if c.name != "id"}
-    kept.update(birthday=None, tags=[], segment="", join_date=None, version=row.version + 1, updated_at=now)
+    kept.update(
+        birthday=None,
+        tags=[],
+        segment="",
+        segment_pinned=False,
+        join_date=None,
+        version=row.version + 1,
+        updated_at=now,
+    )
     session.execute(insert(Member).values(id=anonymous, **kept))
     for column in (PointsEntry.member_id, Sale.member_id, Adjustment.member_id, MemberAudit.member_id):
         session.execute(update(column.class_).where(column == member_id).values({column.key: anonymous}))

@@ -17,9 +17,9 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from server.storage.errors import MemberNotFound
-from server.storage.models import Member, PointsEntry
+from server.storage.models import Coupon, Member, PointsEntry
 from server.storage.referrals import referral_points
-from server.storage.results import EntryView, MemberView
+from server.storage.results import EntryView, MemberView, OwnedCoupon
 
 __all__ = [
     "MEMBER_COLUMNS",
@@ -30,6 +30,9 @@ __all__ = [
     "member_view",
     "view_of",
 ]
+
+MAX_COUPONS = 100
+"""GetMember lists at most this many of a member's coupons, newest first."""
 
 MEMBER_COLUMNS = ("id", "tier", "birthday", "tags", "segment", "join_date", "lifetime_spend_fen")
 MEMBER_COLUMNS += ("last_purchase_at", "points_balance", "points_owed", "status", "order_count", "programme")
@@ -107,9 +110,33 @@ def member_view(session: Session, member_id: str, recent: int) -> MemberView:
             )
             for e in rows
         )
-    view = view_of([getattr(m, name) for name in MEMBER_COLUMNS], entries)
-    earned = referral_points(session, member_id) if recent > 0 else 0
-    return replace(view, referral_points=earned) if earned else view
+    view = replace(
+        view_of([getattr(m, name) for name in MEMBER_COLUMNS], entries), segment_pinned=m.segment_pinned
+    )
+    if recent <= 0:  # EnrollMember's reply: the member as stored, nothing gathered
+        return view
+    coupons = tuple(
+        OwnedCoupon(*row)
+        for row in session.execute(
+            select(
+                Coupon.code,
+                Coupon.definition_id,
+                Coupon.state,
+                Coupon.valid_from,
+                Coupon.valid_to,
+                Coupon.issued_by,
+            )
+            .where(Coupon.owner_id == member_id)
+            .order_by(Coupon.created_at.desc(), Coupon.code)
+            .limit(MAX_COUPONS)
+        )
+    )
+    return replace(
+        view,
+        referral_points=referral_points(session, member_id),
+        coupons=coupons,
+        segment_pinned=m.segment_pinned,
+    )
 
 
 def view_of(columns: Sequence[Any], recent: tuple[EntryView, ...] = ()) -> MemberView:

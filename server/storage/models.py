@@ -33,7 +33,18 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from engine.ledger.balance import ENTRY_KINDS
 from server.storage.types import fen, id64, points, serial, str64, utc, utc_now
 
-__all__ = ["Adjustment", "Base", "Caller", "Coupon", "Member", "MemberAudit", "PointsEntry", "Return", "Sale"]
+__all__ = [
+    "Adjustment",
+    "Base",
+    "Caller",
+    "Coupon",
+    "Member",
+    "MemberAudit",
+    "PointsEntry",
+    "Return",
+    "Sale",
+    "SegmentMove",
+]
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -78,6 +89,9 @@ class Member(Base):
     birthday: Mapped[date | None] = mapped_column(Date)
     tags: Mapped[list[str]] = mapped_column(JSON, default=list)
     segment: Mapped[str64] = mapped_column(default="")
+    # The segment was set through UpdateMember: `promo maintain` leaves it until UpdateMember clears
+    # the override (an empty segment); migration 0016.
+    segment_pinned: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
     join_date: Mapped[date | None] = mapped_column(Date)
     lifetime_spend_fen: Mapped[fen] = mapped_column(default=0, server_default=text("0"))
     last_purchase_at: Mapped[utc | None]
@@ -173,6 +187,9 @@ class Coupon(Base):
     __table_args__ = (
         CheckConstraint(_one_of("state", COUPON_STATES), name="state"),
         Index("ix_coupons_owner", "owner_id"),
+        # An issued coupon exists once per member, issuer and period: `promo maintain` inserts with
+        # ON CONFLICT DO NOTHING, so running it twice (or two at once) issues nothing new.
+        Index("uq_coupons_issued", "owner_id", "issued_by", "issued_for", unique=True),
     )
 
     code: Mapped[id64]
@@ -187,6 +204,10 @@ class Coupon(Base):
     source_entry_id: Mapped[int | None] = mapped_column(
         BigInteger, ForeignKey("points_entries.id"), unique=True
     )  # the coupon_purchase entry that paid for it
+    # Coupons `promo maintain` issued (`issue COUPON on ...`): the declaration (IssuedCoupon.key) and
+    # the period it was issued for (the day; the year for a birthday; "once" for a tier). Migration 0016.
+    issued_by: Mapped[str | None] = mapped_column(String(64))
+    issued_for: Mapped[str | None] = mapped_column(String(16))
     created_at: Mapped[utc] = mapped_column(default=utc_now)
 
 
@@ -287,4 +308,21 @@ class MemberAudit(Base):
     detail: Mapped[str] = mapped_column(String(200))
     reason: Mapped[str] = mapped_column(String(500))
     operator: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[utc] = mapped_column(default=utc_now)
+
+
+class SegmentMove(Base):
+    """One ``promo maintain`` run's segment movement: how many members went from one segment to another
+    (``from_segment == to_segment``: stayed). ``promo segments`` shows the latest run's; migration 0016."""
+
+    __tablename__ = "segment_moves"
+    __table_args__ = (Index("ix_segment_moves_run", "programme", "run"),)
+
+    id: Mapped[serial]
+    programme: Mapped[str] = mapped_column(String(128))  # "" : a run over every member
+    run: Mapped[int] = mapped_column(BigInteger)  # 1, 2, ... per programme
+    as_of: Mapped[date] = mapped_column(Date)
+    from_segment: Mapped[str64]
+    to_segment: Mapped[str64]
+    members: Mapped[int] = mapped_column(BigInteger)
     created_at: Mapped[utc] = mapped_column(default=utc_now)

@@ -54,6 +54,18 @@ class EntryView:
 
 
 @dataclass(frozen=True, slots=True)
+class OwnedCoupon:
+    """A coupon code the ledger holds for one member (issued by ``promo maintain`` or handed out)."""
+
+    code: str
+    definition_id: str
+    state: str  # issued | redeemed | expired
+    valid_from: date | None
+    valid_to: date | None
+    issued_by: str | None  # IssuedCoupon.key; None: handed out another way
+
+
+@dataclass(frozen=True, slots=True)
 class MemberView:
     """A member as the ledger knows them. ``points_balance`` is the sum of the entries (may be
     negative only while ``points_owed`` > 0, after a return clawed back spent points)."""
@@ -75,6 +87,8 @@ class MemberView:
     referrer_id: str | None = None  # who referred the member (set once at enrolment)
     referral_points: int = 0  # net points earned from referred members' sales (returns deducted)
     points_pending: int = 0  # part of points_balance held (`points pending N days`): not spendable yet
+    coupons: tuple[OwnedCoupon, ...] = ()  # the member's own coupons, newest first (GetMember)
+    segment_pinned: bool = False  # the segment is UpdateMember's override: maintain keeps it
 
     @property
     def spendable(self) -> int:
@@ -225,6 +239,7 @@ class MaintenanceReport:
     points_released: int = 0  # held points (`points pending N days`) whose time came
     members_released: int = 0
     segments_changed: int = 0  # members whose RFM segment moved (server/storage/segments.py)
+    coupons_issued: tuple[tuple[str, int], ...] = ()  # (IssuedCoupon.key, codes issued now), file order
 
 
 @dataclass(frozen=True, slots=True)

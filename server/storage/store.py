@@ -49,6 +49,7 @@ from server.storage.results import (
     ReturnResult,
     SaleToCommit,
 )
+from server.storage.segments import Progress
 from server.storage.tx import in_connection, in_transaction, is_unique_violation
 from server.storage.types import utc_now
 
@@ -348,7 +349,12 @@ class Ledger:
     # ----------------------------------------------------------------------- housekeeping
 
     def maintain(
-        self, as_of: date, settings: Settings, tiers: tuple[Tier, ...], programme: str | None = None
+        self,
+        as_of: date,
+        settings: Settings,
+        tiers: tuple[Tier, ...],
+        programme: str | None = None,
+        progress: Progress | None = None,
     ) -> MaintenanceReport:
         """Expire points, expire coupons and downgrade or terminate inactive members, as of a local day.
 
@@ -357,7 +363,9 @@ class Ledger:
         transaction; running again for the same day changes nothing.
         """
         try:
-            return maintenance.maintain(self.sessions, as_of, settings, tiers, self.clock, programme)
+            return maintenance.maintain(
+                self.sessions, as_of, settings, tiers, self.clock, programme, progress
+            )
         finally:
             self.member_cache.forget()
 

@@ -11,12 +11,14 @@ replay it exactly from what was stored with the sale.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from engine.errors import InvalidRequest
+from engine.rules import Coupon
 from server._pb.promo.v1 import promo_pb2 as pb
 from server.storage.results import (
     AdjustResult,
@@ -24,6 +26,7 @@ from server.storage.results import (
     CouponStatus,
     EntryView,
     MemberView,
+    OwnedCoupon,
     RedeemResult,
     ReturnResult,
 )
@@ -157,12 +160,21 @@ class PresentedCoupons:
         return cls(tuple(PresentedCoupon(str(c), e, p, bool(k)) for c, e, p, k in data))  # type: ignore[arg-type]
 
 
-def resolve_coupons(codes: list[str], statuses: Mapping[str, CouponStatus], ruleset: str) -> PresentedCoupons:
-    """Each presented code as the engine should see it, given the ledger's answer for it."""
+def resolve_coupons(
+    codes: list[str], statuses: Mapping[str, CouponStatus], ruleset: str, issued_only: Collection[str] = ()
+) -> PresentedCoupons:
+    """Each presented code as the engine should see it, given the ledger's answer for it.
+
+    ``issued_only``: the ruleset's coupon ids that ``promo maintain`` issues (`issue ...`); such a
+    coupon is owner-bound, so its bare id is no public code (``unknown``): only an issued code prices.
+    """
     out = []
     for code in codes:
         status = statuses.get(code)
         if status is None or status.problem == "unknown" or status.definition_id is None:
+            if code in issued_only:
+                out.append(PresentedCoupon(code, None, "unknown"))
+                continue
             out.append(PresentedCoupon(code, code))  # a public code: the ruleset's coupon id
         elif status.ruleset != ruleset:
             out.append(PresentedCoupon(code, None, "unknown", ledger=True))  # another ruleset's coupon
@@ -184,7 +196,8 @@ def _day(value: date | None) -> str:
     return "" if value is None else value.isoformat()
 
 
-def member_to_proto(view: MemberView) -> pb.MemberReply:
+def member_to_proto(view: MemberView, catalog: Mapping[str, Coupon] | None = None) -> pb.MemberReply:
+    """The reply; ``catalog`` (the member's programme's coupons by id) gives each coupon its value."""
     return pb.MemberReply(
         member_id=view.id,
         tier=view.tier,
@@ -202,7 +215,29 @@ def member_to_proto(view: MemberView) -> pb.MemberReply:
         points_pending=view.points_pending,
         last_purchase_at=timestamp(view.last_purchase_at),
         recent_entries=[_entry(e) for e in view.recent],
+        coupons=[_owned(c, (catalog or {}).get(c.definition_id)) for c in view.coupons],
+        segment_pinned=view.segment_pinned,
     )
+
+
+def _owned(c: OwnedCoupon, definition: Coupon | None) -> pb.MemberCoupon:
+    reply = pb.MemberCoupon(
+        code=c.code,
+        coupon=c.definition_id,
+        valid_from=_day(c.valid_from),
+        valid_to=_day(c.valid_to),
+        state=c.state,
+        used=c.state == "redeemed",
+        issued_by=c.issued_by or "",
+    )
+    if definition is not None:
+        reply.label = definition.label
+        reply.value_fen = definition.value
+        if definition.percent is not None:
+            hundredths = definition.percent * 100
+            reply.percent = f"{Decimal(hundredths.numerator) / Decimal(hundredths.denominator):f}%"
+            reply.max_value_fen = definition.max_value or 0
+    return reply
 
 
 def _entry(e: EntryView) -> pb.LedgerEntry:

@@ -26,6 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # tests/, for t
 from pg_support import fresh_database, migrated_sqlite, throwaway_pg
 
 TABLES = (
+    "segment_moves",
     "member_audit",
     "sale_usage",
     "usage_counters",

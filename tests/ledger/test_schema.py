@@ -21,6 +21,7 @@ from server.storage.store import Ledger
 
 TABLES = {
     "members",
+    "segment_moves",
     "usage_counters",
     "sale_usage",
     "published_versions",

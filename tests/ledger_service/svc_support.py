@@ -22,6 +22,7 @@ from server.storage.store import Ledger
 CALL_TIMEOUT = 10.0
 REPO_HEALTH = Path(__file__).resolve().parents[2] / "rulesets" / "health"  # a programme folder
 TABLES = (
+    "segment_moves",
     "member_audit",
     "sale_usage",
     "usage_counters",

@@ -407,7 +407,7 @@ class GetMemberRequest(_message.Message):
     def __init__(self, member_id: _Optional[str] = ..., recent_entries: _Optional[int] = ...) -> None: ...
 
 class MemberReply(_message.Message):
-    __slots__ = ("member_id", "tier", "birthday", "tags", "segment", "join_date", "points_balance", "points_owed", "lifetime_spend_fen", "status", "last_purchase_at", "recent_entries", "programme", "referrer_id", "referral_points", "points_pending")
+    __slots__ = ("member_id", "tier", "birthday", "tags", "segment", "join_date", "points_balance", "points_owed", "lifetime_spend_fen", "status", "last_purchase_at", "recent_entries", "programme", "referrer_id", "referral_points", "points_pending", "coupons", "segment_pinned")
     MEMBER_ID_FIELD_NUMBER: _ClassVar[int]
     TIER_FIELD_NUMBER: _ClassVar[int]
     BIRTHDAY_FIELD_NUMBER: _ClassVar[int]
@@ -424,6 +424,8 @@ class MemberReply(_message.Message):
     REFERRER_ID_FIELD_NUMBER: _ClassVar[int]
     REFERRAL_POINTS_FIELD_NUMBER: _ClassVar[int]
     POINTS_PENDING_FIELD_NUMBER: _ClassVar[int]
+    COUPONS_FIELD_NUMBER: _ClassVar[int]
+    SEGMENT_PINNED_FIELD_NUMBER: _ClassVar[int]
     member_id: str
     tier: str
     birthday: str
@@ -440,7 +442,35 @@ class MemberReply(_message.Message):
     referrer_id: str
     referral_points: int
     points_pending: int
-    def __init__(self, member_id: _Optional[str] = ..., tier: _Optional[str] = ..., birthday: _Optional[str] = ..., tags: _Optional[_Iterable[str]] = ..., segment: _Optional[str] = ..., join_date: _Optional[str] = ..., points_balance: _Optional[int] = ..., points_owed: _Optional[int] = ..., lifetime_spend_fen: _Optional[int] = ..., status: _Optional[str] = ..., last_purchase_at: _Optional[str] = ..., recent_entries: _Optional[_Iterable[_Union[LedgerEntry, _Mapping]]] = ..., programme: _Optional[str] = ..., referrer_id: _Optional[str] = ..., referral_points: _Optional[int] = ..., points_pending: _Optional[int] = ...) -> None: ...
+    coupons: _containers.RepeatedCompositeFieldContainer[MemberCoupon]
+    segment_pinned: bool
+    def __init__(self, member_id: _Optional[str] = ..., tier: _Optional[str] = ..., birthday: _Optional[str] = ..., tags: _Optional[_Iterable[str]] = ..., segment: _Optional[str] = ..., join_date: _Optional[str] = ..., points_balance: _Optional[int] = ..., points_owed: _Optional[int] = ..., lifetime_spend_fen: _Optional[int] = ..., status: _Optional[str] = ..., last_purchase_at: _Optional[str] = ..., recent_entries: _Optional[_Iterable[_Union[LedgerEntry, _Mapping]]] = ..., programme: _Optional[str] = ..., referrer_id: _Optional[str] = ..., referral_points: _Optional[int] = ..., points_pending: _Optional[int] = ..., coupons: _Optional[_Iterable[_Union[MemberCoupon, _Mapping]]] = ..., segment_pinned: _Optional[bool] = ...) -> None: ...
+
+class MemberCoupon(_message.Message):
+    __slots__ = ("code", "coupon", "label", "value_fen", "percent", "max_value_fen", "valid_from", "valid_to", "state", "used", "issued_by")
+    CODE_FIELD_NUMBER: _ClassVar[int]
+    COUPON_FIELD_NUMBER: _ClassVar[int]
+    LABEL_FIELD_NUMBER: _ClassVar[int]
+    VALUE_FEN_FIELD_NUMBER: _ClassVar[int]
+    PERCENT_FIELD_NUMBER: _ClassVar[int]
+    MAX_VALUE_FEN_FIELD_NUMBER: _ClassVar[int]
+    VALID_FROM_FIELD_NUMBER: _ClassVar[int]
+    VALID_TO_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    USED_FIELD_NUMBER: _ClassVar[int]
+    ISSUED_BY_FIELD_NUMBER: _ClassVar[int]
+    code: str
+    coupon: str
+    label: str
+    value_fen: int
+    percent: str
+    max_value_fen: int
+    valid_from: str
+    valid_to: str
+    state: str
+    used: bool
+    issued_by: str
+    def __init__(self, code: _Optional[str] = ..., coupon: _Optional[str] = ..., label: _Optional[str] = ..., value_fen: _Optional[int] = ..., percent: _Optional[str] = ..., max_value_fen: _Optional[int] = ..., valid_from: _Optional[str] = ..., valid_to: _Optional[str] = ..., state: _Optional[str] = ..., used: _Optional[bool] = ..., issued_by: _Optional[str] = ...) -> None: ...
 
 class LedgerEntry(_message.Message):
     __slots__ = ("id", "kind", "points", "transaction_id", "return_id", "reason", "created_at", "expires_at")
