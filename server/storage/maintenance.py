@@ -23,12 +23,15 @@ from engine.rules import Settings, Tier
 from server.storage.balances import settle
 from server.storage.issuing import issue_coupons
 from server.storage.models import Coupon, Member, PointsEntry
-from server.storage.pending import release_member
+from server.storage.pending import release_due
 from server.storage.results import BalanceMismatch, MaintenanceReport
 from server.storage.segments import Progress, recompute_segments
 from server.storage.tx import in_transaction
 
-__all__ = ["maintain", "verify_balances"]
+__all__ = ["RELEASE_BATCH", "maintain", "verify_balances"]
+
+RELEASE_BATCH = 1000
+"""Members whose held points are released per transaction (one lock, a few statements each)."""
 
 
 def maintain(
@@ -76,10 +79,14 @@ def maintain(
         ).all(),
     )
     points_released = members_released = 0
-    for member_id in sorted(held):
-        n = in_transaction(sessions, lambda s, m=member_id: release_member(s, m, end_of_day, clock()))
-        points_released += n
-        members_released += n > 0
+    due = sorted(held)
+    for i in range(0, len(due), RELEASE_BATCH):
+        batch = due[i : i + RELEASE_BATCH]
+        points, members = in_transaction(sessions, lambda s, b=batch: release_due(s, b, end_of_day, clock()))
+        points_released += points
+        members_released += members
+        if progress is not None:
+            progress("release", min(i + RELEASE_BATCH, len(due)), len(due))
 
     segments_changed = 0
     if settings.segments:

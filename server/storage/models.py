@@ -165,6 +165,8 @@ class PointsEntry(Base):
             name="debit_not_positive",
         ),
         Index("ix_points_entries_member", "member_id", "id"),
+        # A sale's entries (its hold, a return's clawback from it); migration 0016.
+        Index("ix_points_entries_transaction", "transaction_id"),
     )
 
     id: Mapped[serial]

@@ -6,19 +6,19 @@ A held sale's earn entry carries ``pending_until``; the member row caches the he
 sale's points are still held takes its clawback from them first and records how much on its
 clawback entry (``action = "pending:N"``), so the release later frees only what is left of the
 sale's hold. Releasing sets ``pending_until`` to NULL: a second run finds nothing to release.
+``maintain`` releases in batches of members, a few statements per batch (:func:`release_due`).
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
-from server.storage.balances import settle
 from server.storage.models import Member, PointsEntry
 
-__all__ = ["held_of_sale", "release_member"]
+__all__ = ["held_of_sale", "release_due"]
 
 
 def _still_held(session: Session, transaction_id: str) -> int:
@@ -49,26 +49,65 @@ def held_of_sale(session: Session, transaction_id: str, clawback: int) -> int:
     return min(clawback, _still_held(session, transaction_id))
 
 
-def release_member(session: Session, member_id: str, due: datetime, now: datetime) -> int:
-    """Release the member's holds due by ``due``; the points released (0 when already done)."""
-    session.scalar(select(Member.id).where(Member.id == member_id).with_for_update())
-    sales = session.scalars(
-        select(PointsEntry.transaction_id).where(
-            PointsEntry.member_id == member_id,
+def release_due(session: Session, member_ids: list[str], due: datetime, now: datetime) -> tuple[int, int]:
+    """Release the holds of ``member_ids`` due by ``due``, in one transaction for the batch; (points
+    released, members whose held points went down). Nothing is due on a second run.
+
+    Each member's held points become ``min(points_pending, what the holds not yet due still hold)``:
+    a hold whose points first paid off points owed (so ``points_pending`` never counted all of
+    them) cannot free a later sale's held points early, as subtracting the due holds from
+    ``points_pending`` would.
+    """
+    pending = dict(
+        session.execute(
+            select(Member.id, Member.points_pending)
+            .where(Member.id.in_(member_ids))
+            .order_by(Member.id)
+            .with_for_update()
+        ).all()
+    )  # locked: no sale or return of theirs moves held points until we are done
+    taken: dict[str, int] = {}
+    for tid, action in session.execute(
+        select(PointsEntry.transaction_id, PointsEntry.action).where(
+            PointsEntry.member_id.in_(member_ids),
+            PointsEntry.kind == "return_clawback",
+            PointsEntry.action.like("pending:%"),
+        )
+    ):
+        taken[tid] = taken.get(tid, 0) + int(action.split(":", 1)[1])
+    still: dict[str, int] = dict.fromkeys(pending, 0)
+    for member_id, tid, points, until in session.execute(
+        select(
+            PointsEntry.member_id, PointsEntry.transaction_id, PointsEntry.points, PointsEntry.pending_until
+        ).where(
+            PointsEntry.member_id.in_(member_ids),
+            PointsEntry.kind == "earn",
+            PointsEntry.pending_until.is_not(None),
+        )
+    ):
+        if until > due:
+            still[member_id] += max(int(points) - taken.get(tid, 0), 0)
+    session.execute(
+        update(PointsEntry)
+        .where(
+            PointsEntry.member_id.in_(member_ids),
             PointsEntry.kind == "earn",
             PointsEntry.pending_until.is_not(None),
             PointsEntry.pending_until <= due,
         )
-    ).all()
-    released = sum(_still_held(session, tid) for tid in sales if tid is not None)
-    if not sales:
-        return 0
-    session.execute(
-        update(PointsEntry)
-        .where(PointsEntry.transaction_id.in_(sales), PointsEntry.kind == "earn")
         .values(pending_until=None)
+        .execution_options(synchronize_session=False)
     )
-    session.execute(
-        update(Member).where(Member.id == member_id).values(**settle(0, -released), updated_at=now)
-    )
-    return released
+    changes = [
+        {"m_id": m, "m_pending": min(held, still[m])}
+        for m, held in pending.items()
+        if min(held, still[m]) != held
+    ]
+    if changes:
+        session.connection().execute(
+            update(Member)
+            .where(Member.id == bindparam("m_id"))
+            .values(points_pending=bindparam("m_pending"), version=Member.version + 1, updated_at=now),
+            changes,
+        )
+    return sum(pending[c["m_id"]] - c["m_pending"] for c in changes), len(changes)

@@ -4,10 +4,10 @@ spent; a return inside the window takes its clawback from them first; maintain r
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import date
+from datetime import date, datetime
 
 import pytest
-from ledger_helpers import enroll, line
+from ledger_helpers import CST, enroll, line
 
 from server.storage.errors import InsufficientPoints
 
@@ -66,3 +66,23 @@ def test_without_pending_nothing_is_held(ledger, shop):
     enroll(ledger)
     ledger.commit_sale(shop.sale("T1", (line("1", 10000, 3000),)))
     assert member(ledger) == (300, 0, 300)
+
+
+def test_a_hold_that_paid_off_owed_points_frees_no_later_hold_early(ledger, shop, compiled):
+    """T2's held 300 first pay off 203 owed points, so only 97 of them are held; releasing T2 must
+    leave T3's 100 held (subtracting T2's 300 from the 197 held would free them early)."""
+    enroll(ledger)
+    ledger.commit_sale(shop.sale("T0", (line("1", 10000, 3000),)))  # 300 points, not held
+    ledger.commit_sale(shop.sale("T1", (line("1", 10000, 1000),), redeem=300, balance=300))  # spends them
+    ledger.return_lines("T0", "R0", {"1": 3000})  # claws back 300 of a balance of 97: 203 owed
+    assert (ledger.get_member("M1").points_owed, member(ledger)) == (203, (-203, 0, 0))
+    ledger.commit_sale(replace(shop.sale("T2", (line("1", 10000, 3000),)), points_pending_days=7))
+    assert member(ledger) == (97, 97, 0)
+    later = shop.sale("T3", (line("1", 10000, 1000),), at=datetime(2026, 5, 3, 10, 0, tzinfo=CST))
+    ledger.commit_sale(replace(later, points_pending_days=7))
+    assert member(ledger) == (197, 197, 0)
+    settings, tiers = compiled.ruleset.settings, compiled.ruleset.tiers
+    report = ledger.maintain(date(2026, 5, 8), settings, tiers)  # T2 is due, T3 not until 05-10
+    assert (report.points_released, member(ledger)) == (97, (197, 100, 97))
+    report = ledger.maintain(date(2026, 5, 10), settings, tiers)
+    assert (report.points_released, member(ledger)) == (100, (197, 0, 197))

@@ -1,6 +1,7 @@
 """Issued coupons and segment movement: coupons.issued_by / issued_for with a unique constraint per
 member, issuer and period (`promo maintain` issues idempotently); members.segment_pinned (a segment
-set through UpdateMember outlives the next maintain); segment_moves (each run's from -> to counts).
+set through UpdateMember outlives the next maintain); segment_moves (each run's from -> to counts);
+an index on points_entries.transaction_id (a return reads the sale's hold by it).
 
 Revision ID: 0016
 Revises: 0014
@@ -45,9 +46,12 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_segment_moves")),
     )
     op.create_index("ix_segment_moves_run", "segment_moves", ["programme", "run"], unique=False)
+    # A return reads the sale's hold by transaction id: without this, a scan of every entry.
+    op.create_index("ix_points_entries_transaction", "points_entries", ["transaction_id"], unique=False)
 
 
 def downgrade() -> None:
+    op.drop_index("ix_points_entries_transaction", table_name="points_entries")
     op.drop_index("ix_segment_moves_run", table_name="segment_moves")
     op.drop_table("segment_moves")
     with op.batch_alter_table("members") as batch:
