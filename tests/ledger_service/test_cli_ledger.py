@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import text
-from svc_support import CALL_TIMEOUT, Svc, basket
+from svc_support import CALL_TIMEOUT, RULES, Svc, basket
 
 from server._pb.promo.v1 import promo_pb2 as pb
 from server.cli.main import main
@@ -47,6 +47,28 @@ class TestMaintain:
         assert "points expired: 0 " not in first and "points expired: 0 (members: 0)" in second
         member = filled.stub.GetMember(pb.GetMemberRequest(member_id="M1"), timeout=CALL_TIMEOUT)
         assert member.points_balance == 0 and filled.ledger.verify_balances() == []
+
+    def test_issues_the_win_back_once_and_says_how_many(
+        self, filled: Svc, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """M1 last bought on 2026-05-01: on 2026-06-18 (day 48) maintain issues them one C10 code,
+        and prints the count per `issue` line; a second run issues none."""
+        folder = tmp_path / "issuing"
+        folder.mkdir()
+        rules = RULES.replace(
+            "  points_expire 30 days\n",
+            "  points_expire 30 days\n  issue C10 on day 48 without purchase, valid 14 days\n",
+        )
+        (folder / "svc.rules").write_text(rules, encoding="utf-8")
+        args = ["maintain", "--as-of", "2026-06-18", "--db", filled.url, "--rulesets", str(folder)]
+        assert main(args) == 0
+        assert "  coupons issued: 1\n    C10@day48: 1\n" in capsys.readouterr().out
+        assert main(args) == 0
+        assert "  coupons issued: 0\n    C10@day48: 0\n" in capsys.readouterr().out
+        member = filled.stub.GetMember(pb.GetMemberRequest(member_id="M1"), timeout=CALL_TIMEOUT)
+        assert [(c.coupon, c.valid_from, c.issued_by) for c in member.coupons if c.issued_by] == [
+            ("C10", "2026-06-18", "C10@day48")
+        ]
 
     def test_a_bad_day_is_a_usage_error(self, rulesets: Path, capsys: pytest.CaptureFixture[str]) -> None:
         """--as-of must be a date (exit 2, one line)."""
