@@ -59,7 +59,7 @@ from server.wire.ledger import (
 from server.wire.reply import invoice_to_proto
 from server.wire.request import LineMemo, parse_time, precheck, request_from_proto
 
-__all__ = ["MAX_CLOCK_SKEW", "Priced", "SalesDesk"]
+__all__ = ["MAX_CLOCK_SKEW", "Priced", "SalesDesk", "check_ledger_member", "present_coupons"]
 
 MAX_CLOCK_SKEW = timedelta(minutes=5)
 """How far ahead of the server's clock a committed sale's time may be (a till's clock drifts a little;
@@ -171,28 +171,15 @@ class SalesDesk:
         member_id = reads.member_id
         if member_id is not None:
             if reads.member is not None:
-                if reads.member.status != "active":
-                    raise MemberTerminated(member_id)  # even with inline attributes: the ledger knows them
-                if reads.member.programme != compiled.name:
-                    raise MemberOfAnotherProgramme(member_id, reads.member.programme, compiled.name)
+                check_ledger_member(reads.member, compiled)
                 msg = with_member(msg, reads.member, ZoneInfo(compiled.ruleset.settings.timezone))
             elif strict or not msg.member.tier:
                 raise MemberNotFound(member_id)
         basket = request_from_proto(msg, line_memo)
-        plan = budget_plan(compiled)
-        counters: tuple[Counter, ...] = ()
-        if plan.active:  # price within what is left (the commit's conditional writes re-check)
-            day = basket.at.astimezone(compiled.zone).date()
-            counters = tuple(plan.counters(member_id if reads.member is not None else None, day))
-            used = self.ledger.usage_used([c.key for c in counters])
-            basket = dataclasses.replace(basket, usage=plan.usage_left(list(counters), used))
-        presented = PresentedCoupons()
-        if basket.coupons:
-            day = basket.at.astimezone(ZoneInfo(compiled.ruleset.settings.timezone)).date()
-            statuses = reads.coupon_statuses(day)
-            presented = resolve_coupons(list(basket.coupons), statuses, compiled.name)
-            if presented.engine_codes != basket.coupons:
-                basket = dataclasses.replace(basket, coupons=presented.engine_codes)
+        basket, counters = self.within_budgets(
+            basket, compiled, member_id if reads.member is not None else None
+        )
+        basket, presented = present_coupons(basket, reads, compiled)
         effective = pb.EvaluateRequest()
         effective.CopyFrom(msg)
         del effective.coupon_codes[:]
@@ -207,6 +194,19 @@ class SalesDesk:
         return Priced(
             compiled, effective, basket, evaluation, invoices, reply, presented, spent, member_id, counters
         )
+
+    def within_budgets(
+        self, basket: Request, compiled: CompiledRuleset, member_id: str | None
+    ) -> tuple[Request, tuple[Counter, ...]]:
+        """``basket`` priced within what its budgets and limits have left (the commit's conditional
+        writes re-check), and their counters; unchanged when the ruleset has none."""
+        plan = budget_plan(compiled)
+        if not plan.active:
+            return basket, ()
+        day = basket.at.astimezone(compiled.zone).date()
+        counters = tuple(plan.counters(member_id, day))
+        used = self.ledger.usage_used([c.key for c in counters])
+        return dataclasses.replace(basket, usage=plan.usage_left(list(counters), used)), counters
 
     # ------------------------------------------------------------------ Commit
 
@@ -338,6 +338,28 @@ class SalesDesk:
 
     def redeem(self, msg: pb.RedeemPointsRequest, now: datetime) -> RedeemResult:
         return members.redeem(self.registry, self.ledger, msg, now)
+
+
+def check_ledger_member(member: MemberView, compiled: CompiledRuleset) -> None:
+    """Refuse to price a member the ledger knows but who may not buy as one in ``compiled``'s programme."""
+    if member.status != "active":
+        raise MemberTerminated(member.id)  # even with inline attributes: the ledger knows them
+    if member.programme != compiled.name:
+        raise MemberOfAnotherProgramme(member.id, member.programme, compiled.name)
+
+
+def present_coupons(
+    basket: Request, reads: PricingReads, compiled: CompiledRuleset
+) -> tuple[Request, PresentedCoupons]:
+    """``basket`` with its presented codes as the engine prices them (a ledger code becomes its
+    coupon definition; a code that cannot be spent, nothing), and how each code resolved."""
+    if not basket.coupons:
+        return basket, PresentedCoupons()
+    day = basket.at.astimezone(compiled.zone).date()
+    presented = resolve_coupons(list(basket.coupons), reads.coupon_statuses(day), compiled.name)
+    if presented.engine_codes != basket.coupons:
+        basket = dataclasses.replace(basket, coupons=presented.engine_codes)
+    return basket, presented
 
 
 def _refused_coupon(presented: PresentedCoupons) -> None:

@@ -38,6 +38,9 @@ from server.wire.bounds import (
 
 __all__ = [
     "LineMemo",
+    "basket_from_proto",
+    "line_from_proto",
+    "member_from_proto",
     "parse_date",
     "parse_time",
     "precheck",
@@ -64,9 +67,17 @@ def request_from_proto(msg: pb.EvaluateRequest, memo: LineMemo | None = None) ->
     With a ``memo``, a line equal to the one converted under its id before is not converted
     again (it was valid then, and its checks depend on nothing else), and new ones are added.
     """
-    wire_lines = msg.lines
-    if not wire_lines:
+    if not msg.lines:
         raise InvalidRequest("lines", "at least one line is required")
+    return basket_from_proto(msg, memo)
+
+
+def basket_from_proto(
+    msg: pb.EvaluateRequest, memo: LineMemo | None = None, *, member: bool = True
+) -> Request:
+    """:func:`request_from_proto` for a basket that may have no lines yet (a till session's opening);
+    without ``member`` the member is left out (the ledger's is priced, not the till's)."""
+    wire_lines = msg.lines
     if len(wire_lines) > MAX_LINES:
         raise InvalidRequest("lines", f"at most {MAX_LINES} lines (got {len(wire_lines)})")
     seen: dict[str, int] = {}
@@ -76,7 +87,7 @@ def request_from_proto(msg: pb.EvaluateRequest, memo: LineMemo | None = None) ->
         if known is not None and known[0] == wire:
             line = known[1]
         else:
-            line = _line(wire, i)
+            line = line_from_proto(wire, i)
             if memo is not None:
                 kept = pb.Line()
                 kept.CopyFrom(wire)
@@ -87,31 +98,41 @@ def request_from_proto(msg: pb.EvaluateRequest, memo: LineMemo | None = None) ->
             )
         seen[line.id] = i
         lines.append(line)
-    member = _member(msg.member) if msg.HasField("member") else None
-    redeem_points = msg.redeem_points
-    if redeem_points < 0:
-        raise InvalidRequest("redeem_points", f"must not be negative (got {redeem_points})")
-    if redeem_points > MAX_POINTS:
-        raise InvalidRequest("redeem_points", f"must be at most {MAX_POINTS:,} (got {redeem_points})")
+    inline = member_from_proto(msg.member) if member and msg.HasField("member") else None
+    redeem_points = check_redeem_points(msg.redeem_points, "redeem_points")
     coupons = tuple(msg.coupon_codes)
     if len(coupons) > MAX_COUPON_CODES:
         raise InvalidRequest("coupon_codes", f"at most {MAX_COUPON_CODES} codes (got {len(coupons)})")
     for i, code in enumerate(coupons):
-        if _blank(code):
-            raise InvalidRequest(f"coupon_codes[{i}]", "must not be empty")
-        check_text(code, f"coupon_codes[{i}]")
+        check_coupon_code(code, f"coupon_codes[{i}]")
     check_text(msg.ruleset, "ruleset", MAX_TEXT)
     check_text(msg.store, "store", MAX_TEXT)
     check_text(msg.channel, "channel", MAX_TEXT)
     return Request(
         lines=tuple(lines),
         at=_time(msg.time),
-        member=member,
+        member=inline,
         coupons=coupons,
         redeem_points=redeem_points,
         store=msg.store,
         channel=msg.channel,
     )
+
+
+def check_redeem_points(points: int, field: str) -> int:
+    """``points`` to redeem when within bounds; InvalidRequest naming ``field`` otherwise."""
+    if points < 0:
+        raise InvalidRequest(field, f"must not be negative (got {points})")
+    if points > MAX_POINTS:
+        raise InvalidRequest(field, f"must be at most {MAX_POINTS:,} (got {points})")
+    return points
+
+
+def check_coupon_code(code: str, field: str) -> str:
+    """A presented code when it is usable text; InvalidRequest naming ``field`` otherwise."""
+    if _blank(code):
+        raise InvalidRequest(field, "must not be empty")
+    return check_text(code, field)
 
 
 def precheck(msg: pb.EvaluateRequest) -> None:
@@ -133,7 +154,8 @@ def _blank(text: str) -> bool:
     return not text or text.isspace()
 
 
-def _line(msg: pb.Line, i: int) -> Line:
+def line_from_proto(msg: pb.Line, i: int) -> Line:
+    """One wire line as the engine's; errors name it ``lines[i]``."""
     line_id, name, price, quantity = msg.id, msg.name, msg.unit_price_fen, msg.quantity_milli
     if _blank(line_id):
         raise InvalidRequest(f"lines[{i}].id", "must not be empty (the till's id for the line)")
@@ -218,7 +240,8 @@ def _tags(tags: Iterable[str], path: str) -> frozenset[str]:
     return out
 
 
-def _member(msg: pb.Member) -> Member:
+def member_from_proto(msg: pb.Member) -> Member:
+    """The till's inline member (a tier at least); errors name ``member.*``."""
     if _blank(msg.tier):
         raise InvalidRequest("member.tier", "is required for a member (leave member unset for a guest)")
     balance = msg.points_balance if msg.HasField("points_balance") else None
