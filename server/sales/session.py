@@ -29,7 +29,7 @@ from server.sales.pricing import price
 from server.storage.errors import MemberNotFound
 from server.storage.results import MemberView
 from server.wire.bounds import MAX_COUPON_CODES, MAX_LINES, check_text
-from server.wire.ledger import PresentedCoupons, ledger_member
+from server.wire.ledger import PresentedCoupons
 from server.wire.reply import evaluation_to_proto
 from server.wire.request import (
     basket_from_proto,
@@ -91,8 +91,7 @@ class TillSession:
         self._state = _State(opened.lines, opened.coupons, opened.redeem_points)
         self._opened = opened  # its time, store and channel price every scan
         self._member_id = basket.member.id if basket.HasField("member") and basket.member.id else None
-        self._view: MemberView | None = None  # the ledger's member that _member was made from
-        self._member: Member | None = None
+        self._inline: Member | None = None  # the till's member, for a member the ledger does not know
         self._sent: dict[str, LineOutcome] = {}  # the line results the till has, by line id
 
     @property
@@ -197,14 +196,11 @@ class TillSession:
         if view is None:
             if not self.basket.member.tier:
                 raise MemberNotFound(member_id)
-            if self._view is not None or self._member is None:
-                self._view, self._member = None, member_from_proto(self.basket.member)
-            return self._member
+            if self._inline is None:
+                self._inline = member_from_proto(self.basket.member)
+            return self._inline
         check_ledger_member(view, self.compiled)
-        if view is not self._view:
-            self._member = member_from_proto(ledger_member(view, self.compiled.zone))
-            self._view = view
-        return self._member
+        return self.desk.members.engine_member(view, self.compiled.zone)
 
 
 # --------------------------------------------------------------------------- the changes

@@ -37,7 +37,6 @@ from server.wire.bounds import (
 )
 
 __all__ = [
-    "LineMemo",
     "basket_from_proto",
     "line_from_proto",
     "member_from_proto",
@@ -56,42 +55,26 @@ _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 # --------------------------------------------------------------------------- proto -> engine
 
 
-LineMemo = dict[str, tuple[pb.Line, Line]]
-"""Wire lines already converted, by line id: a till session converts only the lines that changed."""
-
-
-def request_from_proto(msg: pb.EvaluateRequest, memo: LineMemo | None = None) -> Request:
+def request_from_proto(msg: pb.EvaluateRequest, *, member: bool = True) -> Request:
     """The engine request for ``msg``; :class:`InvalidRequest` names the first bad field.
 
     Reading a protobuf field builds a new Python object each time, so each is read once.
-    With a ``memo``, a line equal to the one converted under its id before is not converted
-    again (it was valid then, and its checks depend on nothing else), and new ones are added.
+    Without ``member`` the till's member is left out: the ledger's is priced instead.
     """
     if not msg.lines:
         raise InvalidRequest("lines", "at least one line is required")
-    return basket_from_proto(msg, memo)
+    return basket_from_proto(msg, member=member)
 
 
-def basket_from_proto(
-    msg: pb.EvaluateRequest, memo: LineMemo | None = None, *, member: bool = True
-) -> Request:
-    """:func:`request_from_proto` for a basket that may have no lines yet (a till session's opening);
-    without ``member`` the member is left out (the ledger's is priced, not the till's)."""
+def basket_from_proto(msg: pb.EvaluateRequest, *, member: bool = True) -> Request:
+    """:func:`request_from_proto` for a basket that may have no lines yet (a till session's opening)."""
     wire_lines = msg.lines
     if len(wire_lines) > MAX_LINES:
         raise InvalidRequest("lines", f"at most {MAX_LINES} lines (got {len(wire_lines)})")
     seen: dict[str, int] = {}
     lines = []
     for i, wire in enumerate(wire_lines):
-        known = memo.get(wire.id) if memo is not None else None
-        if known is not None and known[0] == wire:
-            line = known[1]
-        else:
-            line = line_from_proto(wire, i)
-            if memo is not None:
-                kept = pb.Line()
-                kept.CopyFrom(wire)
-                memo[line.id] = (kept, line)
+        line = line_from_proto(wire, i)
         if line.id in seen:
             raise InvalidRequest(
                 f"lines[{i}].id", f"duplicate line id {line.id!r} (also lines[{seen[line.id]}].id)"
