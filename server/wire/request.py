@@ -185,9 +185,19 @@ _NO_TAGS: frozenset[str] = frozenset()
 _LINE_TEXTS = ("id", "name", "sku", "category", "brand", "tax_code", "unit", "spec")
 
 
-def _texts(i: int, *values: str) -> None:
-    """The line's text fields, in :data:`_LINE_TEXTS` order: bounded, no control characters."""
-    for name, value in zip(_LINE_TEXTS, values, strict=True):
+def _texts(i: int, line_id: str, *values: str) -> None:
+    """The line's text fields, in :data:`_LINE_TEXTS` order: bounded, no control characters.
+
+    All of them are looked at at once first (the usual case, in C); only a line that fails that
+    is checked field by field, for the error that names the field.
+    """
+    if (
+        len(line_id) <= MAX_ID
+        and max(map(len, values)) <= MAX_TEXT
+        and (line_id + "".join(values)).isprintable()
+    ):
+        return
+    for name, value in zip(_LINE_TEXTS, (line_id, *values), strict=True):
         if value:
             check_text(value, f"lines[{i}].{name}", MAX_ID if name == "id" else MAX_TEXT)
 
