@@ -156,9 +156,10 @@ class SalesDesk:
                 check_ledger_member(view, compiled)
             elif strict or not msg.member.tier:
                 raise MemberNotFound(member_id)
-        basket = request_from_proto(msg, member=view is None)
         if view is not None:  # the ledger's attributes, not the till's
-            basket = dataclasses.replace(basket, member=self.members.engine_member(view, compiled.zone))
+            basket = request_from_proto(msg, member=self.members.engine_member(view, compiled.zone))
+        else:
+            basket = request_from_proto(msg)
         basket, counters = self.within_budgets(basket, compiled, member_id if view is not None else None)
         basket, presented = present_coupons(basket, reads, compiled)
         effective = None

@@ -87,7 +87,7 @@ class TillSession:
         self.basket = basket
         self.lock = threading.Lock()  # one message at a time, even when a resumed stream overlaps
         precheck(basket)  # before any ledger read, as Evaluate does
-        opened = basket_from_proto(basket, member=False)
+        opened = basket_from_proto(basket, member=None)  # the member is priced per scan
         self._state = _State(opened.lines, opened.coupons, opened.redeem_points)
         self._opened = opened  # its time, store and channel price every scan
         self._member_id = basket.member.id if basket.HasField("member") and basket.member.id else None

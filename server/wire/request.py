@@ -55,18 +55,22 @@ _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 # --------------------------------------------------------------------------- proto -> engine
 
 
-def request_from_proto(msg: pb.EvaluateRequest, *, member: bool = True) -> Request:
+TILLS_MEMBER: Any = object()
+"""``request_from_proto``'s default member: the one the till sent (converted and checked)."""
+
+
+def request_from_proto(msg: pb.EvaluateRequest, *, member: Member | None = TILLS_MEMBER) -> Request:
     """The engine request for ``msg``; :class:`InvalidRequest` names the first bad field.
 
     Reading a protobuf field builds a new Python object each time, so each is read once.
-    Without ``member`` the till's member is left out: the ledger's is priced instead.
+    A ``member`` given is priced instead of the till's (the ledger's; None: none).
     """
     if not msg.lines:
         raise InvalidRequest("lines", "at least one line is required")
     return basket_from_proto(msg, member=member)
 
 
-def basket_from_proto(msg: pb.EvaluateRequest, *, member: bool = True) -> Request:
+def basket_from_proto(msg: pb.EvaluateRequest, *, member: Member | None = TILLS_MEMBER) -> Request:
     """:func:`request_from_proto` for a basket that may have no lines yet (a till session's opening)."""
     wire_lines = msg.lines
     if len(wire_lines) > MAX_LINES:
@@ -81,7 +85,8 @@ def basket_from_proto(msg: pb.EvaluateRequest, *, member: bool = True) -> Reques
             )
         seen[line.id] = i
         lines.append(line)
-    inline = member_from_proto(msg.member) if member and msg.HasField("member") else None
+    if member is TILLS_MEMBER:
+        member = member_from_proto(msg.member) if msg.HasField("member") else None
     redeem_points = check_redeem_points(msg.redeem_points, "redeem_points")
     coupons = tuple(msg.coupon_codes)
     if len(coupons) > MAX_COUPON_CODES:
@@ -94,7 +99,7 @@ def basket_from_proto(msg: pb.EvaluateRequest, *, member: bool = True) -> Reques
     return Request(
         lines=tuple(lines),
         at=_time(msg.time),
-        member=inline,
+        member=member,
         coupons=coupons,
         redeem_points=redeem_points,
         store=msg.store,
