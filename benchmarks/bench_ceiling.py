@@ -112,7 +112,9 @@ def _serve(mode: str, port: int, threads: int, ready: object) -> None:
 class Workers:
     """``count`` server processes on one port (forked before any gRPC object exists in them)."""
 
-    def __init__(self, mode: str, count: int, threads: int) -> None:
+    def __init__(
+        self, mode: str, count: int, threads: int, serve: Callable[..., None] | None = None, *extra: object
+    ) -> None:
         holder = socket.socket()
         holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         holder.bind(("127.0.0.1", 0))
@@ -121,7 +123,9 @@ class Workers:
         self.processes = []
         for _ in range(count):
             ready = context.Event()
-            process = context.Process(target=_serve, args=(mode, self.port, threads, ready), daemon=True)
+            process = context.Process(
+                target=serve or _serve, args=(mode, self.port, threads, ready, *extra), daemon=True
+            )
             process.start()
             if not ready.wait(30):
                 raise SystemExit(f"{mode} worker did not start")
