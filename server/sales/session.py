@@ -335,6 +335,8 @@ class SessionBook:
         self.limit = limit
         self._sessions: TTLCache[str, TillSession] = TTLCache(maxsize=limit, ttl=keep, timer=timer)
         self._lock = threading.Lock()
+        self._timer = timer
+        self._touched: dict[str, float] = {}  # when each session's keep was last renewed
 
     def open(self, desk: SalesDesk, basket: pb.EvaluateRequest) -> TillSession:
         """A new session for ``basket`` (an EvaluateRequest with the sale's transaction_id and ruleset),
@@ -354,6 +356,9 @@ class SessionBook:
         """Keep ``session`` (opening a sale again replaces the session kept for it)."""
         with self._lock:
             self._sessions[session.transaction_id] = session
+            self._touched[session.transaction_id] = self._timer()
+            if len(self._touched) > 2 * self.limit:  # forget the sales that expired without a commit
+                self._touched = {k: v for k, v in self._touched.items() if k in self._sessions}
 
     def resume(self, transaction_id: str) -> TillSession:
         with self._lock:
@@ -363,7 +368,12 @@ class SessionBook:
         return session
 
     def touch(self, session: TillSession) -> None:
-        """Keep ``session`` another ``keep`` seconds from now (unless it was dropped or replaced)."""
+        """Keep ``session`` another ``keep`` seconds from now (unless it was dropped or replaced); at most
+        once a second, since a TTLCache write costs about as much as the rest of a scan's plumbing."""
+        now = self._timer()
+        if now - self._touched.get(session.transaction_id, -1.0) < 1.0:
+            return
+        self._touched[session.transaction_id] = now
         with self._lock:
             if self._sessions.get(session.transaction_id) is session:
                 self._sessions[session.transaction_id] = session
@@ -372,6 +382,7 @@ class SessionBook:
         """Forget the session of a committed sale (by the stream or by the unary Commit)."""
         with self._lock:
             self._sessions.pop(transaction_id, None)
+            self._touched.pop(transaction_id, None)
 
     def __len__(self) -> int:
         with self._lock:
