@@ -180,7 +180,6 @@ class Ledger:
         valid_to: date | None = None,
     ) -> CouponStatus:
         """Record an issued coupon code (a campaign's printed codes, or one sold for points)."""
-        self.coupon_cache.forget(code)  # a scan may have found it unknown (a public code) before
         self._tx(
             lambda s: coupons.insert_coupon(
                 s,
@@ -193,6 +192,7 @@ class Ledger:
                 now=self.clock(),
             )
         )
+        self.coupon_cache.forget(code)  # a scan may have found it unknown (a public code) before
         return self.lookup_coupons([code], member_id=owner_id, on=valid_from or date.min)[code]
 
     def lookup_coupons(
