@@ -282,6 +282,7 @@ class SalesDesk:
         zone = ZoneInfo(compiled.ruleset.settings.timezone)
         invoices = priced.invoices
         assert invoices is not None  # a commit always builds its invoices
+        assert priced.effective is not None  # and the request it stores
         result = json_format.MessageToDict(priced.reply)
         if priced.reply.invoices:  # the reply carries the invoices: convert them once, not twice
             invoice_data = result["invoices"]
@@ -292,9 +293,7 @@ class SalesDesk:
         return SaleToCommit(
             transaction_id=key.transaction_id,
             request_hash=key.request_hash,
-            request_json=stored_request_json(
-                priced.effective or pb.EvaluateRequest(), priced.presented, priced.basket.usage
-            ),
+            request_json=stored_request_json(priced.effective, priced.presented, priced.basket.usage),
             ruleset=RulesetRef(compiled.name, compiled.version, compiled.digest),
             request=basket,
             evaluation=priced.evaluation,
