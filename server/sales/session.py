@@ -28,13 +28,11 @@ from server.sales.desk import SalesDesk, check_ledger_member, present_coupons
 from server.sales.pricing import price
 from server.storage.errors import MemberNotFound
 from server.storage.results import MemberView
-from server.wire.bounds import MAX_COUPON_CODES, MAX_LINES, check_text
+from server.wire.bounds import MAX_COUPON_CODES, MAX_LINES, check_coupon_code, check_redeem_points, check_text
 from server.wire.ledger import PresentedCoupons
 from server.wire.reply import evaluation_to_proto
 from server.wire.request import (
     basket_from_proto,
-    check_coupon_code,
-    check_redeem_points,
     line_from_proto,
     member_from_proto,
     precheck,

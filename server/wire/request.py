@@ -31,6 +31,8 @@ from server.wire.bounds import (
     MAX_POINTS,
     MAX_QTY,
     MAX_TEXT,
+    check_coupon_code,
+    check_redeem_points,
     check_text,
     check_year,
     shown,
@@ -105,22 +107,6 @@ def basket_from_proto(msg: pb.EvaluateRequest, *, member: Member | None = TILLS_
         store=msg.store,
         channel=msg.channel,
     )
-
-
-def check_redeem_points(points: int, field: str) -> int:
-    """``points`` to redeem when within bounds; InvalidRequest naming ``field`` otherwise."""
-    if points < 0:
-        raise InvalidRequest(field, f"must not be negative (got {points})")
-    if points > MAX_POINTS:
-        raise InvalidRequest(field, f"must be at most {MAX_POINTS:,} (got {points})")
-    return points
-
-
-def check_coupon_code(code: str, field: str) -> str:
-    """A presented code when it is usable text; InvalidRequest naming ``field`` otherwise."""
-    if _blank(code):
-        raise InvalidRequest(field, "must not be empty")
-    return check_text(code, field)
 
 
 def precheck(msg: pb.EvaluateRequest) -> None:
