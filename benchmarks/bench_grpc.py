@@ -1,7 +1,7 @@
-"""gRPC benchmark: Evaluate next to the no-op Ping, and a ruleset reload under load.
+"""gRPC benchmark: Evaluate next to the no-op Ping, till sessions, and a ruleset reload under load.
 
     python benchmarks/bench_grpc.py [--workers N] [--threads T] [--calls N] [--seconds S] [--rounds R]
-                                    [--quick] [--no-reload]
+                                    [--quick] [--no-reload] [--server-root CHECKOUT]
 
 Starts ``promo serve --workers N`` (default 1) as a subprocess on a free loopback
 port with a fresh SQLite ledger, enrolls the sample request's member (so Evaluate
@@ -15,17 +15,22 @@ measured in one run on one machine (the two alternate in slices, so a busy neigh
 slows both alike). The Evaluate basket is a scan's: no coupon codes, no invoice. Then 8
 TillSession streams stay open and scan (a change_line on a 10-line basket, answered with
 the line that changed), in slices against Ping at 8 in flight, for scan messages per second
-over Ping calls per second. Then a 1,000-rule ruleset is rewritten three times while 8 calls
-stay in flight against it, and every failed call is counted (it must be 0).
+over Ping calls per second; that part drives the server from a grpc.aio client (see
+:func:`bench_sessions`). Every cell also reports the server's CPU per call (user + system
+time of the server's processes, from /proc), which a busy neighbour does not inflate. Then a
+1,000-rule ruleset is rewritten three times while 8 calls stay in flight against it, and
+every failed call is counted (it must be 0). ``--server-root`` serves another checkout's
+code (e.g. /work/main) with this script, for paired before/after runs.
 Numbers only: no pass/fail here.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import dataclasses
 import json
 import os
-import queue
 import shutil
 import signal
 import subprocess
@@ -62,6 +67,12 @@ class Cell:
     failures: int
     seconds: float
     versions: frozenset[str] = frozenset()
+    cpu_ns: int = 0  # the server's CPU (every worker) while the cell ran
+
+    @property
+    def cpu_us(self) -> float:
+        """The server's CPU per call answered, in microseconds."""
+        return self.cpu_ns / max(1, len(self.latencies)) / 1000
 
     @property
     def throughput(self) -> float:
@@ -113,7 +124,9 @@ def generated_basket(n_lines: int) -> pb.EvaluateRequest:
 class Server:
     """``promo serve`` in a subprocess, its JSON log in a file, stopped with SIGTERM."""
 
-    def __init__(self, rulesets: Path, db: Path, log_path: Path, workers: int, threads: int) -> None:
+    def __init__(
+        self, rulesets: Path, db: Path, log_path: Path, workers: int, threads: int, root: Path = ROOT
+    ) -> None:
         self.log_path = log_path
         self.workers = workers
         self._log = log_path.open("w", encoding="utf-8")
@@ -131,7 +144,7 @@ class Server:
             str(threads),
             "--no-auth",  # pricing's cost is measured here; bench_trust.py measures the gate and TLS
         ]
-        self.process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=self._log)
+        self.process = subprocess.Popen(command, cwd=root, stdout=subprocess.DEVNULL, stderr=self._log)
         self.port = self._wait_for_port()
         self.target = f"127.0.0.1:{self.port}"
 
@@ -226,7 +239,7 @@ def drive(
     )
 
 
-def enroll(stub: pb_grpc.PromotionsStub, member: pb.Member) -> None:
+def enroll(stub: pb_grpc.PromotionsStub, member: pb.Member, programme: str) -> None:
     """Put the sample request's member in the ledger, so Evaluate prices it as a till's member call does."""
     stub.EnrollMember(
         pb.EnrollMemberRequest(
@@ -236,16 +249,17 @@ def enroll(stub: pb_grpc.PromotionsStub, member: pb.Member) -> None:
             join_date=member.join_date,
             tags=list(member.tags),
             segment=member.segment,
+            programme=programme,
         ),
         timeout=TIMEOUT_S,
     )
 
 
-def bench_framework(tills: Tills, calls: int, seconds: float, rounds: int) -> list[Cell]:
+def bench_framework(tills: Tills, server_pid: int, calls: int, seconds: float, rounds: int) -> list[Cell]:
     """Ping and Evaluate alternate in ``rounds`` slices per cell, so a busy neighbour slows both alike."""
     request = health_basket(10)
     del request.coupon_codes[:]  # a scan: coupons come at payment (each code presented is a ledger read)
-    enroll(tills.stubs[0], request.member)
+    enroll(tills.stubs[0], request.member, request.ruleset)
     ping: Call = lambda stub: stub.Ping(request, timeout=TIMEOUT_S)  # noqa: E731
     evaluate: Call = lambda stub: stub.Evaluate(request, timeout=TIMEOUT_S)  # noqa: E731
     cells = []
@@ -253,112 +267,164 @@ def bench_framework(tills: Tills, calls: int, seconds: float, rounds: int) -> li
         slices: dict[str, list[Cell]] = {"Ping": [], "Evaluate": []}
         for _ in range(rounds):
             for name, call in (("Ping", ping), ("Evaluate", evaluate)):
-                slices[name].append(drive(tills, call, name, in_flight, calls // rounds, seconds / rounds))
+                cpu0 = server_cpu_ns(server_pid)
+                cell = drive(tills, call, name, in_flight, calls // rounds, seconds / rounds)
+                cpu = server_cpu_ns(server_pid) - cpu0
+                slices[name].append(dataclasses.replace(cell, cpu_ns=cpu))
         cells += [_merge(parts) for parts in slices.values()]
     return cells
 
 
-class Session:
-    """One till's open TillSession stream: send a message, wait for its reply (the stream stays open)."""
-
-    def __init__(self, stub: pb_grpc.PromotionsStub, opening: pb.EvaluateRequest) -> None:
-        self._out: queue.Queue[pb.SessionRequest | None] = queue.Queue()
-        self._replies = stub.TillSession(iter(self._out.get, None), timeout=600)
-        self.lines = list(opening.lines)
-        self.send(pb.SessionRequest(open=opening))
-
-    def send(self, msg: pb.SessionRequest) -> pb.SessionReply:
-        self._out.put(msg)
-        reply = next(self._replies)
-        if reply.HasField("error"):
-            raise SystemExit(f"session refused {msg.WhichOneof('action')}: {reply.error.details}")
-        return reply
-
-    def idle(self, k: int) -> pb.SessionReply:
-        """A message with nothing to price (a quote of an empty basket): the stream's own cost."""
-        return self.send(pb.SessionRequest(seq=k, quote=pb.SessionQuote()))
-
-    def scan(self, k: int) -> pb.SessionReply:
-        """A scan on a 10-line basket: line k's quantity goes 1 -> 2 -> 1...; only that line comes back."""
-        line = pb.Line()
-        line.CopyFrom(self.lines[k % len(self.lines)])
-        line.quantity_milli = 1000 * (1 + (k // len(self.lines)) % 2 + 1) if k % 2 else 1000
-        return self.send(pb.SessionRequest(change_line=line))
-
-    def close(self) -> None:
-        self._out.put(None)
+def server_cpu_ns(pid: int) -> int:
+    """User + system CPU of ``promo serve`` (pid) and its worker processes so far, in ns (Linux /proc)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(entry.name) == pid or int(fields[1]) == pid:  # fields[1]: the parent's pid
+            total += int(fields[11]) + int(fields[12])
+    return total * 1_000_000_000 // tick
 
 
-def drive_sessions(sessions: list[Session], calls: int, seconds: float, name: str = "scan") -> Cell:
-    """``calls`` scan messages (or as many as fit in ``seconds``) over the open sessions, one thread each."""
-    quota = -(-calls // len(sessions))
-    per_thread: list[list[int]] = [[] for _ in sessions]
+@dataclass(slots=True)
+class Slices:
+    """One kind of call over several slices: latencies (ns), wall seconds and the server's CPU (ns)."""
+
+    name: str
+    latencies: list[int]
+    seconds: float = 0.0
+    cpu_ns: int = 0
+
+    @property
+    def cell(self) -> Cell:
+        return Cell(self.name, 8, self.latencies, 0, self.seconds)
+
+    @property
+    def cpu_us(self) -> float:
+        return self.cpu_ns / max(1, len(self.latencies)) / 1000
+
+
+def scan_line(lines: list[pb.Line], k: int) -> pb.Line:
+    """Scan k of a 10-line basket: line k's quantity goes 1 -> 2 -> 1...; only that line comes back."""
+    line = pb.Line()
+    line.CopyFrom(lines[k % len(lines)])
+    line.quantity_milli = 1000 * (1 + (k // len(lines)) % 2 + 1) if k % 2 else 1000
+    return line
+
+
+def bench_sessions(target: str, server_pid: int, calls: int, seconds: float, rounds: int) -> list[Slices]:
+    """8 open sessions scanning (change_line on a 10-line basket) against 8 tills calling Ping, in slices;
+    and 8 sessions of an empty basket answering a quote (nothing to price): what a stream message costs
+    the framework and the session's plumbing, the ceiling for scans.
+
+    Driven from one asyncio event loop (grpc.aio), 8 tasks each on its own connection: the sync client
+    spends more CPU on a stream message than on a unary call (a thread feeds the request iterator), and
+    on this 2-core machine the client's CPU is taken from the server's (benchmarks/bench_ceiling.py
+    measures both clients against the framework alone)."""
+    request = health_basket(10)
+    del request.coupon_codes[:]
+    payload_lines = list(request.lines)
+
+    async def run() -> list[Slices]:
+        options = [("grpc.use_local_subchannel_pool", 1)]
+        channels = [grpc.aio.insecure_channel(target, options=options) for _ in range(8)]
+        stubs = [pb_grpc.PromotionsStub(c) for c in channels]
+        streams, empty = [], []
+        for k, stub in enumerate(stubs):
+            opening = pb.EvaluateRequest()
+            opening.CopyFrom(request)
+            opening.transaction_id = f"bench-session-{k}-{time.time_ns()}"
+            streams.append(await _open(stub, opening))
+            opening.transaction_id += "-empty"
+            del opening.lines[:]
+            empty.append(await _open(stub, opening))
+
+        async def ping(k: int, n: int) -> None:
+            await stubs[k].Ping(request, timeout=TIMEOUT_S)
+
+        async def scan(k: int, n: int) -> None:
+            await _send(streams[k], pb.SessionRequest(seq=n, change_line=scan_line(payload_lines, n)))
+
+        async def idle(k: int, n: int) -> None:
+            await _send(empty[k], pb.SessionRequest(seq=n, quote=pb.SessionQuote()))
+
+        kinds = {"Ping": ping, "scan": scan, "idle": idle}
+        out = {name: Slices(name, []) for name in kinds}
+        for send in kinds.values():  # warm up
+            await _slice(send, 20, 60.0, [])
+        for _ in range(rounds):
+            for name, send in kinds.items():
+                cpu0, t0 = server_cpu_ns(server_pid), time.perf_counter()
+                await _slice(send, -(-calls // rounds // 8), seconds / rounds, out[name].latencies)
+                out[name].seconds += time.perf_counter() - t0
+                out[name].cpu_ns += server_cpu_ns(server_pid) - cpu0
+        for call in streams + empty:
+            await call.done_writing()
+        for channel in channels:
+            await channel.close()
+        return list(out.values())
+
+    return asyncio.run(run())
+
+
+async def _open(stub: pb_grpc.PromotionsStub, opening: pb.EvaluateRequest) -> object:
+    call = stub.TillSession(timeout=600)
+    await _send(call, pb.SessionRequest(open=opening))
+    return call
+
+
+async def _send(call: object, msg: pb.SessionRequest) -> pb.SessionReply:
+    await call.write(msg)  # type: ignore[attr-defined]
+    reply = await call.read()  # type: ignore[attr-defined]
+    if reply.HasField("error"):
+        raise SystemExit(f"session refused {msg.WhichOneof('action')}: {reply.error.details}")
+    return reply
+
+
+async def _slice(
+    send: Callable[[int, int], object], quota: int, seconds: float, latencies: list[int]
+) -> None:
+    """Each of the 8 tills sends ``quota`` messages back to back (or for ``seconds``)."""
     stop_at = time.monotonic() + seconds
-    start = threading.Barrier(len(sessions) + 1)
 
-    def worker(k: int) -> None:
-        session, clock = sessions[k], time.perf_counter_ns
-        start.wait()
-        send = session.scan if name == "scan" else session.idle
+    async def till(k: int) -> None:
+        clock = time.perf_counter_ns
         for n in range(quota):
             t0 = clock()
-            send(n)
-            per_thread[k].append(clock() - t0)
+            await send(k, n)  # type: ignore[misc]
+            latencies.append(clock() - t0)
             if time.monotonic() > stop_at:
                 break
 
-    threads = [threading.Thread(target=worker, args=(k,), daemon=True) for k in range(len(sessions))]
-    for t in threads:
-        t.start()
-    start.wait()
-    t0 = time.perf_counter()
-    for t in threads:
-        t.join()
-    return Cell(name, len(sessions), [x for xs in per_thread for x in xs], 0, time.perf_counter() - t0)
+    await asyncio.gather(*(till(k) for k in range(8)))
 
 
-def bench_sessions(tills: Tills, calls: int, seconds: float, rounds: int) -> list[Cell]:
-    """8 open sessions scanning (change_line on a 10-line basket) against 8 tills calling Ping, in slices;
-    and 8 sessions of an empty basket answering a quote (nothing to price): what a stream message costs
-    the framework and the session's plumbing, the ceiling for scans."""
-    request = health_basket(10)
-    del request.coupon_codes[:]
-    ping: Call = lambda stub: stub.Ping(request, timeout=TIMEOUT_S)  # noqa: E731
-    sessions, empty = [], []
-    for k, stub in enumerate(tills.stubs):
-        opening = pb.EvaluateRequest()
-        opening.CopyFrom(request)
-        opening.transaction_id = f"bench-session-{k}-{time.time_ns()}"
-        sessions.append(Session(stub, opening))
-        opening.transaction_id += "-empty"
-        del opening.lines[:]
-        empty.append(Session(stub, opening))
-    try:
-        for session in sessions:  # warm up
-            for n in range(20):
-                session.scan(n)
-        slices: dict[str, list[Cell]] = {"Ping": [], "scan": [], "idle": []}
-        for _ in range(rounds):
-            slices["Ping"].append(drive(tills, ping, "Ping", 8, calls // rounds, seconds / rounds))
-            slices["scan"].append(drive_sessions(sessions, calls // rounds, seconds / rounds))
-            slices["idle"].append(drive_sessions(empty, calls // rounds, seconds / rounds, "idle"))
-    finally:
-        for session in sessions + empty:
-            session.close()
-    return [_merge(parts) for parts in slices.values()]
-
-
-def report_sessions(cells: list[Cell]) -> None:
-    ping, scan, idle = cells
-    print(f"  {'':<10} {'in flight':>9} {'calls':>7} {'p50 us':>9} {'p99 us':>9} {'per s':>9}")
-    for c in cells:
+def report_sessions(parts: list[Slices]) -> None:
+    ping, scan, idle = parts
+    print(
+        f"  {'':<10} {'in flight':>9} {'calls':>7} {'p50 us':>9} {'p99 us':>9} {'per s':>9} "
+        f"{'server cpu us':>13}"
+    )
+    for part in parts:
+        c = part.cell
         print(
             f"  {c.name:<10} {c.in_flight:>9} {len(c.latencies):>7} "
-            f"{c.percentile(50):>9.0f} {c.percentile(99):>9.0f} {c.throughput:>9.0f}"
+            f"{c.percentile(50):>9.0f} {c.percentile(99):>9.0f} {c.throughput:>9.0f} {part.cpu_us:>13.0f}"
         )
-    print(f"  scan messages/s over Ping calls/s: {scan.throughput / ping.throughput:.2f}   (target >= 1.5)")
-    ceiling = idle.throughput / ping.throughput
-    print(f"  the ceiling: messages with nothing to price (idle) over Ping: {ceiling:.2f}")
+    print(
+        f"  scan messages/s over Ping calls/s: {scan.cell.throughput / ping.cell.throughput:.2f}"
+        f"   server CPU per Ping over per scan: {ping.cpu_us / scan.cpu_us:.2f}   (target >= 1.5)"
+    )
+    print(
+        "  the ceiling, messages with nothing to price (idle) over Ping: "
+        f"{idle.cell.throughput / ping.cell.throughput:.2f} per s, "
+        f"{ping.cpu_us / idle.cpu_us:.2f} in server CPU"
+    )
 
 
 def _merge(parts: list[Cell]) -> Cell:
@@ -369,6 +435,7 @@ def _merge(parts: list[Cell]) -> Cell:
         [x for p in parts for x in p.latencies],
         sum(p.failures for p in parts),
         sum(p.seconds for p in parts),
+        cpu_ns=sum(p.cpu_ns for p in parts),
     )
 
 
@@ -408,12 +475,12 @@ def bench_reload(tills: Tills, rules_file: Path, seconds: float) -> tuple[Cell, 
 def report(cells: list[Cell]) -> None:
     print(
         f"  {'rpc':<10} {'in flight':>9} {'calls':>7} {'failed':>6} "
-        f"{'p50 us':>9} {'p99 us':>9} {'calls/s':>9}"
+        f"{'p50 us':>9} {'p99 us':>9} {'calls/s':>9} {'server cpu us':>13}"
     )
     for c in cells:
         print(
             f"  {c.name:<10} {c.in_flight:>9} {len(c.latencies):>7} {c.failures:>6} "
-            f"{c.percentile(50):>9.0f} {c.percentile(99):>9.0f} {c.throughput:>9.0f}"
+            f"{c.percentile(50):>9.0f} {c.percentile(99):>9.0f} {c.throughput:>9.0f} {c.cpu_us:>13.0f}"
         )
     by = {(c.name, c.in_flight): c for c in cells}
     for n in (1, 8):
@@ -422,6 +489,7 @@ def report(cells: list[Cell]) -> None:
             f"  {n} in flight: throughput Evaluate/Ping {evaluate.throughput / ping.throughput:.2f}"
             f"   p99 Evaluate/Ping {evaluate.percentile(99) / ping.percentile(99):.2f}"
             f"   p50 Evaluate/Ping {evaluate.percentile(50) / ping.percentile(50):.2f}"
+            f"   server CPU Ping/Evaluate {ping.cpu_us / evaluate.cpu_us:.2f}"
         )
     print("  targets: throughput Evaluate/Ping at 8 in flight >= 0.8; p99 Evaluate/Ping <= 1.5")
 
@@ -470,6 +538,12 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20.0, help="time limit per cell")
     parser.add_argument("--rounds", type=int, default=3, help="Ping/Evaluate alternations per cell")
     parser.add_argument("--quick", action="store_true", help="300 calls per cell, a short reload")
+    parser.add_argument(
+        "--server-root",
+        type=Path,
+        default=ROOT,
+        help="serve from this checkout (another branch's, for a paired A/B run); default this one",
+    )
     args = parser.parse_args()
     calls = 300 if args.quick else args.calls
     reload_seconds = 4.0 if args.quick else 12.0
@@ -482,17 +556,25 @@ def main() -> None:
         rules_file = rulesets / "generated-1000.rules"
         rules_file.write_text(generated_ruleset(1000), encoding="utf-8")
         workers = max(1, args.workers)
-        server = Server(rulesets, tmp / "ledger.db", tmp / "server.log", workers, args.threads)
+        server = Server(
+            rulesets, tmp / "ledger.db", tmp / "server.log", workers, args.threads, args.server_root
+        )
         tills = Tills(server.target, 8)
         try:
+            print(f"server code: {args.server_root}")
             print(
                 f"Evaluate vs Ping, 10-line basket, ruleset ruyi-health, {workers} worker(s) of "
                 f"{args.threads} thread(s), "
                 f"one connection per till ({calls} calls per cell)"
             )
-            report(bench_framework(tills, calls, args.seconds, max(1, args.rounds)))
-            print("till sessions: 8 open TillSession streams, each scan a change_line on a 10-line basket")
-            report_sessions(bench_sessions(tills, calls, args.seconds, max(1, args.rounds)))
+            report(bench_framework(tills, server.process.pid, calls, args.seconds, max(1, args.rounds)))
+            print(
+                "till sessions: 8 open TillSession streams, each scan a change_line on a 10-line basket "
+                "(grpc.aio client)"
+            )
+            report_sessions(
+                bench_sessions(server.target, server.process.pid, calls, args.seconds, max(1, args.rounds))
+            )
             reload = None if args.no_reload else bench_reload(tills, rules_file, reload_seconds)
         finally:
             tills.close()

@@ -31,6 +31,7 @@ from server.rulesets.sources import SourceBook
 from server.sales import members
 from server.sales.budgets import BudgetPlan, Counter, budget_plan
 from server.sales.errors import PayableMismatch
+from server.sales.member_memo import EngineMembers
 from server.sales.pricing import Evaluator, default_evaluate, price
 from server.sales.stored import compact_json, reply_of, stored_reply, stored_request_json
 from server.storage.errors import (
@@ -57,9 +58,9 @@ from server.wire.ledger import (
     with_member,
 )
 from server.wire.reply import invoice_to_proto
-from server.wire.request import LineMemo, parse_time, precheck, request_from_proto
+from server.wire.request import parse_time, precheck, request_from_proto
 
-__all__ = ["MAX_CLOCK_SKEW", "Priced", "SalesDesk"]
+__all__ = ["MAX_CLOCK_SKEW", "Priced", "SalesDesk", "check_ledger_member", "present_coupons"]
 
 MAX_CLOCK_SKEW = timedelta(minutes=5)
 """How far ahead of the server's clock a committed sale's time may be (a till's clock drifts a little;
@@ -71,7 +72,7 @@ class Priced:
     """A basket priced against the ledger: the effective request, the engine's answer and the reply."""
 
     compiled: CompiledRuleset
-    effective: pb.EvaluateRequest
+    effective: pb.EvaluateRequest | None  # what a commit stores (None for a quote: not built)
     basket: Request
     evaluation: Evaluation
     invoices: tuple[Invoice, ...] | None  # None: a scan that did not ask for them (a commit always has them)
@@ -109,6 +110,7 @@ class SalesDesk:
         self.registry = registry
         self.evaluate = evaluate
         self.sources = SourceBook(ledger)
+        self.members = EngineMembers()
 
     # ------------------------------------------------------------------ Evaluate
 
@@ -120,7 +122,6 @@ class SalesDesk:
         *,
         strict: bool = False,
         final_quote: bool | None = None,
-        line_memo: LineMemo | None = None,
     ) -> Priced:
         """Price ``msg`` with the member and the coupon codes as the ledger knows them (no side effect).
 
@@ -135,26 +136,7 @@ class SalesDesk:
         precheck(msg)
         reads = self.ledger.pricing_reads(_member_id(msg), msg.coupon_codes, cached=not strict)
         with_invoice = msg.final_quote if final_quote is None else final_quote
-        return self._price(
-            msg,
-            reads,
-            compiled,
-            transaction_id,
-            strict=strict,
-            with_invoice=with_invoice,
-            line_memo=line_memo,
-        )
-
-    def check_member(self, msg: pb.EvaluateRequest) -> None:
-        """What :meth:`quote` says of ``msg``'s member, for a basket with nothing to price yet."""
-        member_id = _member_id(msg)
-        if member_id is None:
-            return
-        member = self.ledger.pricing_reads(member_id, (), cached=True).member
-        if member is None and not msg.member.tier:
-            raise MemberNotFound(member_id)
-        if member is not None and member.status != "active":
-            raise MemberTerminated(member_id)
+        return self._price(msg, reads, compiled, transaction_id, strict=strict, with_invoice=with_invoice)
 
     def _price(
         self,
@@ -165,49 +147,45 @@ class SalesDesk:
         *,
         strict: bool,
         with_invoice: bool,
-        line_memo: LineMemo | None = None,
     ) -> Priced:
         """:meth:`quote` once the ledger has been read."""
         member_id = reads.member_id
+        view = reads.member if member_id is not None else None
         if member_id is not None:
-            if reads.member is not None:
-                if reads.member.status != "active":
-                    raise MemberTerminated(member_id)  # even with inline attributes: the ledger knows them
-                if reads.member.programme != compiled.name:
-                    raise MemberOfAnotherProgramme(member_id, reads.member.programme, compiled.name)
-                msg = with_member(msg, reads.member, ZoneInfo(compiled.ruleset.settings.timezone))
+            if view is not None:
+                check_ledger_member(view, compiled)
             elif strict or not msg.member.tier:
                 raise MemberNotFound(member_id)
-        basket = request_from_proto(msg, line_memo)
-        plan = budget_plan(compiled)
-        counters: tuple[Counter, ...] = ()
-        if plan.active:  # price within what is left (the commit's conditional writes re-check)
-            day = basket.at.astimezone(compiled.zone).date()
-            counters = tuple(plan.counters(member_id if reads.member is not None else None, day))
-            used = self.ledger.usage_used([c.key for c in counters])
-            basket = dataclasses.replace(basket, usage=plan.usage_left(list(counters), used))
-        presented = PresentedCoupons()
-        if basket.coupons:
-            day = basket.at.astimezone(ZoneInfo(compiled.ruleset.settings.timezone)).date()
-            statuses = reads.coupon_statuses(day)
-            issued_only = {i.coupon for i in compiled.ruleset.settings.issued}
-            presented = resolve_coupons(list(basket.coupons), statuses, compiled.name, issued_only)
-            if presented.engine_codes != basket.coupons:
-                basket = dataclasses.replace(basket, coupons=presented.engine_codes)
-        effective = pb.EvaluateRequest()
-        effective.CopyFrom(msg)
-        del effective.coupon_codes[:]
-        effective.coupon_codes.extend(presented.engine_codes)
-        effective.ruleset_version = compiled.version
-        if transaction_id:
-            effective.transaction_id = transaction_id
+        if view is not None:  # the ledger's attributes, not the till's
+            basket = request_from_proto(msg, member=self.members.engine_member(view, compiled.zone))
+        else:
+            basket = request_from_proto(msg)
+        basket, counters = self.within_budgets(basket, compiled, member_id if view is not None else None)
+        basket, presented = present_coupons(basket, reads, compiled)
+        effective = None
+        if strict:  # a commit stores it: the ledger's member attributes, the codes as the engine priced them
+            known = with_member(msg, view, compiled.zone) if view is not None else msg
+            effective = _effective(known, presented, compiled, transaction_id)
         _, evaluation, invoices = price(compiled, basket, self.evaluate, with_invoice=with_invoice)
         reply, spent = reply_of(
-            compiled, evaluation, invoices, presented, effective.transaction_id, effective.explain
+            compiled, evaluation, invoices, presented, transaction_id or msg.transaction_id, msg.explain
         )
         return Priced(
             compiled, effective, basket, evaluation, invoices, reply, presented, spent, member_id, counters
         )
+
+    def within_budgets(
+        self, basket: Request, compiled: CompiledRuleset, member_id: str | None
+    ) -> tuple[Request, tuple[Counter, ...]]:
+        """``basket`` priced within what its budgets and limits have left (the commit's conditional
+        writes re-check), and their counters; unchanged when the ruleset has none."""
+        plan = budget_plan(compiled)
+        if not plan.active:
+            return basket, ()
+        day = basket.at.astimezone(compiled.zone).date()
+        counters = tuple(plan.counters(member_id, day))
+        used = self.ledger.usage_used([c.key for c in counters])
+        return dataclasses.replace(basket, usage=plan.usage_left(list(counters), used)), counters
 
     # ------------------------------------------------------------------ Commit
 
@@ -304,6 +282,7 @@ class SalesDesk:
         zone = ZoneInfo(compiled.ruleset.settings.timezone)
         invoices = priced.invoices
         assert invoices is not None  # a commit always builds its invoices
+        assert priced.effective is not None  # and the request it stores
         result = json_format.MessageToDict(priced.reply)
         if priced.reply.invoices:  # the reply carries the invoices: convert them once, not twice
             invoice_data = result["invoices"]
@@ -339,6 +318,42 @@ class SalesDesk:
 
     def redeem(self, msg: pb.RedeemPointsRequest, now: datetime) -> RedeemResult:
         return members.redeem(self.registry, self.ledger, msg, now)
+
+
+def check_ledger_member(member: MemberView, compiled: CompiledRuleset) -> None:
+    """Refuse to price a member the ledger knows but who may not buy as one in ``compiled``'s programme."""
+    if member.status != "active":
+        raise MemberTerminated(member.id)  # even with inline attributes: the ledger knows them
+    if member.programme != compiled.name:
+        raise MemberOfAnotherProgramme(member.id, member.programme, compiled.name)
+
+
+def present_coupons(
+    basket: Request, reads: PricingReads, compiled: CompiledRuleset
+) -> tuple[Request, PresentedCoupons]:
+    """``basket`` with its presented codes as the engine prices them (a ledger code becomes its
+    coupon definition; a code that cannot be spent, nothing), and how each code resolved."""
+    if not basket.coupons:
+        return basket, PresentedCoupons()
+    day = basket.at.astimezone(compiled.zone).date()
+    issued_only = {i.coupon for i in compiled.ruleset.settings.issued}  # owner-bound: never by bare id
+    presented = resolve_coupons(list(basket.coupons), reads.coupon_statuses(day), compiled.name, issued_only)
+    if presented.engine_codes != basket.coupons:
+        basket = dataclasses.replace(basket, coupons=presented.engine_codes)
+    return basket, presented
+
+
+def _effective(
+    msg: pb.EvaluateRequest, presented: PresentedCoupons, compiled: CompiledRuleset, transaction_id: str
+) -> pb.EvaluateRequest:
+    effective = pb.EvaluateRequest()
+    effective.CopyFrom(msg)
+    del effective.coupon_codes[:]
+    effective.coupon_codes.extend(presented.engine_codes)
+    effective.ruleset_version = compiled.version
+    if transaction_id:
+        effective.transaction_id = transaction_id
+    return effective
 
 
 def _refused_coupon(presented: PresentedCoupons) -> None:

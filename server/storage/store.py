@@ -27,6 +27,7 @@ from engine.model import Member as EngineMember
 from engine.rules import Settings, Tier
 from server.storage import coupons, maintenance, member_data, members, referrals, returns, sales, usage
 from server.storage import points as points_ops
+from server.storage.coupon_cache import CouponCache
 from server.storage.db import ensure_schema, make_engine, make_sessionmaker, reader, snapshot
 from server.storage.errors import (
     BudgetExceeded,
@@ -60,7 +61,7 @@ T = TypeVar("T")
 
 class Ledger:
     """The ledger over a session factory; safe to share between threads (its only state is the
-    member cache scans price with, which every write of this process keeps honest)."""
+    member and coupon caches scans price with, which every write of this process keeps honest)."""
 
     def __init__(
         self,
@@ -68,10 +69,12 @@ class Ledger:
         *,
         clock: Callable[[], datetime] = utc_now,
         member_cache: MemberCache | None = None,
+        coupon_cache: CouponCache | None = None,
     ) -> None:
         self.sessions = sessions
         self.clock = clock
         self.member_cache = member_cache if member_cache is not None else MemberCache()
+        self.coupon_cache = coupon_cache if coupon_cache is not None else CouponCache()
         self._reader = reader(self.engine)
         # Sessions for long reads (audit export and verify): one snapshot, no write lock held.
         self.snapshots = make_sessionmaker(snapshot(self.engine))
@@ -155,6 +158,7 @@ class Ledger:
             return self._tx(lambda s: member_data.erase_member(s, member_id, reason, operator, self.clock()))
         finally:
             self.member_cache.forget()  # referees' views name the old id as their referrer
+            self.coupon_cache.forget()  # and the member's coupons have a new owner
 
     def get_member(self, member_id: str, recent: int = 20) -> MemberView:
         """The member, their balance and their ``recent`` latest entries (newest first)."""
@@ -189,6 +193,7 @@ class Ledger:
                 now=self.clock(),
             )
         )
+        self.coupon_cache.forget(code)  # a scan may have found it unknown (a public code) before
         return self.lookup_coupons([code], member_id=owner_id, on=valid_from or date.min)[code]
 
     def lookup_coupons(
@@ -218,18 +223,21 @@ class Ledger:
         ``transaction_id`` (a retry is answered from it without pricing again).
 
         No transaction is needed: the commit re-checks every row it changes. ``cached`` (a scan,
-        not a commit) answers a member-only read from the member cache when it can; every read
-        that finds a member refreshes the cache.
+        not a commit) answers from the member and coupon caches when they hold everything asked
+        for (a guest with no codes reads nothing); every read refreshes them.
         """
-        codes = tuple(codes)
-        if cached and member_id and not codes and transaction_id is None:
-            view = self.member_cache.get(member_id)
-            if view is not None:
-                return PricingReads(member_id, view, (), ())
+        codes = tuple(dict.fromkeys(codes))
+        if cached and transaction_id is None:
+            view = self.member_cache.get(member_id) if member_id else None
+            rows = self.coupon_cache.rows(codes)
+            if (view is not None or not member_id) and rows is not None:
+                return PricingReads(member_id, view, codes, rows)
         generation = self.member_cache.generation()
+        coupon_generation = self.coupon_cache.generation()
         reads = in_connection(self._reader, lambda c: read_for_pricing(c, member_id, codes, transaction_id))
         if reads.member is not None:
             self.member_cache.put(reads.member, generation)
+        self.coupon_cache.keep_rows(codes, reads.rows, coupon_generation)
         return reads
 
     def usage_used(self, keys: Sequence[str]) -> dict[str, int]:
@@ -254,9 +262,11 @@ class Ledger:
         """
         try:
             result = self._commit_sale(sale)
-        finally:  # committed or not, the member's next scan reads the ledger again
+        finally:  # committed or not, the member's next scan reads the ledger again, and its coupons
             if sale.member_id is not None:
                 self.member_cache.forget(sale.member_id)
+            for code in sale.coupon_codes:
+                self.coupon_cache.forget(code)
         for referrer in result.referrers:  # their balances moved too
             self.member_cache.forget(referrer)
         return result
@@ -320,6 +330,7 @@ class Ledger:
             )
         finally:
             self.member_cache.forget(member_id)
+            self.coupon_cache.forget()  # the coupon bought is new: a scan may have found its code unknown
 
     def adjust_points(
         self, member_id: str, points: int, reason: str, operator: str, idempotency_key: str
@@ -368,6 +379,7 @@ class Ledger:
             )
         finally:
             self.member_cache.forget()
+            self.coupon_cache.forget()  # coupons past their validity expired
 
     def verify_balances(self) -> list[BalanceMismatch]:
         """Every member whose cached balance differs from the sum of their entries (must be empty)."""

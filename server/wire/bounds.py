@@ -25,7 +25,9 @@ __all__ = [
     "MAX_TEXT",
     "MAX_YEAR",
     "MIN_YEAR",
+    "check_coupon_code",
     "check_points",
+    "check_redeem_points",
     "check_text",
     "check_year",
     "shown",
@@ -74,3 +76,19 @@ def check_points(value: int, field: str, limit: int = MAX_POINTS) -> int:
 def check_year(year: int, field: str) -> None:
     if not MIN_YEAR <= year <= MAX_YEAR:
         raise InvalidRequest(field, f"the year must be between {MIN_YEAR} and {MAX_YEAR} (got {year})")
+
+
+def check_redeem_points(points: int, field: str) -> int:
+    """``points`` to redeem when within bounds; InvalidRequest naming ``field`` otherwise."""
+    if points < 0:
+        raise InvalidRequest(field, f"must not be negative (got {points})")
+    if points > MAX_POINTS:
+        raise InvalidRequest(field, f"must be at most {MAX_POINTS:,} (got {points})")
+    return points
+
+
+def check_coupon_code(code: str, field: str) -> str:
+    """A presented code when it is usable text; InvalidRequest naming ``field`` otherwise."""
+    if not code or code.isspace():
+        raise InvalidRequest(field, "must not be empty")
+    return check_text(code, field)

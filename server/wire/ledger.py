@@ -40,6 +40,7 @@ __all__ = [
     "adjust_to_proto",
     "commit_request_hash",
     "commit_to_proto",
+    "ledger_member",
     "member_to_proto",
     "parse_date",
     "redeem_to_proto",
@@ -69,18 +70,29 @@ def with_member(msg: pb.EvaluateRequest, member: MemberView, zone: ZoneInfo) -> 
     out = pb.EvaluateRequest()
     out.CopyFrom(msg)
     out.member.Clear()
-    out.member.id = member.id
-    out.member.tier = member.tier
-    out.member.birthday = member.birthday.isoformat() if member.birthday else ""
-    out.member.tags.extend(sorted(member.tags))
-    out.member.segment = member.segment
-    out.member.join_date = member.join_date.isoformat() if member.join_date else ""
-    out.member.points_balance = member.spendable
-    if member.last_purchase_at is not None:
-        out.member.last_purchase_date = member.last_purchase_at.astimezone(zone).date().isoformat()
-    out.member.order_count = member.order_count
-    out.member.lifetime_spend_fen = member.lifetime_spend_fen
+    _fill_member(out.member, member, zone)
     return out
+
+
+def ledger_member(member: MemberView, zone: ZoneInfo) -> pb.Member:
+    """The member as :func:`with_member` puts it in a request (a till session prices with it)."""
+    out = pb.Member()
+    _fill_member(out, member, zone)
+    return out
+
+
+def _fill_member(out: pb.Member, member: MemberView, zone: ZoneInfo) -> None:
+    out.id = member.id
+    out.tier = member.tier
+    out.birthday = member.birthday.isoformat() if member.birthday else ""
+    out.tags.extend(sorted(member.tags))
+    out.segment = member.segment
+    out.join_date = member.join_date.isoformat() if member.join_date else ""
+    out.points_balance = member.spendable
+    if member.last_purchase_at is not None:
+        out.last_purchase_date = member.last_purchase_at.astimezone(zone).date().isoformat()
+    out.order_count = member.order_count
+    out.lifetime_spend_fen = member.lifetime_spend_fen
 
 
 def return_quantities(msg: pb.ReturnRequest) -> dict[str, int]:

@@ -8,14 +8,14 @@ in place. The other direction, the wire into the engine and its shape checks, is
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from fractions import Fraction
 from typing import Any
 
 from google.protobuf import json_format
 
 from engine.invoice.build import Invoice
-from engine.model import Evaluation, TaxRate
+from engine.model import Evaluation, LineOutcome, TaxRate
 from engine.thresholds import nudge_text
 from server._pb.promo.v1 import promo_pb2 as pb
 
@@ -52,6 +52,8 @@ def evaluation_to_proto(
     digest: str = "",
     transaction_id: str = "",
     explain: bool = True,
+    only: Callable[[LineOutcome], bool] | None = None,
+    into: pb.EvaluateReply | None = None,
 ) -> pb.EvaluateReply:
     """The reply for an evaluation (and its invoices, when built: one, or several for a split sale).
 
@@ -61,18 +63,24 @@ def evaluation_to_proto(
     Without ``explain`` the per-line discount lists and the points breakdown are left
     empty: a till that only shows totals does not pay for the explanation. Every
     sub-message is made in place (``add`` with keywords), never built and copied.
+
+    ``only`` keeps the lines it is true of (a till session sends only the lines that changed);
+    ``into`` is an empty reply to fill (one inside a SessionReply) instead of a new one.
     """
     redemption = evaluation.redemption
-    reply = pb.EvaluateReply(
-        ruleset={"name": evaluation.ruleset, "version": evaluation.version, "digest": digest},
-        transaction_id=transaction_id,
-        subtotal_fen=evaluation.subtotal,
-        discount_fen=evaluation.discount,
-        payable_fen=evaluation.payable,
-        redemption={"points": redemption.points, "value_fen": redemption.value},
-    )
+    reply = pb.EvaluateReply() if into is None else into
+    ruleset = reply.ruleset
+    ruleset.name, ruleset.version, ruleset.digest = evaluation.ruleset, evaluation.version, digest
+    ruleset.SetInParent()
+    reply.transaction_id = transaction_id
+    reply.subtotal_fen, reply.discount_fen = evaluation.subtotal, evaluation.discount
+    reply.payable_fen = evaluation.payable
+    reply.redemption.points, reply.redemption.value_fen = redemption.points, redemption.value
+    reply.redemption.SetInParent()
     add_line = reply.lines.add
     for outcome in evaluation.lines:
+        if only is not None and not only(outcome):
+            continue
         line = add_line(
             line_id=outcome.line_id,
             amount_fen=outcome.amount,

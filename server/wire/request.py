@@ -31,13 +31,17 @@ from server.wire.bounds import (
     MAX_POINTS,
     MAX_QTY,
     MAX_TEXT,
+    check_coupon_code,
+    check_redeem_points,
     check_text,
     check_year,
     shown,
 )
 
 __all__ = [
-    "LineMemo",
+    "basket_from_proto",
+    "line_from_proto",
+    "member_from_proto",
     "parse_date",
     "parse_time",
     "precheck",
@@ -53,53 +57,44 @@ _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 # --------------------------------------------------------------------------- proto -> engine
 
 
-LineMemo = dict[str, tuple[pb.Line, Line]]
-"""Wire lines already converted, by line id: a till session converts only the lines that changed."""
+TILLS_MEMBER: Any = object()
+"""``request_from_proto``'s default member: the one the till sent (converted and checked)."""
 
 
-def request_from_proto(msg: pb.EvaluateRequest, memo: LineMemo | None = None) -> Request:
+def request_from_proto(msg: pb.EvaluateRequest, *, member: Member | None = TILLS_MEMBER) -> Request:
     """The engine request for ``msg``; :class:`InvalidRequest` names the first bad field.
 
     Reading a protobuf field builds a new Python object each time, so each is read once.
-    With a ``memo``, a line equal to the one converted under its id before is not converted
-    again (it was valid then, and its checks depend on nothing else), and new ones are added.
+    A ``member`` given is priced instead of the till's (the ledger's; None: none).
     """
-    wire_lines = msg.lines
-    if not wire_lines:
+    if not msg.lines:
         raise InvalidRequest("lines", "at least one line is required")
+    return basket_from_proto(msg, member=member)
+
+
+def basket_from_proto(msg: pb.EvaluateRequest, *, member: Member | None = TILLS_MEMBER) -> Request:
+    """:func:`request_from_proto` for a basket that may have no lines yet (a till session's opening)."""
+    wire_lines = msg.lines
     if len(wire_lines) > MAX_LINES:
         raise InvalidRequest("lines", f"at most {MAX_LINES} lines (got {len(wire_lines)})")
     seen: dict[str, int] = {}
     lines = []
     for i, wire in enumerate(wire_lines):
-        known = memo.get(wire.id) if memo is not None else None
-        if known is not None and known[0] == wire:
-            line = known[1]
-        else:
-            line = _line(wire, i)
-            if memo is not None:
-                kept = pb.Line()
-                kept.CopyFrom(wire)
-                memo[line.id] = (kept, line)
+        line = line_from_proto(wire, i)
         if line.id in seen:
             raise InvalidRequest(
                 f"lines[{i}].id", f"duplicate line id {line.id!r} (also lines[{seen[line.id]}].id)"
             )
         seen[line.id] = i
         lines.append(line)
-    member = _member(msg.member) if msg.HasField("member") else None
-    redeem_points = msg.redeem_points
-    if redeem_points < 0:
-        raise InvalidRequest("redeem_points", f"must not be negative (got {redeem_points})")
-    if redeem_points > MAX_POINTS:
-        raise InvalidRequest("redeem_points", f"must be at most {MAX_POINTS:,} (got {redeem_points})")
+    if member is TILLS_MEMBER:
+        member = member_from_proto(msg.member) if msg.HasField("member") else None
+    redeem_points = check_redeem_points(msg.redeem_points, "redeem_points")
     coupons = tuple(msg.coupon_codes)
     if len(coupons) > MAX_COUPON_CODES:
         raise InvalidRequest("coupon_codes", f"at most {MAX_COUPON_CODES} codes (got {len(coupons)})")
     for i, code in enumerate(coupons):
-        if _blank(code):
-            raise InvalidRequest(f"coupon_codes[{i}]", "must not be empty")
-        check_text(code, f"coupon_codes[{i}]")
+        check_coupon_code(code, f"coupon_codes[{i}]")
     check_text(msg.ruleset, "ruleset", MAX_TEXT)
     check_text(msg.store, "store", MAX_TEXT)
     check_text(msg.channel, "channel", MAX_TEXT)
@@ -133,7 +128,8 @@ def _blank(text: str) -> bool:
     return not text or text.isspace()
 
 
-def _line(msg: pb.Line, i: int) -> Line:
+def line_from_proto(msg: pb.Line, i: int) -> Line:
+    """One wire line as the engine's; errors name it ``lines[i]``."""
     line_id, name, price, quantity = msg.id, msg.name, msg.unit_price_fen, msg.quantity_milli
     if _blank(line_id):
         raise InvalidRequest(f"lines[{i}].id", "must not be empty (the till's id for the line)")
@@ -180,9 +176,19 @@ _NO_TAGS: frozenset[str] = frozenset()
 _LINE_TEXTS = ("id", "name", "sku", "category", "brand", "tax_code", "unit", "spec")
 
 
-def _texts(i: int, *values: str) -> None:
-    """The line's text fields, in :data:`_LINE_TEXTS` order: bounded, no control characters."""
-    for name, value in zip(_LINE_TEXTS, values, strict=True):
+def _texts(i: int, line_id: str, *values: str) -> None:
+    """The line's text fields, in :data:`_LINE_TEXTS` order: bounded, no control characters.
+
+    All of them are looked at at once first (the usual case, in C); only a line that fails that
+    is checked field by field, for the error that names the field.
+    """
+    if (
+        len(line_id) <= MAX_ID
+        and max(map(len, values)) <= MAX_TEXT
+        and (line_id + "".join(values)).isprintable()
+    ):
+        return
+    for name, value in zip(_LINE_TEXTS, (line_id, *values), strict=True):
         if value:
             check_text(value, f"lines[{i}].{name}", MAX_ID if name == "id" else MAX_TEXT)
 
@@ -218,7 +224,8 @@ def _tags(tags: Iterable[str], path: str) -> frozenset[str]:
     return out
 
 
-def _member(msg: pb.Member) -> Member:
+def member_from_proto(msg: pb.Member) -> Member:
+    """The till's inline member (a tier at least); errors name ``member.*``."""
     if _blank(msg.tier):
         raise InvalidRequest("member.tier", "is required for a member (leave member unset for a guest)")
     balance = msg.points_balance if msg.HasField("points_balance") else None

@@ -78,7 +78,8 @@ def start_svc(rulesets: Path) -> Iterator[Callable[..., Svc]]:
     def start(backend: tuple[str, str, Engine] | None) -> Svc:
         import io
 
-        configure_logging(io.StringIO())
+        log = io.StringIO()
+        configure_logging(log)
         registry = RulesetRegistry(rulesets)
         ledger = Ledger(make_sessionmaker(backend[2])) if backend is not None else None
         server, port = create_server(
@@ -99,6 +100,7 @@ def start_svc(rulesets: Path) -> Iterator[Callable[..., Svc]]:
             target,
             name,
             url,  # type: ignore[arg-type]
+            log,
         )
 
     yield start

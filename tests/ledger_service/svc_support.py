@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import signal
 import socket
@@ -9,7 +10,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import grpc
@@ -120,6 +121,7 @@ class Svc:
     target: str
     backend: str
     url: str
+    log: io.StringIO = field(default_factory=io.StringIO)  # the server's JSON log lines
 
     def commit(
         self, tid: str, request: pb.EvaluateRequest, *, displayed: int | None = None

@@ -1,4 +1,5 @@
-"""Scans price with a cached member: this process's writes show at once, another's fail Commit cleanly."""
+"""Scans price with a cached member and coupons: this process's writes show at once, another's fail
+Commit cleanly."""
 
 from __future__ import annotations
 
@@ -8,8 +9,10 @@ from sqlalchemy import Engine
 from svc_support import CALL_TIMEOUT, Svc, basket
 
 from server._pb.promo.v1 import promo_pb2 as pb
+from server.storage.coupon_cache import CouponCache
 from server.storage.db import make_sessionmaker
 from server.storage.member_cache import MemberCache
+from server.storage.pricing import CouponRow
 from server.storage.results import MemberView
 from server.storage.store import Ledger
 
@@ -104,3 +107,33 @@ class TestMemberCache:
         assert (cache.get("M1"), cache.get("M2") is not None) == (None, True)
         cache.forget()
         assert cache.get("M2") is None and cache.get("M3") is None
+
+
+class TestCouponCache:
+    def test_a_scan_after_this_process_spends_a_code_sees_it_used(self, svc: Svc) -> None:
+        """The first scan caches the code as issued; the commit that spends it forgets it."""
+        svc.enroll()
+        svc.ledger.issue_coupon("ONCE", "C10", "svc-test")
+        before = svc.stub.Evaluate(basket(coupons=("ONCE",)), timeout=T)
+        assert [(c.code, c.accepted) for c in before.coupons] == [("ONCE", True)]
+        svc.commit("T1", basket(coupons=("ONCE",)))
+        after = svc.stub.Evaluate(basket(coupons=("ONCE",)), timeout=T)
+        assert [(c.code, c.accepted, c.reason) for c in after.coupons] == [("ONCE", False, "already_used")]
+
+    def test_a_code_issued_after_a_scan_found_it_unknown_is_seen(self, svc: Svc) -> None:
+        """An unknown code is cached as unknown (a public code); issuing it forgets that."""
+        svc.enroll()
+        unknown = svc.stub.Evaluate(basket(coupons=("LATER",)), timeout=T)
+        assert [(c.code, c.accepted, c.reason) for c in unknown.coupons] == [("LATER", False, "unknown")]
+        svc.ledger.issue_coupon("LATER", "C10", "svc-test")
+        issued = svc.stub.Evaluate(basket(coupons=("LATER",)), timeout=T)
+        assert [(c.code, c.accepted) for c in issued.coupons] == [("LATER", True)]
+
+    def test_rows_are_answered_only_when_every_code_is_known(self) -> None:
+        cache = CouponCache()
+        row = CouponRow("A", "C10", "svc-test", None, "issued", None, None)
+        cache.keep_rows(("A", "B"), (row,), cache.generation())
+        assert cache.rows(("A", "B")) == (row,)  # B: known to have no row (a public code)
+        assert cache.rows(("A", "C")) is None  # C never read: the caller must read
+        cache.forget("A")
+        assert cache.rows(("A",)) is None

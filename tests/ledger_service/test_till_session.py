@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import queue
 import threading
 from collections.abc import Iterator
@@ -316,3 +317,21 @@ class TestTheBook:
         with pytest.raises(grpc.RpcError) as info:
             list(bare.stub.TillSession(iter([pb.SessionRequest(open=_opening())]), timeout=T))
         assert info.value.code() == grpc.StatusCode.UNIMPLEMENTED
+
+
+class TestLog:
+    def test_scans_log_at_debug_and_the_end_counts_them(self, svc: Svc, till: Till) -> None:
+        """Open and commit log at INFO; the scans between do not, and the stream's end counts them."""
+        till.send(open=_opening())
+        till.send(add_line=_line("1", category="A"))
+        changed = till.send(change_line=_line("1", qty=3000))
+        done = till.send(commit=pb.SessionCommit(displayed_payable_fen=changed.basket.quote.payable_fen))
+        assert done.HasField("committed")
+        assert till.rest() == []
+        lines = [json.loads(text) for text in svc.log.getvalue().splitlines()]
+        actions = [
+            line["action"] for line in lines if line.get("method") == "TillSession" and "action" in line
+        ]
+        assert actions == ["open", "commit"]
+        (end,) = [line for line in lines if line["event"] == "session_end"]
+        assert (end["messages"], end["quiet"], end["transaction_id"]) == (4, 2, "S1")

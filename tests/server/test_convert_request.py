@@ -173,29 +173,6 @@ BAD_INPUTS = [
 ]
 
 
-class TestLineMemo:
-    def test_an_unchanged_line_is_reused_and_a_changed_one_converted(
-        self, request_msg: pb.EvaluateRequest
-    ) -> None:
-        """A till session's memo: equal wire line -> the same engine line; a changed line is new."""
-        memo: dict = {}
-        first = request_from_proto(request_msg, memo)
-        assert first == request_from_proto(request_msg)  # the memo changes nothing in the result
-        request_msg.lines[1].quantity_milli = 3000
-        second = request_from_proto(request_msg, memo)
-        assert second.lines[0] is first.lines[0]
-        assert second.lines[1] is not first.lines[1] and second.lines[1].quantity == 3000
-        assert second == request_from_proto(request_msg)
-
-    def test_a_changed_line_is_checked_again(self, request_msg: pb.EvaluateRequest) -> None:
-        memo: dict = {}
-        request_from_proto(request_msg, memo)
-        request_msg.lines[0].unit_price_fen = -1
-        with pytest.raises(InvalidRequest) as info:
-            request_from_proto(request_msg, memo)
-        assert info.value.field == "lines[0].unit_price_fen"
-
-
 class TestRequestFromProtoRefuses:
     @pytest.mark.parametrize(
         ("mutate", "field", "fragment"), BAD_INPUTS, ids=[b[1] + ":" + b[2] for b in BAD_INPUTS]
