@@ -29,6 +29,7 @@ __all__ = [
     "Witness",
     "analyze",
     "ceiling_error",
+    "ceiling_refusal",
     "describe_bound",
     "example_block",
 ]
@@ -51,12 +52,17 @@ class Analysis:
 
 
 def analyze(
-    compiled: CompiledRuleset, as_of: date | None = None, seen: dict[str, Iterable[str]] | None = None
+    compiled: CompiledRuleset,
+    as_of: date | None = None,
+    seen: dict[str, Iterable[str]] | None = None,
+    *,
+    with_witness: bool = True,
 ) -> Analysis:
     """Findings, worst-case bound and witness of a compiled ruleset.
 
     ``as_of`` is today for "window in the past"; ``seen`` adds item values past sales carried
-    (``item.sku`` -> SKUs...) to those the examples show.
+    (``item.sku`` -> SKUs...) to those the examples show. ``with_witness=False`` skips building
+    and pricing the witness basket, for callers that only need the bound and the findings.
     """
     ruleset = compiled.ruleset
     findings = reach_findings(ruleset, as_of, Known.of(ruleset, seen))
@@ -75,7 +81,7 @@ def analyze(
     return Analysis(
         tuple(sorted(findings, key=Finding.sort_key)),
         worst,
-        witness(compiled),
+        witness(compiled, worst) if with_witness else None,
         ruleset.settings.max_discount,
         ruleset.settings.max_discount_span or ruleset.settings.span,
     )
@@ -84,6 +90,18 @@ def analyze(
 def describe_bound(b: Bound) -> str:
     """``clearance 40.00% -> coupon:HY20 10.00% -> points 50.00%``: what compounds into the bound."""
     return " -> ".join(f"{source} {percent(share)}" for source, share in b.steps if share) or "no discount"
+
+
+def ceiling_refusal(compiled: CompiledRuleset, as_of: date | None = None) -> RuleError | None:
+    """Why a ruleset whose worst case exceeds its ``max_discount`` must not serve, or None.
+
+    What ``promo check`` and ``promo publish`` refuse, without pricing a witness: the registry
+    calls it on every reload.
+    """
+    if compiled.ruleset.settings.max_discount is None:
+        return None
+    result = analyze(compiled, as_of=as_of, with_witness=False)
+    return ceiling_error(result) if result.over_ceiling else None
 
 
 def ceiling_error(result: Analysis) -> RuleError:

@@ -163,7 +163,7 @@ def _threshold(rule: Rule) -> int | None:
     return best if best and best > 0 else None
 
 
-def witness(compiled: CompiledRuleset) -> Witness | None:
+def witness(compiled: CompiledRuleset, worst: "Bound | None" = None) -> Witness | None:
     """The example basket (as written, or pushed) whose one line loses the largest share."""
     from engine.check.run_examples import example_request
 
