@@ -16,7 +16,8 @@ from fractions import Fraction
 
 from engine.analysis.findings import KINDS, Finding
 from engine.analysis.reach import Known, reach_findings
-from engine.analysis.worst import Bound, Witness, bound, example_block, percent, witness
+from engine.analysis.witness import build_witness
+from engine.analysis.worst import Bound, Witness, bound, example_block, percent
 from engine.compiled import CompiledRuleset
 from engine.errors import RuleError
 from engine.spans import Span
@@ -32,6 +33,7 @@ __all__ = [
     "ceiling_refusal",
     "describe_bound",
     "example_block",
+    "reach_text",
 ]
 
 
@@ -44,6 +46,11 @@ class Analysis:
     witness: Witness | None
     ceiling: Fraction | None  # the ruleset's max_discount
     ceiling_span: Span | None
+
+    @property
+    def reached(self) -> bool:
+        """The witness, priced by the engine, loses exactly the bound (exact rationals)."""
+        return self.witness is not None and self.witness.share == self.bound.share
 
     @property
     def over_ceiling(self) -> bool:
@@ -81,7 +88,7 @@ def analyze(
     return Analysis(
         tuple(sorted(findings, key=Finding.sort_key)),
         worst,
-        witness(compiled, worst) if with_witness else None,
+        build_witness(compiled, worst) if with_witness else None,
         ruleset.settings.max_discount,
         ruleset.settings.max_discount_span or ruleset.settings.span,
     )
@@ -90,6 +97,19 @@ def analyze(
 def describe_bound(b: Bound) -> str:
     """``clearance 40.00% -> coupon:HY20 10.00% -> points 50.00%``: what compounds into the bound."""
     return " -> ".join(f"{source} {percent(share)}" for source, share in b.steps if share) or "no discount"
+
+
+def reach_text(result: Analysis) -> str:
+    """Whether the witness reaches the bound, said so that it can never be misread."""
+    w = result.witness
+    if w is None:
+        return "no witness: no basket could be built or priced"
+    if result.reached:
+        return f"witness reaches the bound: line {w.line} loses {percent(w.share)} ({w.share} exactly)"
+    return (
+        f"bound not reached by witness: bound {percent(result.bound.share)}, witness {percent(w.share)} "
+        f"(line {w.line}, {w.share} exactly); the worst case lies between them"
+    )
 
 
 def ceiling_refusal(compiled: CompiledRuleset, as_of: date | None = None) -> RuleError | None:
@@ -109,7 +129,7 @@ def ceiling_error(result: Analysis) -> RuleError:
     ceiling = result.ceiling
     assert ceiling is not None
     w = result.witness
-    closest = f"; the example basket that comes closest loses {percent(w.share)}" if w else ""
+    closest = f"; the witness basket loses {percent(w.share)}" if w else ""
     return RuleError(
         f"the worst case takes {percent(result.bound.share)} of a line's amount, above max_discount "
         f"{percent(ceiling)}",

@@ -110,7 +110,9 @@ class TestProgrammeFolders:
         assert registry.get("ruyi-health").version != good.version
         assert events == ["ruleset_loaded", "ruleset_refused", "ruleset_loaded"]
 
-    def test_a_worst_case_above_max_discount_keeps_the_last_good_version_serving(self, tmp_path: Path) -> None:
+    def test_a_worst_case_above_max_discount_keeps_the_last_good_version_serving(
+        self, tmp_path: Path
+    ) -> None:
         """What `promo check` and `promo publish` refuse, the folder watch refuses too, saying why."""
         import shutil
 
