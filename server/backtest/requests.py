@@ -23,6 +23,7 @@ from typing import Any
 from google.protobuf import json_format
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 
+from engine.errors import InvalidRequest
 from engine.model import Line, Member, Request, TaxRate
 from server._pb.promo.v1 import promo_pb2 as pb
 from server.wire.request import parse_time, request_from_proto
@@ -130,7 +131,12 @@ def engine_request(data: dict[str, Any]) -> Request:
     try:
         return _direct(data)
     except (_Unsupported, KeyError, TypeError, ValueError, AttributeError):
-        return request_from_proto(parse_stored(data))
+        pass
+    try:
+        msg = parse_stored(data)
+    except json_format.ParseError as exc:
+        raise InvalidRequest("request", f"the stored request does not parse: {str(exc)[:120]}") from None
+    return request_from_proto(msg)
 
 
 def _direct(data: dict[str, Any]) -> Request:
