@@ -20,6 +20,8 @@ import multiprocessing
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
+from datetime import date
+from typing import Any
 
 from engine.compiled import CompiledRuleset
 from engine.errors import InvalidRequest
@@ -29,7 +31,7 @@ from server.backtest.requests import engine_request
 from server.backtest.sales import StoredSale
 from server.backtest.summary import Outcome, Summary, outcome_of, stored_outcome
 
-__all__ = ["Timings", "Versions", "replay", "replay_batch"]
+__all__ = ["Timings", "Versions", "replay", "replay_batch", "replay_period"]
 
 Sources = dict[str, tuple[str, str] | None]  # digest -> (name, source text)
 
@@ -132,11 +134,76 @@ class _Pricer:
 
 
 _PRICER: _Pricer | None = None
+_LEDGER: object | None = None  # a worker's own connection to the ledger (replay_period)
+_DONE: Any = None  # sales priced so far, shared by the workers, for the progress bar
 
 
-def _init(versions: Versions) -> None:
-    global _PRICER
+def _init(versions: Versions, url: str | None = None, done: Any = None) -> None:
+    global _PRICER, _LEDGER, _DONE
     _PRICER = _Pricer(versions)
+    if url is not None:
+        from server.storage.store import Ledger
+
+        _LEDGER = Ledger.open(url, migrate=False)
+    _DONE = done
+
+
+def replay_day(day: date) -> tuple[Summary, Timings]:
+    """A worker's job in :func:`replay_period`: one local day read from the ledger and priced."""
+    from server.backtest.sales import period_sales
+
+    assert _PRICER is not None and _LEDGER is not None, "replay_day runs in a worker of replay_period()"
+    total, timings = Summary(campaign_of=_PRICER.campaign_of), Timings()
+    read = 0.0
+    clock = time.perf_counter
+    t0 = clock()
+    for rows in period_sales(_LEDGER, day, day, batch=500):  # type: ignore[arg-type]
+        read += clock() - t0
+        summary, spent = _PRICER.batch(rows)
+        total.merge(summary)
+        timings.merge(spent)
+        with _DONE.get_lock():
+            _DONE.value += len(rows)
+        t0 = clock()
+    timings.stages["read"] = timings.stages.get("read", 0.0) + read
+    return total, timings
+
+
+def replay_period(
+    versions: Versions,
+    url: str,
+    days: list[date],
+    workers: int,
+    progress: Callable[[int], None] = lambda n: None,
+) -> tuple[Summary, Timings]:
+    """The sales of ``days``, each day read and priced by a worker with its own connection.
+
+    Nothing but a date goes to a worker and nothing but totals come back: no sale crosses a
+    process boundary. Each day is read in its own transaction (the past does not change).
+    """
+    total, timings = Summary(), Timings()
+    context = multiprocessing.get_context("spawn")  # no fork of a process holding database connections
+    done = context.Value("q", 0)
+    shown = 0
+    with context.Pool(workers, initializer=_init, initargs=(versions, url, done)) as pool:
+        results = pool.imap(replay_day, days)  # in day order: the sample is the same every run
+        while True:
+            try:
+                summary, spent = results.next(timeout=0.25)
+            except multiprocessing.TimeoutError:
+                summary = None
+            except StopIteration:
+                break
+            if summary is not None:
+                total.merge(summary)
+                timings.merge(spent)
+            now = done.value
+            if now > shown:
+                progress(now - shown)
+                shown = now
+    if done.value > shown:
+        progress(done.value - shown)
+    return total, timings
 
 
 def replay_batch(rows: list[StoredSale]) -> tuple[Summary, Timings]:

@@ -59,7 +59,7 @@ def run_backtest(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from server.backtest.page import render_page
-    from server.backtest.replay import Versions, replay
+    from server.backtest.replay import Versions, replay, replay_period
     from server.backtest.sales import count_sales, period_sales, source_of_version, sources_of
     from server.cli.ledger import _open
 
@@ -83,8 +83,12 @@ def run_backtest(args: argparse.Namespace) -> int:
         baseline = {} if against else sources_of(ledger, first, last)
         total = count_sales(ledger, first, last)
         versions = Versions((args.ruleset, text), baseline, against, args.reprice_before)
+        days = [date.fromordinal(d) for d in range(first.toordinal(), last.toordinal() + 1)]
         with tqdm(total=total, file=sys.stderr, unit="sale", desc="backtest", disable=total < 500) as bar:
-            summary, _ = replay(versions, period_sales(ledger, first, last), args.workers, bar.update)
+            if args.workers:  # each worker reads its own days: no sale crosses a process boundary
+                summary, _ = replay_period(versions, args.db, days, args.workers, bar.update)
+            else:
+                summary, _ = replay(versions, period_sales(ledger, first, last), 0, bar.update)
     finally:
         ledger.engine.dispose()
     meta = {
