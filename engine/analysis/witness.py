@@ -36,7 +36,7 @@ from dataclasses import replace
 from datetime import date, datetime, time, timedelta
 from fractions import Fraction
 
-from engine.analysis.logic import Term, Unsat, dnf, satisfiable, validity_literals
+from engine.analysis.logic import Term, Unsat, dnf, on_day, pick, validity_literals
 from engine.analysis.worst import Bound, Witness, pushed, rule_share, threshold_of
 from engine.compiled import CompiledRuleset
 from engine.errors import InvalidRequest
@@ -198,55 +198,6 @@ def _solve(ruleset: Ruleset, steps: list[list[Rule | Coupon]]) -> Iterator[dict[
 _MEASURES = ("subtotal(", "gross(", "count(", "quantity(")
 
 
-def pick(term: Term, tiers: int) -> dict[str, object]:
-    """A concrete value for every key of a satisfiable conjunction (:class:`Unsat` when none)."""
-    from engine.analysis.logic import _Domain
-
-    satisfiable(term, tiers)
-    domains: dict[str, _Domain] = {}
-    out: dict[str, object] = {}
-    for lit in term:
-        if lit.op == "has":
-            tags = out.setdefault(f"{lit.key}+", set())
-            assert isinstance(tags, set)
-            tags.add(lit.value)
-        elif lit.op == "is":
-            out[lit.key] = True
-        elif lit.op not in ("lacks", "is not"):
-            domain = domains.get(lit.key)
-            if domain is None:
-                domain = domains[lit.key] = _Domain(lit.key, tiers)
-            domain.add(lit)
-    for key, d in domains.items():
-        values = d.values()
-        if values:
-            out[key] = values[-1] if key == "member.tier" else values[0]
-        elif d.lo is not None:
-            out[key] = next(v for v in itertools.count(d.lo) if v not in d.excluded)
-        elif d.hi is not None:
-            out[key] = next(v for v in itertools.count(d.hi, -1) if v not in d.excluded)
-        else:
-            out[key] = next(f"w{k}" for k in itertools.count() if f"w{k}" not in d.excluded)
-    if "date" in domains:
-        out["date"] = _calendar_day(domains["date"].values() or [out["date"]], out)  # type: ignore[list-item]
-    return out
-
-
-def _calendar_day(days: list[int], values: dict[str, object]) -> int:
-    for ordinal in days[:4000]:
-        d = date.fromordinal(ordinal)
-        if _on(d, values):
-            return ordinal
-    return days[0]
-
-
-def _on(d: date, values: dict[str, object]) -> bool:
-    return all(
-        values.get(k) in (None, seen)
-        for k, seen in (("weekday", d.weekday()), ("day_of_month", d.day), ("month", d.month))
-    )
-
-
 def _seeds(ruleset: Ruleset, worst: Bound) -> Iterator[Example]:
     """Baskets of one target line meeting the conditions of the bound's steps (all, or the first ones)."""
     steps = _steps(ruleset, worst)
@@ -324,7 +275,7 @@ def _day(v: dict[str, object], base: Example | None) -> date:
     start = base.at.date() if base is not None else date(2026, 1, 1)
     for k in range(800):
         d = start + timedelta(days=k)
-        if _on(d, v):
+        if on_day(d, v):
             return d
     return start
 
