@@ -10,12 +10,13 @@ ruleset's examples, each with the reply the desk would store; nine in ten asked 
   stored reply -> the before side), in this process: no backtest on one core beats it;
 - ``start``: spawning the workers, compiling both versions in each and connecting (a day with
   no sales);
-- each ``--modes`` x ``--workers`` run: wall time, sales/s, and per sale the seconds of each
-  stage summed over the workers (read, decode, before, after, add up). ``stored`` is what
-  ``promo backtest`` does: each worker reads its own days and reads the before side from the
-  stored reply when it has the explanation; ``shipped`` is the same pricing with the rows read
-  here and shipped to the workers (the design before); ``reprice`` prices every sale under its
-  version again (``promo backtest --reprice-before``).
+- each ``--modes`` x ``--workers`` run: wall time, sales/s, and per sale the CPU seconds of
+  each stage summed over the workers (read, decode, before, after, add up), and what that CPU
+  time gives on free cores (the machine is shared: wall time counts the neighbours' work).
+  ``stored`` is what ``promo backtest`` does: each worker reads its own days and reads the
+  before side from the stored reply when it has the explanation; ``shipped`` is the same
+  pricing with the rows read here and shipped to the workers (the design before); ``reprice``
+  prices every sale under its version again (``promo backtest --reprice-before``).
 
 Runs alternate modes and worker counts in one process so their ratios survive a noisy machine.
 """
@@ -77,22 +78,26 @@ def main() -> None:
         print(f"seeded {args.sales} sales in {time.perf_counter() - t0:.1f} s")
     print(_load())
 
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     scanned = sum(len(batch) for batch in period_sales(ledger, FIRST, last))
-    read_s = time.perf_counter() - t0
-    print(f"read: {scanned} rows in {read_s:.2f} s ({scanned / read_s:,.0f} rows/s)")
+    read_s, read_cpu = time.perf_counter() - t0, time.process_time() - c0
+    print(
+        f"read: {scanned} rows in {read_s:.2f} s ({scanned / read_s:,.0f} rows/s); "
+        f"CPU {read_cpu:.2f} s ({scanned / read_cpu:,.0f} rows per CPU second)"
+    )
 
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     for batch in period_sales(ledger, FIRST, last):
         for _tid, _day, _digest, stored, reply in batch:
             data = json.loads(stored)
             engine_request(data["request"])
             if data["request"].get("explain"):
                 stored_outcome(json.loads(reply))
-    ceiling_s = time.perf_counter() - t0
+    ceiling_s, ceiling_cpu = time.perf_counter() - t0, time.process_time() - c0
     print(
         f"ceiling (read + decode, one process): {scanned} rows in {ceiling_s:.2f} s "
-        f"({scanned / ceiling_s:,.0f} rows/s)"
+        f"({scanned / ceiling_s:,.0f} rows/s); CPU {ceiling_cpu:.2f} s "
+        f"({scanned / ceiling_cpu:,.0f} rows per CPU second)"
     )
 
     url = f"sqlite:///{args.db}"
@@ -117,10 +122,12 @@ def main() -> None:
             walls[mode, workers] = wall
             per_sale = {k: v / max(1, summary.sales) * 1e6 for k, v in timings.stages.items()}
             stages = ", ".join(f"{k} {v:.0f} us" for k, v in per_sale.items())
+            cpu = sum(timings.stages.values())
             print(
                 f"{mode:8} workers {workers}: {summary.sales} sales in {wall:.2f} s = "
-                f"{summary.sales / wall:,.0f} sales/s ({summary.changed} change); per sale: {stages}; "
-                f"{_load()}"
+                f"{summary.sales / wall:,.0f} sales/s ({summary.changed} change); CPU per sale: {stages} "
+                f"= {cpu / max(1, summary.sales) * 1e6:.0f} us, {summary.sales / cpu:,.0f} sales per CPU "
+                f"second ({summary.sales / cpu * workers:,.0f}/s on {workers} free cores); {_load()}"
             )
     for mode in modes:
         if len(counts) > 1:
