@@ -3,8 +3,11 @@
 Baskets are drawn (seeded, so reproducible) from the lines of the ruleset's own examples, on
 random days of a period, for random tiers or guests, sometimes with a coupon or redeemed
 points; each row carries the wire request as the sales desk stores it, and the ruleset's
-source is stored by digest. The rows a backtest does not read (reply, invoice) hold
-placeholders. Used by tests/backtest and benchmarks/bench_backtest.py.
+source is stored by digest. With ``replies`` each row also keeps the reply the ruleset gives
+(priced here, through the same wire code as the desk); nine sales in ten asked for ``explain``,
+so their reply has the per-line discounts a backtest can read instead of pricing them again.
+The rows a backtest does not read (invoice, lines) hold placeholders. Used by tests/backtest
+and benchmarks/bench_backtest.py.
 """
 
 from __future__ import annotations
@@ -18,7 +21,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import insert
 
 from engine.compiled import CompiledRuleset
+from server.backtest.requests import parse_stored
 from server.rulesets.sources import SourceBook
+from server.sales.stored import result_json
 from server.storage.models import Sale
 from server.storage.store import Ledger
 
@@ -33,6 +38,7 @@ def seed_sales(
     days: int,
     seed: int = 7,
     prefix: str = "S",
+    replies: bool = True,
 ) -> None:
     """Store ``n`` sales priced (in name) by ``compiled``, on local days ``first`` .. ``first + days - 1``."""
     SourceBook(ledger).remember(compiled)
@@ -74,7 +80,10 @@ def seed_sales(
                 request["redeemPoints"] = str(rng.choice((500, 1000, 5000)))
         if coupons and rng.random() < 0.3:
             request["couponCodes"] = [rng.choice(coupons)]
+        if k % 10:
+            request["explain"] = True
         stored = json.dumps({"request": request, "coupons": []}, ensure_ascii=False, sort_keys=True)
+        reply = _reply(compiled, request) if replies else "{}"
         rows.append(
             {
                 "transaction_id": f"{prefix}{k}",
@@ -83,7 +92,7 @@ def seed_sales(
                 "ruleset": compiled.name,
                 "ruleset_version": compiled.version,
                 "ruleset_digest": compiled.digest,
-                "result": "{}",
+                "result": reply,
                 "invoice": "{}",
                 "lines": "[]",
                 "invoiced": False,
@@ -102,6 +111,19 @@ def seed_sales(
             rows = []
     if rows:
         _insert(ledger, rows)
+
+
+def _reply(compiled: CompiledRuleset, request: dict) -> str:
+    """The reply the sales desk would store for ``request`` (what Commit writes to ``result``)."""
+    from server.wire.reply import evaluation_to_proto
+    from server.wire.request import request_from_proto
+
+    msg = parse_stored(request)
+    evaluation = compiled.evaluate(request_from_proto(msg))
+    reply = evaluation_to_proto(
+        evaluation, None, digest=compiled.digest, transaction_id=msg.transaction_id, explain=msg.explain
+    )
+    return result_json(reply)
 
 
 def _insert(ledger: Ledger, rows: list[dict]) -> None:

@@ -13,6 +13,7 @@ assumes the condition *can* hold, so a finding is only ever reported when it is 
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from datetime import date, time
 
@@ -32,7 +33,7 @@ from engine.rules import (
 )
 from engine.spans import Span
 
-__all__ = ["MAX_TERMS", "Literal", "Unsat", "dnf", "satisfiable", "validity_literals"]
+__all__ = ["MAX_TERMS", "Literal", "Unsat", "dnf", "on_day", "pick", "satisfiable", "validity_literals"]
 
 MAX_TERMS = 512
 
@@ -275,3 +276,54 @@ def _calendar(domains: dict[str, _Domain], term: Term) -> None:
             return
     last = next(lit for lit in reversed(term) if lit.key in ("date", "weekday", "day_of_month", "month"))
     raise Unsat("no day of its date window falls on the days it asks for", last)
+
+
+# --------------------------------------------------------------------------- a model
+
+
+def pick(term: Term, tiers: int) -> dict[str, object]:
+    """A concrete value for every key of a satisfiable conjunction (:class:`Unsat` when none)."""
+    satisfiable(term, tiers)
+    domains: dict[str, _Domain] = {}
+    out: dict[str, object] = {}
+    for lit in term:
+        if lit.op == "has":
+            tags = out.setdefault(f"{lit.key}+", set())
+            assert isinstance(tags, set)
+            tags.add(lit.value)
+        elif lit.op == "is":
+            out[lit.key] = True
+        elif lit.op not in ("lacks", "is not"):
+            domain = domains.get(lit.key)
+            if domain is None:
+                domain = domains[lit.key] = _Domain(lit.key, tiers)
+            domain.add(lit)
+    for key, d in domains.items():
+        values = d.values()
+        if values:
+            out[key] = values[-1] if key == "member.tier" else values[0]
+        elif d.lo is not None:
+            out[key] = next(v for v in itertools.count(d.lo) if v not in d.excluded)
+        elif d.hi is not None:
+            out[key] = next(v for v in itertools.count(d.hi, -1) if v not in d.excluded)
+        else:
+            out[key] = next(f"w{k}" for k in itertools.count() if f"w{k}" not in d.excluded)
+    if "date" in domains:
+        out["date"] = _calendar_day(domains["date"].values() or [out["date"]], out)  # type: ignore[list-item]
+    return out
+
+
+def _calendar_day(days: list[int], values: dict[str, object]) -> int:
+    for ordinal in days[:4000]:
+        d = date.fromordinal(ordinal)
+        if on_day(d, values):
+            return ordinal
+    return days[0]
+
+
+def on_day(d: date, values: dict[str, object]) -> bool:
+    """``d`` falls on the weekday, day of month and month ``values`` pick (those it picks)."""
+    return all(
+        values.get(k) in (None, seen)
+        for k, seen in (("weekday", d.weekday()), ("day_of_month", d.day), ("month", d.month))
+    )

@@ -11,10 +11,9 @@ exact rational arithmetic and
 ignores the fen rounding of each step (at most one fen per discount on a line), and it
 assumes every step can meet on one line; a rule proved never to apply is left out.
 
-**The witness** is a real evaluation through the compiled engine: every example basket, as
-written and again with every coupon presented and as many points redeemed as the cap lets,
-and the line that loses the largest share of its amount. It is printed as an ``example``
-block that pins that line's discount, so pasting it into the file keeps it true.
+**The witness** (:mod:`~engine.analysis.witness`) is a basket built from the bound's steps and
+priced by the compiled engine. It is printed as an ``example`` block that pins that line's
+discount, so pasting it into the file keeps it true.
 """
 
 from __future__ import annotations
@@ -22,8 +21,6 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from fractions import Fraction
 
-from engine.compiled import CompiledRuleset
-from engine.errors import InvalidRequest
 from engine.model import Evaluation, Request
 from engine.money import format_fen
 from engine.rules import (
@@ -47,7 +44,7 @@ from engine.rules import (
     UnitsFor,
 )
 
-__all__ = ["Bound", "Witness", "bound", "example_block", "percent", "witness"]
+__all__ = ["Bound", "Witness", "bound", "example_block", "percent", "pushed", "rule_share", "threshold_of"]
 
 _ONE = Fraction(1)
 
@@ -86,7 +83,7 @@ def bound(ruleset: Ruleset, dead: set[str]) -> Bound:
     ):
         if rule.stage == "points" or rule.id in dead:
             continue
-        share = min(_ONE, _rule_share(rule))
+        share = min(_ONE, rule_share(rule))
         if rule.group is not None:
             at = by_group.get((rule.stage, rule.group))
             if at is not None:
@@ -120,7 +117,7 @@ def bound(ruleset: Ruleset, dead: set[str]) -> Bound:
     return max(worst, Bound(1 - left, tuple(taken)), key=lambda b: b.share)
 
 
-def _rule_share(rule: Rule) -> Fraction:
+def rule_share(rule: Rule) -> Fraction:
     e = rule.effect
     if isinstance(e, PercentOff):
         return e.rate
@@ -133,7 +130,7 @@ def _rule_share(rule: Rule) -> Fraction:
     if isinstance(e, EveryNth):  # a one-unit line at position N loses the rate of its value
         return e.rate
     if isinstance(e, BasketOff):
-        threshold = _threshold(rule)
+        threshold = threshold_of(rule)
         return Fraction(e.amount, threshold) if threshold else _ONE
     if isinstance(e, BasketSteps):
         return max((Fraction(a, t) for t, a in e.steps if t > 0), default=_ONE)
@@ -142,7 +139,7 @@ def _rule_share(rule: Rule) -> Fraction:
     return Fraction(0)
 
 
-def _threshold(rule: Rule) -> int | None:
+def threshold_of(rule: Rule) -> int | None:
     """``T`` of ``when subtotal(W) >= T`` when ``W`` is the discount's own ``over``."""
     over = getattr(rule.effect, "over", None)
     cond = rule.condition
@@ -163,28 +160,7 @@ def _threshold(rule: Rule) -> int | None:
     return best if best and best > 0 else None
 
 
-def witness(compiled: CompiledRuleset) -> Witness | None:
-    """The example basket (as written, or pushed) whose one line loses the largest share."""
-    from engine.check.run_examples import example_request
-
-    ruleset = compiled.ruleset
-    best: Witness | None = None
-    for example in ruleset.examples:
-        for candidate in _pushed(ruleset, example):
-            try:
-                request = example_request(ruleset, candidate, compiled.zone)
-                result = compiled.evaluate(request)
-            except (InvalidRequest, ValueError):
-                continue
-            for k, line in enumerate(result.lines):
-                if line.amount <= 0:
-                    continue
-                if best is None or Fraction(line.discount, line.amount) > best.share:
-                    best = Witness(request, candidate, k + 1, line.amount, line.discount, result)
-    return best
-
-
-def _pushed(ruleset: Ruleset, example: Example) -> list[Example]:
+def pushed(ruleset: Ruleset, example: Example) -> list[Example]:
     """The example, and the same basket with every coupon and as many points as may be redeemed."""
     out = [example]
     coupons = tuple(c.id for c in sorted(ruleset.coupons, key=lambda c: c.order))
@@ -217,6 +193,12 @@ def example_block(w: Witness) -> str:
             terms.append(f"joined {m.join_date}")
         if m.points_balance is not None:
             terms.append(f"balance {m.points_balance}")
+        if m.last_purchase:
+            terms.append(f"last_purchase {m.last_purchase}")
+        if m.order_count is not None:
+            terms.append(f"orders {m.order_count}")
+        if m.lifetime_spend is not None:
+            terms.append(f"lifetime_spend {format_fen(m.lifetime_spend)}")
         out.append("  member " + ", ".join(terms))
     out.append(f"  at {ex.at:%Y-%m-%d %H:%M}")
     if ex.store:

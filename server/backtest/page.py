@@ -11,6 +11,7 @@ from html import escape
 from typing import Any
 
 from engine.money import format_fen
+from server.backtest.budgets import describe_budget
 
 __all__ = ["render_page"]
 
@@ -50,6 +51,8 @@ def render_page(report: dict[str, Any]) -> str:
         _histogram(r["change_distribution"]),
         "<h2>Per rule and coupon</h2>",
         _sources_table(r["sources"]),
+        "<h2>Campaign budget use per day</h2>",
+        _budgets(r.get("budgets", [])),
         "<h2>Changed sales, side by side</h2>",
         _samples(r["samples"]),
         "</body></html>",
@@ -190,6 +193,35 @@ def _sources_table(sources: list[dict[str, Any]]) -> str:
         for s in sources
     ]
     return "<table>" + head + "".join(rows) + "</table>"
+
+
+_OVER = f'<b style="color:{_UP}">over</b>'
+
+
+def _budgets(entries: list[dict[str, Any]]) -> str:
+    """Per campaign: its budget, and each day's use before and after; a day over it is marked."""
+    if not entries:
+        return "<p>No campaign of the candidate was used or has a budget.</p>"
+    parts = []
+    for e in entries:
+        over = e["first_day_over_after"]
+        verdict = f"over its budget from {over}" if over else "within its budget"
+        if e["budget_fen"] is None and e["budget_uses"] is None:
+            verdict = "no budget"
+        parts.append(f"<h3>{escape(e['campaign'])} ({escape(describe_budget(e))}): {escape(verdict)}</h3>")
+        head = "".join(
+            f"<th>{h}</th>"
+            for h in ("day", "before", "after", "running after", "uses before", "uses after", "")
+        )
+        rows = [
+            f"<tr><td>{escape(d['day'])}</td><td>{format_fen(d['discount_fen_before'])}</td>"
+            f"<td>{format_fen(d['discount_fen_after'])}</td><td>{format_fen(d['running_fen_after'])}</td>"
+            f"<td>{d['uses_before']}</td><td>{d['uses_after']}</td>"
+            f"<td>{_OVER if d['over_after'] else ''}</td></tr>"
+            for d in e["days"]
+        ]
+        parts.append("<table><tr>" + head + "</tr>" + "".join(rows) + "</table>")
+    return "\n".join(parts)
 
 
 def _samples(samples: list[dict[str, Any]]) -> str:

@@ -13,7 +13,7 @@ from server.storage.store import Ledger
 
 __all__ = ["StoredSale", "count_sales", "period_sales", "source_of_version", "sources_of"]
 
-StoredSale = tuple[str, str, str, str]  # (transaction id, local day ISO, ruleset digest, request JSON)
+StoredSale = tuple[str, str, str, str, str]  # (transaction id, local day ISO, digest, request, reply JSON)
 
 
 def _period(first: date, last: date):  # type: ignore[no-untyped-def]
@@ -28,15 +28,15 @@ def count_sales(ledger: Ledger, first: date, last: date) -> int:
 def period_sales(ledger: Ledger, first: date, last: date, batch: int = 2000) -> Iterator[list[StoredSale]]:
     """The committed sales of [first, last] (local days), in batches, oldest first, from one snapshot."""
     query = (
-        select(Sale.transaction_id, Sale.local_date, Sale.ruleset_digest, Sale.request)
+        select(Sale.transaction_id, Sale.local_date, Sale.ruleset_digest, Sale.request, Sale.result)
         .where(*_period(first, last))
         .order_by(Sale.sold_at, Sale.transaction_id)
         .execution_options(yield_per=batch)
     )
     with ledger.snapshots() as session:
         rows: list[StoredSale] = []
-        for tid, day, digest, request in session.execute(query):
-            rows.append((tid, day.isoformat(), digest, request))
+        for tid, day, digest, request, result in session.execute(query):
+            rows.append((tid, day.isoformat(), digest, request, result))
             if len(rows) == batch:
                 yield rows
                 rows = []

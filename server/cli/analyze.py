@@ -21,7 +21,7 @@ from server.cli.base import (
     arg,
     command,
     compile_path,
-    expand_rules_paths,
+    expand_programme_paths,
     render_errors,
 )
 
@@ -38,17 +38,22 @@ def _day(text: str) -> date:
 @command(
     "analyze",
     "find rules and coupons that can never act, and the worst case a basket can reach",
-    arg("paths", nargs="+", metavar="PATH", help="a *.rules file or a directory of them"),
+    arg(
+        "paths",
+        nargs="+",
+        metavar="PATH",
+        help="a programme folder (programme.rules + campaign files), a *.rules file, or a directory of them",
+    ),
     arg("--as-of", metavar="DATE", help="today, for windows already over (default: today)"),
     arg("--json", action="store_true", help="print one JSON object per file instead of text"),
 )
 def run_analyze(args: argparse.Namespace) -> int:
-    from engine.analysis import analyze, ceiling_error, describe_bound, example_block
+    from engine.analysis import analyze, ceiling_error, describe_bound, example_block, reach_text
     from engine.analysis.worst import percent
 
     as_of = _day(args.as_of) if args.as_of else date.today()
     status = EXIT_OK
-    for path in expand_rules_paths(args.paths):
+    for path in expand_programme_paths(args.paths):
         try:
             compiled = compile_path(path)
         except Failure as exc:
@@ -68,11 +73,9 @@ def run_analyze(args: argparse.Namespace) -> int:
             print(render_errors([*problems, *result.findings]), end="\n\n")
         print(f"{path}: worst case {percent(result.bound.share)} of a line's amount")
         print(f"  compounds: {describe_bound(result.bound)}")
-        if w is None:
-            print("  no witness: the ruleset has no example basket to start from")
-        else:
-            reached = "reaches the bound" if w.share == result.bound.share else "the closest basket found"
-            print(f"  witness ({reached}): line {w.line} loses {percent(w.share)}, paste to keep it:")
+        print(f"  {reach_text(result)}")
+        if w is not None:
+            print("  the witness basket, to paste into the ruleset:")
             print("\n".join("    " + line for line in example_block(w).splitlines()))
         print(f"{path}: {len(result.findings)} finding(s)")
     return status
@@ -108,6 +111,7 @@ def _as_json(path: str, result, w, percent) -> dict:  # type: ignore[no-untyped-
             "amount_fen": w.amount,
             "discount_fen": w.discount,
             "share": str(w.share),
+            "reaches_bound": result.reached,
             "example": example_block(w),
         },
     }

@@ -7,8 +7,9 @@ A changed file is compiled aside and swapped in with one reference assignment,
 so an in-flight evaluation keeps the version it started with and no reader ever
 takes a lock. A file that fails to check is refused: the last good version keeps
 serving and the errors are kept for ``ListRulesets`` and the log. "Fails to
-check" means what ``promo check`` means: a parse or semantic error, or an embedded
-example whose expectation does not hold. Recent versions stay reachable by
+check" means what ``promo check`` means: a parse or semantic error, an embedded
+example whose expectation does not hold, or a worst case above the ruleset's own
+``max_discount`` (engine.analysis). Recent versions stay reachable by
 (name, version) so a sale can be committed with the version the customer was quoted.
 """
 
@@ -25,6 +26,7 @@ from cachetools import LRUCache
 
 import dsl
 from dsl.programme import PROGRAMME_FILE, bundle_text, read_folder
+from engine.analysis import ceiling_refusal
 from engine.check.run_examples import run_examples
 from engine.compiled import CompiledRuleset, compile_ruleset
 from engine.errors import RuleError, RuleErrors
@@ -175,12 +177,15 @@ class RulesetRegistry:
             ruleset = dsl.load_files(files, str(path)) if path.is_dir() else dsl.load(text, str(path))
             compiled = compile_ruleset(ruleset)
             failures = run_examples(compiled)
+            too_deep = None if failures else ceiling_refusal(compiled, as_of=datetime.now(UTC).date())
         except (RuleErrors, RuleError) as exc:
             return self._refuse(key, digest, str(exc))
         except Exception as exc:  # a compiler bug: refuse the file (once), never stop the other files
             return self._refuse(key, digest, f"{path}: internal error while compiling: {exc!r}")
         if failures:
             return self._refuse(key, digest, str(RuleErrors(failures)))
+        if too_deep is not None:
+            return self._refuse(key, digest, str(too_deep))
         clash = next(
             (s.path for k, s in self._files.items() if k != key and s.name == compiled.name and s.compiled),
             None,

@@ -21,7 +21,7 @@ def test_analyze_prints_findings_bound_and_witness(
     assert f"{path}:22:32: warning: rule 'both' can never apply" in out
     # `clear` 50% and locked; else ghost, bag_pct and pct_later 20% each: 48.8%; CLR is shadowed
     assert f"{path}: worst case 50.00% of a line's amount" in out
-    assert "witness (reaches the bound)" in out
+    assert "witness reaches the bound: line" in out
     assert 'example "worst case: line 2 loses 50.00% of its amount" {' in out
     assert out.rstrip().endswith(f"{path}: 10 finding(s)")
 

@@ -149,3 +149,101 @@ def test_bad_command_lines(tmp_path, capsys) -> None:  # type: ignore[no-untyped
         == 1
     )
     assert "unknown tier 'glod'" in capsys.readouterr().err
+
+
+def _budget_of(entries: list[dict], campaign: str) -> dict:
+    return next(e for e in entries if e["campaign"] == campaign)
+
+
+def test_budget_use_per_campaign_and_day_against_its_budget(db, tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    """A programme folder as the candidate: each campaign's discount and uses per day, added up from
+    the rules and coupons of that campaign, against its budget; days over it are marked."""
+    import shutil
+
+    url, ledger = db
+    baseline = compile_ruleset(dsl.load(HEALTH, "health.rules"))
+    seed_sales(ledger, baseline, 300, FIRST, 10)
+    folder = tmp_path / "health"
+    shutil.copytree("rulesets/health", folder)
+    prices = folder / "member-prices.rules"
+    prices.write_text(
+        prices.read_text("utf-8")
+        .replace("  status live\n", "  budget 100.00 per day\n  status live\n", 1)
+        .replace("then item discount 9.5折", "then item discount 9折"),
+        encoding="utf-8",
+    )
+    html = tmp_path / "report.html"
+    args = ["backtest", "--programme", str(folder), "--from", str(FIRST), "--to", str(LAST), "--db", url]
+    assert main([*args, "--workers", "0", "--json", "--html", str(html)]) == 0
+    report = json.loads(capsys.readouterr().out)
+    candidate = compile_ruleset(dsl.load_files(read_folder(folder), str(folder)))
+    campaign_of = {r.id: r.campaign for r in candidate.ruleset.rules if r.campaign}
+    campaign_of.update({f"coupon:{c.id}": c.campaign for c in candidate.ruleset.coupons if c.campaign})
+    # the obvious route: every sale of the period priced under the candidate, by campaign and day
+    want: dict[tuple[str, str], list[int]] = {}
+    with ledger.sessions() as session:
+        rows = session.execute(
+            select(Sale.local_date, Sale.request).where(Sale.local_date >= FIRST, Sale.local_date <= LAST)
+        ).all()
+    for day, stored in rows:
+        msg = json_format.ParseDict(json.loads(stored)["request"], pb.EvaluateRequest())
+        after = candidate.evaluate(request_from_proto(msg))
+        used = set()
+        for line in after.lines:
+            for d in line.discounts:
+                if d.source in campaign_of:
+                    want.setdefault((campaign_of[d.source], day.isoformat()), [0, 0])[0] += d.fen
+                    used.add(campaign_of[d.source])
+        for rule in [b.rule for b in after.points.bonuses] + [m.rule for m in after.points.multipliers]:
+            if rule in campaign_of:
+                used.add(campaign_of[rule])
+        for c in used:
+            want.setdefault((c, day.isoformat()), [0, 0])[1] += 1
+    entry = _budget_of(report["budgets"], "member-prices")
+    assert entry["budget_fen"] == 10000 and entry["budget_period"] == "day"
+    got = {
+        (e["campaign"], d["day"]): [d["discount_fen_after"], d["uses_after"]]
+        for e in report["budgets"]
+        for d in e["days"]
+    }
+    assert got == {k: v for k, v in want.items()}
+    over = [d["day"] for d in entry["days"] if d["discount_fen_after"] > 10000]
+    assert over and [d["day"] for d in entry["days"] if d["over_after"]] == over
+    assert entry["first_day_over_after"] == over[0]
+    assert _budget_of(report["budgets"], "coupons")["budget_fen"] is None
+    page = html.read_text("utf-8")
+    assert "Campaign budget use per day" in page and "member-prices (budget 100.00 per day)" in page
+    assert main([*args, "--workers", "0"]) == 0
+    text = capsys.readouterr().out
+    assert "member-prices (budget 100.00 per day): " in text and f"over from {over[0]}" in text
+
+
+def test_the_stored_reply_is_the_before_side_unless_told_to_reprice(db, tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    """A sale's stored explained reply is what it really got: the backtest reads it (a planted reply
+    that differs from pricing again shows), and --reprice-before prices it again instead."""
+    from sqlalchemy import update
+
+    url, ledger = db
+    baseline = compile_ruleset(dsl.load(HEALTH, "health.rules"))
+    seed_sales(ledger, baseline, 40, FIRST, 3)
+    with ledger.sessions() as session:
+        tid, reply = session.execute(
+            select(Sale.transaction_id, Sale.result).where(Sale.request.contains('"explain": true'))
+        ).first()
+    planted = json.loads(reply)
+    planted["discountFen"] = str(int(planted.get("discountFen", 0)) + 777)
+    planted["lines"][0].setdefault("discounts", []).append(
+        {"source": "planted", "kind": "item", "fen": "777"}
+    )
+    with ledger.sessions.begin() as session:
+        session.execute(update(Sale).where(Sale.transaction_id == tid).values(result=json.dumps(planted)))
+    same = tmp_path / "same.rules"
+    same.write_text(HEALTH, encoding="utf-8")
+    args = ["backtest", "--ruleset", str(same), "--from", str(FIRST), "--to", str(LAST), "--db", url]
+    assert main([*args, "--workers", "0", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["changed_sales"] == 1 and report["samples"][0]["transaction_id"] == tid
+    planted_row = next(s for s in report["sources"] if s["source"] == "planted")
+    assert planted_row["discount_fen_before"] == 777 and planted_row["discount_fen_after"] == 0
+    assert main([*args, "--workers", "0", "--json", "--reprice-before"]) == 0
+    assert json.loads(capsys.readouterr().out)["changed_sales"] == 0

@@ -109,3 +109,28 @@ class TestProgrammeFolders:
         registry.refresh()
         assert registry.get("ruyi-health").version != good.version
         assert events == ["ruleset_loaded", "ruleset_refused", "ruleset_loaded"]
+
+    def test_a_worst_case_above_max_discount_keeps_the_last_good_version_serving(
+        self, tmp_path: Path
+    ) -> None:
+        """What `promo check` and `promo publish` refuse, the folder watch refuses too, saying why."""
+        import shutil
+
+        from service_support import HEALTH_RULES
+
+        shutil.copytree(HEALTH_RULES, tmp_path / "health")
+        programme = tmp_path / "health" / "programme.rules"
+        text = programme.read_text(encoding="utf-8")
+        registry, events = _registry(tmp_path)
+        registry.refresh()
+        good = registry.get("ruyi-health")
+        programme.write_text(text.replace("  currency CNY\n", "  currency CNY\n  max_discount 10%\n", 1))
+        registry.refresh()
+        (state,) = registry.files()
+        assert registry.get("ruyi-health") is good
+        assert "above max_discount 10.00%" in (state.last_error or "")
+        assert f"{programme}:" in (state.last_error or "")  # the line that declares the ceiling
+        programme.write_text(text.replace("  currency CNY\n", "  currency CNY\n  max_discount 100%\n", 1))
+        registry.refresh()
+        assert registry.get("ruyi-health").version != good.version
+        assert events == ["ruleset_loaded", "ruleset_refused", "ruleset_loaded"]
