@@ -51,6 +51,7 @@ class Counter:
     what: str  # the campaign or rule, as a person reads it in an error
     sources: frozenset[str]  # the rule ids and coupon:CODEs it counts
     campaign: str | None  # the campaign whose money budget it is (fen counters)
+    campaign_wide: bool = True  # every till's (a budget), not one member's (a limit): stored striped
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +97,7 @@ class BudgetPlan:
                         f"{_name(item.source)} (limit {lim.count} per member per {lim.period})",
                         frozenset((item.source,)),
                         None,
+                        campaign_wide=False,
                     )
                 )
         for campaign, sources in self.budgeted:
@@ -156,8 +158,9 @@ class BudgetPlan:
         for counter in counters:
             if not counter.sources & used:
                 continue
+            shared = counter.campaign_wide
             if counter.kind == "uses":
-                out.append(UsageTake(counter.key, 1, counter.cap, counter.what))
+                out.append(UsageTake(counter.key, 1, counter.cap, counter.what, shared=shared))
                 continue
             lines: dict[str, int] = {}
             for source in counter.sources:
@@ -166,7 +169,7 @@ class BudgetPlan:
             amount = sum(lines.values())
             if amount > 0:
                 lines_json = json.dumps(lines, sort_keys=True)
-                out.append(UsageTake(counter.key, amount, counter.cap, counter.what, lines_json))
+                out.append(UsageTake(counter.key, amount, counter.cap, counter.what, lines_json, shared))
         return tuple(sorted(out, key=lambda t: t.key))  # one lock order for every till
 
 

@@ -86,6 +86,16 @@ def _member_id(msg: pb.EvaluateRequest) -> str | None:
     return msg.member.id if msg.HasField("member") and msg.member.id else None
 
 
+def _usage_keys(msg: pb.EvaluateRequest, compiled: CompiledRuleset) -> list[str] | None:
+    """The budget and limit counters pricing ``msg`` may touch (the member's limits too, in case the
+    ledger knows the member), so the pricing read reads them; None when the version has none."""
+    plan = budget_plan(compiled)
+    if not plan.active:
+        return None
+    day = parse_time(msg.time).astimezone(compiled.zone).date()
+    return [c.key for c in plan.counters(_member_id(msg), day)]
+
+
 @dataclass(frozen=True, slots=True)
 class _Key:
     """What identifies a commit: the till's transaction id and the hash of its request."""
@@ -133,7 +143,9 @@ class SalesDesk:
         commit always reads afresh.
         """
         precheck(msg)
-        reads = self.ledger.pricing_reads(_member_id(msg), msg.coupon_codes, cached=not strict)
+        reads = self.ledger.pricing_reads(
+            _member_id(msg), msg.coupon_codes, cached=not strict, usage_keys=_usage_keys(msg, compiled)
+        )
         with_invoice = msg.final_quote if final_quote is None else final_quote
         return self._price(
             msg,
@@ -184,7 +196,10 @@ class SalesDesk:
         if plan.active:  # price within what is left (the commit's conditional writes re-check)
             day = basket.at.astimezone(compiled.zone).date()
             counters = tuple(plan.counters(member_id if reads.member is not None else None, day))
-            used = self.ledger.usage_used([c.key for c in counters])
+            keys = [c.key for c in counters]
+            used = reads.used
+            if used is None or not all(key in used for key in keys):  # not read with the rest
+                used = self.ledger.usage_used(keys)
             basket = dataclasses.replace(basket, usage=plan.usage_left(list(counters), used))
         presented = PresentedCoupons()
         if basket.coupons:
@@ -251,7 +266,13 @@ class SalesDesk:
             precheck(msg.request)
         except InvalidRequest as exc:
             raise InvalidRequest(f"request.{exc.field}", exc.message) from None
-        reads = self.ledger.pricing_reads(_member_id(msg.request), msg.request.coupon_codes, tid)
+        try:  # the counters the sale may touch are read with the rest (the version is checked below)
+            keys = _usage_keys(msg.request, self.registry.get(msg.request.ruleset, version))
+        except (UnknownRuleset, InvalidRequest):
+            keys = None
+        reads = self.ledger.pricing_reads(
+            _member_id(msg.request), msg.request.coupon_codes, tid, usage_keys=keys
+        )
         prior = reads.replay(key.request_hash)  # a retry: answered as stored, not priced again
         if prior is not None:
             return commit_to_proto(prior, stored_reply(prior))

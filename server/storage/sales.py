@@ -153,11 +153,14 @@ def _entry_row(i: int) -> dict[str, Any]:
 _INSERT_ENTRIES = tuple(insert(_entries).values(_entry_row(i)) for i in range(2))
 
 
-def commit_sale(connection: Connection, sale: SaleToCommit, now: datetime) -> CommitResult:
+def commit_sale(
+    connection: Connection, sale: SaleToCommit, now: datetime, *, rebalance: bool = False
+) -> CommitResult:
     """Store ``sale`` and apply its effects; IntegrityError on a duplicate transaction id.
 
     Core statements on a connection: a commit needs nothing of the ORM session. On
     PostgreSQL the writes are one statement (one round trip, see :func:`_write_at_once`).
+    ``rebalance``: budgets take from all of a counter's stripes (usage.StripeDry asked for it).
     """
     ev = sale.evaluation
     earned, redeemed = ev.points.earned, ev.redemption.points
@@ -172,7 +175,7 @@ def commit_sale(connection: Connection, sale: SaleToCommit, now: datetime) -> Co
         if code not in spent:
             raise CouponUnavailable(code, _why_not(connection, code, sale))
     if sale.member_id is None:
-        _consume(connection, sale)
+        _consume(connection, sale, rebalance)
         return CommitResult(sale.transaction_id, sale.result_json, False, 0, 0)
     if row is None:
         raise _member_refused(connection, sale.member_id, redeemed)
@@ -192,7 +195,7 @@ def commit_sale(connection: Connection, sale: SaleToCommit, now: datetime) -> Co
             lifetime,
             now,
         )
-    _consume(connection, sale)
+    _consume(connection, sale, rebalance)
     return CommitResult(
         transaction_id=sale.transaction_id,
         result_json=sale.result_json,
@@ -206,11 +209,11 @@ def commit_sale(connection: Connection, sale: SaleToCommit, now: datetime) -> Co
     )
 
 
-def _consume(connection: Connection, sale: SaleToCommit) -> None:
+def _consume(connection: Connection, sale: SaleToCommit, rebalance: bool) -> None:
     """Budgets and limits, last in the transaction (after the sale row, which a retry meets first):
     the shared counter rows stay locked only from here to COMMIT."""
     if sale.usage:
-        usage.consume(connection, sale.ruleset.name, sale.transaction_id, sale.usage)
+        usage.consume(connection, sale.ruleset.name, sale.transaction_id, sale.usage, rebalance=rebalance)
 
 
 def _params(sale: SaleToCommit, codes: list[str], now: datetime) -> dict[str, Any]:

@@ -211,22 +211,26 @@ class Ledger:
         transaction_id: str | None = None,
         *,
         cached: bool = False,
+        usage_keys: Sequence[str] | None = None,
     ) -> PricingReads:
         """What pricing a sale reads, in one statement outside any transaction: the member (None: a
-        guest or unknown), the presented codes and, for a commit, the sale already stored under
-        ``transaction_id`` (a retry is answered from it without pricing again).
+        guest or unknown), the presented codes, for a commit the sale already stored under
+        ``transaction_id`` (a retry is answered from it without pricing again), and what each
+        budget or limit counter in ``usage_keys`` has used.
 
         No transaction is needed: the commit re-checks every row it changes. ``cached`` (a scan,
         not a commit) answers a member-only read from the member cache when it can; every read
         that finds a member refreshes the cache.
         """
         codes = tuple(codes)
-        if cached and member_id and not codes and transaction_id is None:
+        if cached and member_id and not codes and transaction_id is None and not usage_keys:
             view = self.member_cache.get(member_id)
             if view is not None:
-                return PricingReads(member_id, view, (), ())
+                return PricingReads(member_id, view, (), (), used={} if usage_keys is not None else None)
         generation = self.member_cache.generation()
-        reads = in_connection(self._reader, lambda c: read_for_pricing(c, member_id, codes, transaction_id))
+        reads = in_connection(
+            self._reader, lambda c: read_for_pricing(c, member_id, codes, transaction_id, usage_keys)
+        )
         if reads.member is not None:
             self.member_cache.put(reads.member, generation)
         return reads
@@ -262,7 +266,10 @@ class Ledger:
 
     def _commit_sale(self, sale: SaleToCommit) -> CommitResult:
         try:
-            return self._core(lambda c: sales.commit_sale(c, sale, self.clock()))
+            try:
+                return self._core(lambda c: sales.commit_sale(c, sale, self.clock()))
+            except usage.StripeDry:  # rolled back: again, taking from every stripe of the counters
+                return self._core(lambda c: sales.commit_sale(c, sale, self.clock(), rebalance=True))
         except IntegrityError as exc:
             replay = self.replay_sale(sale.transaction_id, sale.request_hash)
             if replay is not None:
