@@ -169,16 +169,32 @@ def commit_sale(
     codes = sorted(set(sale.coupon_codes))
     params = _params(sale, codes, now)
     entries = sum(1 for key in ("e0_kind", "e1_kind") if key in params)
-    write = _write_at_once if connection.dialect.name == "postgresql" else _write_one_by_one
-    spent, row = write(connection, params, bool(codes), sale.member_id is not None, entries)
+    at_once = connection.dialect.name == "postgresql"
+    takes = 0  # budgets and limits taken by the one statement (PostgreSQL, unless rebalancing)
+    if sale.usage:
+        usage.check_caps(sale.usage)
+        if at_once and not rebalance:
+            takes = len(sale.usage)
+            params.update(usage.params(sale.ruleset.name, sale.transaction_id, sale.usage))
+    if at_once:
+        spent, row, taken = _write_at_once(
+            connection, params, bool(codes), sale.member_id is not None, entries, takes
+        )
+    else:
+        spent, row, taken = _write_one_by_one(
+            connection, params, bool(codes), sale.member_id is not None, entries
+        )
     for code in codes:
         if code not in spent:
             raise CouponUnavailable(code, _why_not(connection, code, sale))
-    if sale.member_id is None:
-        _consume(connection, sale, rebalance)
-        return CommitResult(sale.transaction_id, sale.result_json, False, 0, 0)
-    if row is None:
+    if sale.member_id is not None and row is None:
         raise _member_refused(connection, sale.member_id, redeemed)
+    if takes:
+        usage.check_taken(sale.usage, taken)
+    if sale.member_id is None:
+        if not takes:
+            _consume(connection, sale, rebalance)
+        return CommitResult(sale.transaction_id, sale.result_json, False, 0, 0)
     tier, lifetime, balance, owed, referrer = row
     new_tier = _upgrade(connection, sale, tier, lifetime)
     if new_tier != tier:
@@ -195,7 +211,8 @@ def commit_sale(
             lifetime,
             now,
         )
-    _consume(connection, sale, rebalance)
+    if not takes:
+        _consume(connection, sale, rebalance)
     return CommitResult(
         transaction_id=sale.transaction_id,
         result_json=sale.result_json,
@@ -264,7 +281,8 @@ def _params(sale: SaleToCommit, codes: list[str], now: datetime) -> dict[str, An
     return params
 
 
-Written = tuple[set[str], Any]  # the coupon codes spent, the member row after the UPDATE (None: none)
+Written = tuple[set[str], Any, int]
+"""The coupon codes spent, the member row after the UPDATE (None: none), the budget takes taken."""
 
 
 def _write_one_by_one(
@@ -283,30 +301,33 @@ def _write_one_by_one(
         if row is not None:
             for insert_entry in _INSERT_ENTRIES[:entries]:
                 connection.execute(insert_entry, params)
-    return spent, row
+    return spent, row, 0
 
 
 def _write_at_once(
-    connection: Connection, params: dict[str, Any], coupons: bool, member: bool, entries: int
+    connection: Connection, params: dict[str, Any], coupons: bool, member: bool, entries: int, takes: int
 ) -> Written:
     """:func:`_write_one_by_one` as one PostgreSQL statement: its writes are data-modifying CTEs.
 
     A round trip saved is worth more than any statement. The writes see one snapshot, but
     each UPDATE still waits for a concurrent writer's row lock and re-checks its WHERE
     clause, and a refused coupon or member update rolls the transaction back (the caller
-    raises). A duplicate sale or an unknown member is an IntegrityError as before.
+    raises). A duplicate sale or an unknown member is an IntegrityError as before. ``takes``
+    budget and limit counters are taken too (usage.write_ctes), after the member row: one lock
+    order, and the stripes stay locked only from this statement to COMMIT.
     """
-    if not (coupons or member):
+    if not (coupons or member or takes):
         connection.execute(_INSERT_SALE, params)
-        return set(), None
-    row = connection.execute(_all_writes(coupons, member, entries), params).one()
+        return set(), None, 0
+    row = connection.execute(_all_writes(coupons, member, entries, takes), params).one()
     spent = set(row.spent or ()) if coupons else set()
-    return spent, (row[1:] if member and row.tier is not None else None)
+    return spent, (row[2:] if member and row.tier is not None else None), row.usage_taken
 
 
 @functools.cache
-def _all_writes(coupons: bool, member: bool, entries: int) -> Select[Any]:
-    """One row: the codes spent (an array) and the member's tier, lifetime, balance and owed."""
+def _all_writes(coupons: bool, member: bool, entries: int, takes: int) -> Select[Any]:
+    """One row: the codes spent (an array), how many budget takes were taken, and the member's tier,
+    lifetime, balance and owed."""
     writes: list[Any] = [_INSERT_SALE.cte("new_sale")]
     writes += [insert_entry.cte(f"new_entry_{i}") for i, insert_entry in enumerate(_INSERT_ENTRIES[:entries])]
     spent: Any = literal_column("NULL")
@@ -314,11 +335,20 @@ def _all_writes(coupons: bool, member: bool, entries: int) -> Select[Any]:
         spent_rows = _SPEND_COUPONS.cte("spent")
         spent = select(func.array_agg(spent_rows.c.code)).scalar_subquery()
     one = select(literal_column("1").label("one")).subquery("one")
-    if not member:
-        return select(spent.label("spent")).select_from(one).add_cte(*writes)
-    updated = _UPDATE_MEMBER.cte("updated")
+    updated = _UPDATE_MEMBER.cte("updated") if member else None
+    if updated is not None:
+        writes.append(updated)  # named before the budget upsert that reads it
+    taken: Any = literal_column("0")
+    if takes:
+        upsert, record = usage.write_ctes(takes, "updated" if member else "")
+        writes.append(record)
+        taken = select(func.count()).select_from(upsert).where(upsert.c.allot > 0).scalar_subquery()
+    if updated is None:
+        return select(spent.label("spent"), taken.label("usage_taken")).select_from(one).add_cte(*writes)
     return (
-        select(spent.label("spent"), *updated.c).select_from(one.outerjoin(updated, true())).add_cte(*writes)
+        select(spent.label("spent"), taken.label("usage_taken"), *updated.c)
+        .select_from(one.outerjoin(updated, true()))
+        .add_cte(*writes)
     )
 
 

@@ -27,7 +27,18 @@ import zlib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Select, TextClause, bindparam, func, select, text, update
+from sqlalchemy import (
+    BigInteger,
+    Connection,
+    Select,
+    TextClause,
+    bindparam,
+    column,
+    func,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from engine.money import round_half_up
@@ -79,6 +90,38 @@ def totals(connection: Connection | Session) -> dict[str, tuple[int, int]]:
     return {key: (int(used), int(cap)) for key, used, cap in rows}
 
 
+def check_caps(takes: Sequence[UsageTake]) -> None:
+    """BudgetExceeded for a take larger than its whole cap (no stripe or rebalance can serve it)."""
+    for take in takes:
+        if take.amount > take.cap:
+            raise BudgetExceeded(take.what)
+
+
+def params(programme: str, transaction_id: str, takes: Sequence[UsageTake]) -> dict[str, Any]:
+    """The bind values of :func:`consume`'s statements (and of :func:`write_ctes`)."""
+    out: dict[str, Any] = {"p": programme, "t": transaction_id}
+    for n, take in enumerate(takes):
+        out.update(
+            {
+                f"k{n}": take.key,
+                f"s{n}": stripe_of(take, transaction_id),
+                f"u{n}": take.amount,
+                # A new row of a per-member limit is the whole counter; a new stripe has no allotment
+                # yet (the upsert returns it with 0: StripeDry, and the rollback removes it).
+                f"a{n}": 0 if take.shared else take.cap,
+                f"c{n}": take.cap,
+                f"l{n}": take.lines_json,
+            }
+        )
+    return out
+
+
+def check_taken(takes: Sequence[UsageTake], taken: int) -> None:
+    """StripeDry unless all ``takes`` were taken (``taken``: rows the upsert returned with an allotment)."""
+    if taken != len(takes):
+        raise StripeDry()
+
+
 def consume(
     connection: Connection,
     programme: str,
@@ -93,45 +136,33 @@ def consume(
     sale took (PostgreSQL: one statement; SQLite: two), and StripeDry when a stripe could not take
     its share. With ``rebalance``: every counter in turn from all its stripes (:func:`_rebalance`).
     """
-    for take in takes:
-        if take.amount > take.cap:
-            raise BudgetExceeded(take.what)
-    params: dict[str, Any] = {"p": programme, "t": transaction_id}
-    for n, take in enumerate(takes):
-        params.update(
-            {
-                f"k{n}": take.key,
-                f"s{n}": stripe_of(take, transaction_id),
-                f"u{n}": take.amount,
-                # A new row of a per-member limit is the whole counter; a new stripe has no allotment
-                # yet (the upsert returns it with 0: StripeDry, and the rollback removes it).
-                f"a{n}": 0 if take.shared else take.cap,
-                f"c{n}": take.cap,
-                f"l{n}": take.lines_json,
-            }
-        )
+    check_caps(takes)
+    values = params(programme, transaction_id, takes)
     upsert, record = _statements(len(takes))
     if rebalance:
         for n, take in enumerate(takes):
-            _rebalance(connection, programme, take, params[f"s{n}"])
-        connection.execute(record, params)
+            _rebalance(connection, programme, take, values[f"s{n}"])
+        connection.execute(record, values)
         return
     if connection.dialect.name == "postgresql":  # one round trip: the record is a CTE of the upsert
-        done = dict(connection.execute(_one_statement(len(takes)), params).all())
+        done = dict(connection.execute(_one_statement(len(takes)), values).all())
     else:
-        connection.execute(record, params)  # first: the shared counter rows are locked from the upsert on
-        done = dict(connection.execute(upsert, params).all())
-    if not all(done.get(take.key, 0) > 0 for take in takes):
-        raise StripeDry()
+        connection.execute(record, values)  # first: the shared counter rows are locked from the upsert on
+        done = dict(connection.execute(upsert, values).all())
+    check_taken(takes, sum(1 for allot in done.values() if allot > 0))
 
 
 @functools.cache
-def _statements(n: int) -> tuple[TextClause, TextClause]:
+def _statements(n: int, after: str = "") -> tuple[TextClause, TextClause]:
     """The upsert of ``n`` counters' picked stripes and the insert of the sale's ``n`` takes (the same
-    SQL on both databases: INSERT .. ON CONFLICT .. DO UPDATE .. WHERE .. RETURNING)."""
+    SQL on both databases: INSERT .. ON CONFLICT .. DO UPDATE .. WHERE .. RETURNING). ``after``: a
+    CTE of the same statement the upsert reads first (so its row lock comes before the stripes')."""
     rows = ", ".join(f"(:k{i}, :s{i}, :p, :u{i}, :a{i}, :c{i})" for i in range(n))
+    source = f"VALUES {rows}"
+    if after:
+        source = f"SELECT v.* FROM (VALUES {rows}) AS v WHERE EXISTS (SELECT 1 FROM {after})"
     upsert = (
-        f"INSERT INTO usage_counters (key, stripe, programme, used, allot, cap) VALUES {rows} "
+        f"INSERT INTO usage_counters (key, stripe, programme, used, allot, cap) {source} "
         "ON CONFLICT (key, stripe) DO UPDATE SET used = usage_counters.used + excluded.used "
         "WHERE usage_counters.used + excluded.used <= usage_counters.allot "
         "AND usage_counters.cap = excluded.cap RETURNING key, allot"
@@ -146,6 +177,16 @@ def _one_statement(n: int) -> TextClause:
     """PostgreSQL: the upsert and the record as one statement (data-modifying CTEs)."""
     upsert, record = _statements(n)
     return text(f"WITH taken AS ({upsert.text}), noted AS ({record.text}) SELECT key, allot FROM taken")
+
+
+@functools.cache
+def write_ctes(n: int, after: str = "") -> tuple[Any, Any]:
+    """PostgreSQL: the upsert (its rows: key, allot) and the record as CTEs of a commit's one statement."""
+    upsert, record = _statements(n, after)
+    return (
+        upsert.columns(column("key"), column("allot", BigInteger())).cte("usage_taken"),
+        text(record.text + " RETURNING key").columns(column("key")).cte("usage_noted"),
+    )
 
 
 _LOCK_STRIPES: Select[Any] = (
