@@ -11,12 +11,15 @@ connection, and writes with few statements, none through lazy ORM loads:
    redeemed``, so the spendable balance can never go negative, concurrent sales add
    up and a sale cannot slip past a termination that committed after it was priced;
 4. INSERT the earn and redeem entries;
-5. read the day's spend and upgrade the tier if a threshold is met.
+5. read the day's spend and upgrade the tier if a threshold is met;
+6. take the budgets and limits the sale uses (``usage``: a conditional upsert on each
+   counter's stripe, after the member row, so every till locks in one order).
 
-On PostgreSQL steps 1-4 are one statement (data-modifying CTEs), so a commit is
-BEGIN, that statement and COMMIT; SQLite runs them one by one. A coupon or member
+On PostgreSQL steps 1-4 and 6 are one statement (data-modifying CTEs), so a commit is
+BEGIN, that statement and COMMIT; SQLite runs them one by one (6 last). A coupon or member
 update that did not happen raises (for the member: MemberNotFound, MemberTerminated or
-InsufficientPoints, read after the fact), and the store rolls everything back.
+InsufficientPoints, read after the fact), a stripe that could not take its share raises
+usage.StripeDry (the store runs the sale again, rebalancing), and the store rolls everything back.
 """
 
 from __future__ import annotations
