@@ -172,31 +172,21 @@ def commit_sale(
     codes = sorted(set(sale.coupon_codes))
     params = _params(sale, codes, now)
     entries = sum(1 for key in ("e0_kind", "e1_kind") if key in params)
-    at_once = connection.dialect.name == "postgresql"
+    write = _write_at_once if connection.dialect.name == "postgresql" else _write_one_by_one
+    usage.check_caps(sale.usage)
     takes = 0  # budgets and limits taken by the one statement (PostgreSQL, unless rebalancing)
-    if sale.usage:
-        usage.check_caps(sale.usage)
-        if at_once and not rebalance:
-            takes = len(sale.usage)
-            params.update(usage.params(sale.ruleset.name, sale.transaction_id, sale.usage))
-    if at_once:
-        spent, row, taken = _write_at_once(
-            connection, params, bool(codes), sale.member_id is not None, entries, takes
-        )
-    else:
-        spent, row, taken = _write_one_by_one(
-            connection, params, bool(codes), sale.member_id is not None, entries
-        )
+    if write is _write_at_once and sale.usage and not rebalance:
+        takes = len(sale.usage)
+        params.update(usage.params(sale.ruleset.name, sale.transaction_id, sale.usage))
+    spent, row, taken = write(connection, params, bool(codes), sale.member_id is not None, entries, takes)
     for code in codes:
         if code not in spent:
             raise CouponUnavailable(code, _why_not(connection, code, sale))
     if sale.member_id is not None and row is None:
         raise _member_refused(connection, sale.member_id, redeemed)
-    if takes:
-        usage.check_taken(sale.usage, taken)
+    usage.check_taken(sale.usage[:takes], taken)
     if sale.member_id is None:
-        if not takes:
-            _consume(connection, sale, rebalance)
+        _consume(connection, sale, rebalance, takes)
         return CommitResult(sale.transaction_id, sale.result_json, False, 0, 0)
     tier, lifetime, balance, owed, referrer = row
     new_tier = _upgrade(connection, sale, tier, lifetime)
@@ -214,8 +204,7 @@ def commit_sale(
             lifetime,
             now,
         )
-    if not takes:
-        _consume(connection, sale, rebalance)
+    _consume(connection, sale, rebalance, takes)
     return CommitResult(
         transaction_id=sale.transaction_id,
         result_json=sale.result_json,
@@ -229,10 +218,10 @@ def commit_sale(
     )
 
 
-def _consume(connection: Connection, sale: SaleToCommit, rebalance: bool) -> None:
+def _consume(connection: Connection, sale: SaleToCommit, rebalance: bool, taken: int) -> None:
     """Budgets and limits, last in the transaction (after the sale row, which a retry meets first):
-    the shared counter rows stay locked only from here to COMMIT."""
-    if sale.usage:
+    the shared counter rows stay locked only from here to COMMIT. None when ``taken`` already."""
+    if sale.usage and not taken:
         usage.consume(connection, sale.ruleset.name, sale.transaction_id, sale.usage, rebalance=rebalance)
 
 
@@ -289,7 +278,7 @@ Written = tuple[set[str], Any, int]
 
 
 def _write_one_by_one(
-    connection: Connection, params: dict[str, Any], coupons: bool, member: bool, entries: int
+    connection: Connection, params: dict[str, Any], coupons: bool, member: bool, entries: int, _: int = 0
 ) -> Written:
     """The sale, the coupons, the member and the entries, in that order, one statement each.
 
