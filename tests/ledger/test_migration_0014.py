@@ -43,7 +43,7 @@ def test_upgrade_keeps_entries_and_their_references(tmp_path: Path) -> None:
             )
         )
     engine.dispose()
-    assert upgrade(url) == "0014"
+    assert upgrade(url, "0014") == "0014"
     engine = make_engine(url)
     meta = MetaData()
     meta.reflect(engine)
