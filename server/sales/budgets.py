@@ -81,11 +81,17 @@ class BudgetPlan:
             if c.budget_fen is not None or c.budget_uses is not None
         ]
         self.active = bool(self.limited or self.budgeted)
+        self._campaigns_by_day: dict[date, list[Counter]] = {}  # every commit asks for the same few days
 
     def counters(self, member_id: str | None, day: date) -> list[Counter]:
         """Every counter a sale on ``day`` (local) for ``member_id`` (None: a guest) may touch."""
         p = self.programme
         out = []
+        campaigns = self._campaigns_by_day.get(day)
+        if campaigns is None:
+            if len(self._campaigns_by_day) > 8:
+                self._campaigns_by_day.clear()
+            campaigns = self._campaigns_by_day[day] = self._campaign_counters(day)
         if member_id is not None:  # a per-member limit cannot count a guest
             for item in self.limited:
                 lim = item.limit
@@ -100,6 +106,11 @@ class BudgetPlan:
                         campaign_wide=False,
                     )
                 )
+        return out + campaigns
+
+    def _campaign_counters(self, day: date) -> list[Counter]:
+        p = self.programme
+        out = []
         for campaign, sources in self.budgeted:
             if campaign.budget_uses is not None:
                 out.append(
