@@ -35,8 +35,9 @@ from sqlalchemy.pool import NullPool  # noqa: E402
 
 from server._pb.promo.v1 import promo_pb2 as pb  # noqa: E402
 from server._pb.promo.v1 import promo_pb2_grpc as pb_grpc  # noqa: E402
+from server.storage import usage  # noqa: E402
 from server.storage.db import make_engine, upgrade  # noqa: E402
-from server.storage.models import Sale, SaleUsage, UsageCounter  # noqa: E402
+from server.storage.models import Sale, SaleUsage  # noqa: E402
 
 PROGRAMME = 'ruleset "race" {\n  currency CNY\n}\n\ntier normal "普通会员"\n'
 CAMPAIGN = (
@@ -145,10 +146,7 @@ def race(name: str, url: str, args: argparse.Namespace) -> list[str]:
             p.wait(timeout=15)
     engine = make_engine(url, poolclass=NullPool)
     with engine.connect() as c:
-        counters = {
-            k.split("|")[2]: (u, cap)
-            for k, u, cap in c.execute(select(UsageCounter.key, UsageCounter.used, UsageCounter.cap))
-        }
+        counters = {k.split("|")[2]: total for k, total in usage.totals(c).items()}  # stripes summed
         taken: dict[str, int] = {}
         for key, amount in c.execute(select(SaleUsage.key, SaleUsage.amount)):
             taken[key.split("|")[2]] = taken.get(key.split("|")[2], 0) + amount

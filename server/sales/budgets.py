@@ -51,6 +51,7 @@ class Counter:
     what: str  # the campaign or rule, as a person reads it in an error
     sources: frozenset[str]  # the rule ids and coupon:CODEs it counts
     campaign: str | None  # the campaign whose money budget it is (fen counters)
+    campaign_wide: bool = True  # every till's (a budget), not one member's (a limit): stored striped
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,11 +81,17 @@ class BudgetPlan:
             if c.budget_fen is not None or c.budget_uses is not None
         ]
         self.active = bool(self.limited or self.budgeted)
+        self._campaigns_by_day: dict[date, list[Counter]] = {}  # every commit asks for the same few days
 
     def counters(self, member_id: str | None, day: date) -> list[Counter]:
         """Every counter a sale on ``day`` (local) for ``member_id`` (None: a guest) may touch."""
         p = self.programme
         out = []
+        campaigns = self._campaigns_by_day.get(day)
+        if campaigns is None:
+            if len(self._campaigns_by_day) > 8:
+                self._campaigns_by_day.clear()
+            campaigns = self._campaigns_by_day[day] = self._campaign_counters(day)
         if member_id is not None:  # a per-member limit cannot count a guest
             for item in self.limited:
                 lim = item.limit
@@ -96,8 +103,14 @@ class BudgetPlan:
                         f"{_name(item.source)} (limit {lim.count} per member per {lim.period})",
                         frozenset((item.source,)),
                         None,
+                        campaign_wide=False,
                     )
                 )
+        return out + campaigns
+
+    def _campaign_counters(self, day: date) -> list[Counter]:
+        p = self.programme
+        out = []
         for campaign, sources in self.budgeted:
             if campaign.budget_uses is not None:
                 out.append(
@@ -156,8 +169,9 @@ class BudgetPlan:
         for counter in counters:
             if not counter.sources & used:
                 continue
+            shared = counter.campaign_wide
             if counter.kind == "uses":
-                out.append(UsageTake(counter.key, 1, counter.cap, counter.what))
+                out.append(UsageTake(counter.key, 1, counter.cap, counter.what, shared=shared))
                 continue
             lines: dict[str, int] = {}
             for source in counter.sources:
@@ -166,7 +180,7 @@ class BudgetPlan:
             amount = sum(lines.values())
             if amount > 0:
                 lines_json = json.dumps(lines, sort_keys=True)
-                out.append(UsageTake(counter.key, amount, counter.cap, counter.what, lines_json))
+                out.append(UsageTake(counter.key, amount, counter.cap, counter.what, lines_json, shared))
         return tuple(sorted(out, key=lambda t: t.key))  # one lock order for every till
 
 

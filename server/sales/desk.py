@@ -15,6 +15,7 @@ audit verify`` checks.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -87,6 +88,16 @@ def _member_id(msg: pb.EvaluateRequest) -> str | None:
     return msg.member.id if msg.HasField("member") and msg.member.id else None
 
 
+def _usage_keys(msg: pb.EvaluateRequest, compiled: CompiledRuleset) -> list[str] | None:
+    """The budget and limit counters pricing ``msg`` may touch (the member's limits too, in case the
+    ledger knows the member), so the pricing read reads them; None when the version has none."""
+    plan = budget_plan(compiled)
+    if not plan.active:
+        return None
+    day = parse_time(msg.time).astimezone(compiled.zone).date()
+    return [c.key for c in plan.counters(_member_id(msg), day)]
+
+
 @dataclass(frozen=True, slots=True)
 class _Key:
     """What identifies a commit: the till's transaction id and the hash of its request."""
@@ -134,7 +145,9 @@ class SalesDesk:
         commit always reads afresh.
         """
         precheck(msg)
-        reads = self.ledger.pricing_reads(_member_id(msg), msg.coupon_codes, cached=not strict)
+        reads = self.ledger.pricing_reads(
+            _member_id(msg), msg.coupon_codes, cached=not strict, usage_keys=_usage_keys(msg, compiled)
+        )
         with_invoice = msg.final_quote if final_quote is None else final_quote
         return self._price(msg, reads, compiled, transaction_id, strict=strict, with_invoice=with_invoice)
 
@@ -160,7 +173,9 @@ class SalesDesk:
             basket = request_from_proto(msg, member=self.members.engine_member(view, compiled.zone))
         else:
             basket = request_from_proto(msg)
-        basket, counters = self.within_budgets(basket, compiled, member_id if view is not None else None)
+        basket, counters = self.within_budgets(
+            basket, compiled, member_id if view is not None else None, reads.used
+        )
         basket, presented = present_coupons(basket, reads, compiled)
         effective = None
         if strict:  # a commit stores it: the ledger's member attributes, the codes as the engine priced them
@@ -175,16 +190,22 @@ class SalesDesk:
         )
 
     def within_budgets(
-        self, basket: Request, compiled: CompiledRuleset, member_id: str | None
+        self,
+        basket: Request,
+        compiled: CompiledRuleset,
+        member_id: str | None,
+        read: Mapping[str, int] | None = None,
     ) -> tuple[Request, tuple[Counter, ...]]:
         """``basket`` priced within what its budgets and limits have left (the commit's conditional
-        writes re-check), and their counters; unchanged when the ruleset has none."""
+        writes re-check), and their counters; unchanged when the ruleset has none. ``read`` is the
+        usage the pricing read already fetched; a counter it lacks is read now."""
         plan = budget_plan(compiled)
         if not plan.active:
             return basket, ()
         day = basket.at.astimezone(compiled.zone).date()
         counters = tuple(plan.counters(member_id, day))
-        used = self.ledger.usage_used([c.key for c in counters])
+        keys = [c.key for c in counters]
+        used = read if read is not None and all(key in read for key in keys) else self.ledger.usage_used(keys)
         return dataclasses.replace(basket, usage=plan.usage_left(list(counters), used)), counters
 
     # ------------------------------------------------------------------ Commit
@@ -230,7 +251,13 @@ class SalesDesk:
             precheck(msg.request)
         except InvalidRequest as exc:
             raise InvalidRequest(f"request.{exc.field}", exc.message) from None
-        reads = self.ledger.pricing_reads(_member_id(msg.request), msg.request.coupon_codes, tid)
+        try:  # the counters the sale may touch are read with the rest (the version is checked below)
+            keys = _usage_keys(msg.request, self.registry.get(msg.request.ruleset, version))
+        except (UnknownRuleset, InvalidRequest):
+            keys = None
+        reads = self.ledger.pricing_reads(
+            _member_id(msg.request), msg.request.coupon_codes, tid, usage_keys=keys
+        )
         prior = reads.replay(key.request_hash)  # a retry: answered as stored, not priced again
         if prior is not None:
             return commit_to_proto(prior, stored_reply(prior))

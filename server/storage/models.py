@@ -249,18 +249,22 @@ class Caller(Base):
 
 
 class UsageCounter(Base):
-    """How much of one budget or use limit is used in one period (server/storage/usage.py).
+    """One stripe of one budget or use limit in one period (server/storage/usage.py).
 
     ``key`` names the programme, what is counted (a rule's or coupon's per-member limit, a
-    campaign's fen or uses) and the period; ``cap`` is the limit the version that last
-    consumed it declared. A Commit adds with one conditional upsert (``used + n <= cap``)."""
+    campaign's fen or uses) and the period. A campaign's counter is split into stripes so
+    tills commit on different rows: each stripe may use up to its ``allot``, and the
+    allotments of a counter's stripes add up to at most ``cap``, the limit the version that
+    last rebalanced them declared. What is used is the sum of the stripes' ``used``."""
 
     __tablename__ = "usage_counters"
     __table_args__ = (CheckConstraint("used >= 0", name="used_not_negative"),)
 
     key: Mapped[str] = mapped_column(String(400), primary_key=True)
+    stripe: Mapped[int] = mapped_column(Integer, primary_key=True, default=0, server_default=text("0"))
     programme: Mapped[str] = mapped_column(String(128), index=True)
     used: Mapped[int] = mapped_column(BigInteger)
+    allot: Mapped[int] = mapped_column(BigInteger)
     cap: Mapped[int] = mapped_column(BigInteger)
 
 
@@ -275,6 +279,7 @@ class SaleUsage(Base):
     # No foreign key to usage_counters: this row is written before the counter's upsert, so the
     # counter row (which every till shares) stays locked for as short a time as possible.
     key: Mapped[str] = mapped_column(String(400), primary_key=True)
+    stripe: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))  # the one it took from
     amount: Mapped[int] = mapped_column(BigInteger)
     returned: Mapped[int] = mapped_column(BigInteger, default=0, server_default=text("0"))
     # fen counters: {line id: fen of the campaign's discounts on that line}, for returns in proportion

@@ -1,26 +1,29 @@
-"""What pricing a sale reads from the ledger, in one SELECT: the member, the presented coupons, the sale.
+"""What pricing a sale reads from the ledger, in one SELECT: the member, the presented coupons, the
+sale, and what the budget and limit counters it may touch have used.
 
 Evaluate and Commit both start here, so the read is one round trip built once with
 SQLAlchemy Core (its compiled form is cached; no ORM session, no identity map). One
 driving row is LEFT JOINed to the member, to the sale already stored under the
 transaction id (a till's retry) and to every presented coupon code, so each coupon
 found is one row and a guest, an unknown member or a first attempt simply join
-nothing.
+nothing. Each counter's usage is one more column (a scalar subquery summing its stripes).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import functools
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import NamedTuple, Protocol
+from typing import Any, NamedTuple, Protocol
 
-from sqlalchemy import Connection, bindparam, literal_column, select
+from sqlalchemy import Connection, Select, bindparam, literal_column, select
 
 from server.storage.errors import CouponProblem, IdempotencyConflict
 from server.storage.members import MEMBER_COLUMNS, view_of
 from server.storage.models import Coupon, Member, Sale
 from server.storage.results import CommitResult, CouponStatus, MemberView
+from server.storage.usage import used_column
 
 __all__ = [
     "STORED_SALE",
@@ -52,6 +55,13 @@ _READ = select(
     .outerjoin(_sales, _sales.c.transaction_id == bindparam("p_sale"))
     .outerjoin(_coupons, _coupons.c.code.in_(bindparam("p_codes", expanding=True)))
 )
+_U = _S + len(STORED_SALE)  # and its usage columns
+
+
+@functools.cache
+def _read(counters: int) -> Select[Any]:
+    """The read with the usage of ``counters`` counters as its last columns."""
+    return _READ.add_columns(*(used_column(n) for n in range(counters))) if counters else _READ
 
 
 class CouponRow(NamedTuple):
@@ -107,6 +117,7 @@ class PricingReads:
     rows: tuple[CouponRow, ...]
     transaction_id: str | None = None
     sale: StoredSale | None = None  # the sale already stored under transaction_id
+    used: Mapping[str, int] | None = None  # each counter key asked for: what it has used (None: not read)
 
     def coupon_statuses(self, on: date) -> dict[str, CouponStatus]:
         """Each presented code's status on the sale's local day (``Ledger.lookup_coupons``'s answer)."""
@@ -131,18 +142,25 @@ class PricingReads:
 
 
 def read_for_pricing(
-    connection: Connection, member_id: str | None, codes: Iterable[str], transaction_id: str | None = None
+    connection: Connection,
+    member_id: str | None,
+    codes: Iterable[str],
+    transaction_id: str | None = None,
+    usage_keys: Sequence[str] | None = None,
 ) -> PricingReads:
-    """Run the one SELECT for ``member_id``, the presented ``codes`` and the sale ``transaction_id``."""
+    """Run the one SELECT for ``member_id``, the presented ``codes``, the sale ``transaction_id``
+    and the counters ``usage_keys`` (None: none read)."""
     wanted = tuple(dict.fromkeys(codes))
-    rows = connection.execute(
-        _READ, {"p_member": member_id, "p_sale": transaction_id, "p_codes": list(wanted)}
-    ).all()
+    keys = list(usage_keys or ())
+    params: dict[str, Any] = {"p_member": member_id, "p_sale": transaction_id, "p_codes": list(wanted)}
+    params.update((f"u_key{n}", key) for n, key in enumerate(keys))
+    rows = connection.execute(_read(len(keys)), params).all()
     first = rows[0]  # the driving row makes at least one
     member = view_of(first[:_C]) if first[0] is not None else None
-    sale = StoredSale(*first[_S:]) if first[_S] is not None else None
+    sale = StoredSale(*first[_S:_U]) if first[_S] is not None else None
     coupons = tuple(CouponRow(*r[_C:_S]) for r in rows if r[_C] is not None)
-    return PricingReads(member_id, member, wanted, coupons, transaction_id, sale)
+    used = None if usage_keys is None else {key: int(u) for key, u in zip(keys, first[_U:], strict=True)}
+    return PricingReads(member_id, member, wanted, coupons, transaction_id, sale, used)
 
 
 def coupon_statuses(

@@ -135,6 +135,7 @@ class UsageTake:
     cap: int
     what: str  # the campaign or rule, for the error when it would overspend
     lines_json: str = "{}"  # fen counters: {line id: fen}, for returns in proportion
+    shared: bool = False  # every till's (a campaign's budget): striped, so tills commit on different rows
 
 
 @dataclass(frozen=True, slots=True)

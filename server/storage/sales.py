@@ -11,12 +11,15 @@ connection, and writes with few statements, none through lazy ORM loads:
    redeemed``, so the spendable balance can never go negative, concurrent sales add
    up and a sale cannot slip past a termination that committed after it was priced;
 4. INSERT the earn and redeem entries;
-5. read the day's spend and upgrade the tier if a threshold is met.
+5. read the day's spend and upgrade the tier if a threshold is met;
+6. take the budgets and limits the sale uses (``usage``: a conditional upsert on each
+   counter's stripe, after the member row, so every till locks in one order).
 
-On PostgreSQL steps 1-4 are one statement (data-modifying CTEs), so a commit is
-BEGIN, that statement and COMMIT; SQLite runs them one by one. A coupon or member
+On PostgreSQL steps 1-4 and 6 are one statement (data-modifying CTEs), so a commit is
+BEGIN, that statement and COMMIT; SQLite runs them one by one (6 last). A coupon or member
 update that did not happen raises (for the member: MemberNotFound, MemberTerminated or
-InsufficientPoints, read after the fact), and the store rolls everything back.
+InsufficientPoints, read after the fact), a stripe that could not take its share raises
+usage.StripeDry (the store runs the sale again, rebalancing), and the store rolls everything back.
 """
 
 from __future__ import annotations
@@ -153,11 +156,14 @@ def _entry_row(i: int) -> dict[str, Any]:
 _INSERT_ENTRIES = tuple(insert(_entries).values(_entry_row(i)) for i in range(2))
 
 
-def commit_sale(connection: Connection, sale: SaleToCommit, now: datetime) -> CommitResult:
+def commit_sale(
+    connection: Connection, sale: SaleToCommit, now: datetime, *, rebalance: bool = False
+) -> CommitResult:
     """Store ``sale`` and apply its effects; IntegrityError on a duplicate transaction id.
 
     Core statements on a connection: a commit needs nothing of the ORM session. On
     PostgreSQL the writes are one statement (one round trip, see :func:`_write_at_once`).
+    ``rebalance``: budgets take from all of a counter's stripes (usage.StripeDry asked for it).
     """
     ev = sale.evaluation
     earned, redeemed = ev.points.earned, ev.redemption.points
@@ -167,15 +173,21 @@ def commit_sale(connection: Connection, sale: SaleToCommit, now: datetime) -> Co
     params = _params(sale, codes, now)
     entries = sum(1 for key in ("e0_kind", "e1_kind") if key in params)
     write = _write_at_once if connection.dialect.name == "postgresql" else _write_one_by_one
-    spent, row = write(connection, params, bool(codes), sale.member_id is not None, entries)
+    usage.check_caps(sale.usage)
+    takes = 0  # budgets and limits taken by the one statement (PostgreSQL, unless rebalancing)
+    if write is _write_at_once and sale.usage and not rebalance:
+        takes = len(sale.usage)
+        params.update(usage.params(sale.ruleset.name, sale.transaction_id, sale.usage))
+    spent, row, taken = write(connection, params, bool(codes), sale.member_id is not None, entries, takes)
     for code in codes:
         if code not in spent:
             raise CouponUnavailable(code, _why_not(connection, code, sale))
-    if sale.member_id is None:
-        _consume(connection, sale)
-        return CommitResult(sale.transaction_id, sale.result_json, False, 0, 0)
-    if row is None:
+    if sale.member_id is not None and row is None:
         raise _member_refused(connection, sale.member_id, redeemed)
+    usage.check_taken(sale.usage[:takes], taken)
+    if sale.member_id is None:
+        _consume(connection, sale, rebalance, takes)
+        return CommitResult(sale.transaction_id, sale.result_json, False, 0, 0)
     tier, lifetime, balance, owed, referrer = row
     new_tier = _upgrade(connection, sale, tier, lifetime)
     if new_tier != tier:
@@ -192,7 +204,7 @@ def commit_sale(connection: Connection, sale: SaleToCommit, now: datetime) -> Co
             lifetime,
             now,
         )
-    _consume(connection, sale)
+    _consume(connection, sale, rebalance, takes)
     return CommitResult(
         transaction_id=sale.transaction_id,
         result_json=sale.result_json,
@@ -206,11 +218,11 @@ def commit_sale(connection: Connection, sale: SaleToCommit, now: datetime) -> Co
     )
 
 
-def _consume(connection: Connection, sale: SaleToCommit) -> None:
+def _consume(connection: Connection, sale: SaleToCommit, rebalance: bool, taken: int) -> None:
     """Budgets and limits, last in the transaction (after the sale row, which a retry meets first):
-    the shared counter rows stay locked only from here to COMMIT."""
-    if sale.usage:
-        usage.consume(connection, sale.ruleset.name, sale.transaction_id, sale.usage)
+    the shared counter rows stay locked only from here to COMMIT. None when ``taken`` already."""
+    if sale.usage and not taken:
+        usage.consume(connection, sale.ruleset.name, sale.transaction_id, sale.usage, rebalance=rebalance)
 
 
 def _params(sale: SaleToCommit, codes: list[str], now: datetime) -> dict[str, Any]:
@@ -261,11 +273,12 @@ def _params(sale: SaleToCommit, codes: list[str], now: datetime) -> dict[str, An
     return params
 
 
-Written = tuple[set[str], Any]  # the coupon codes spent, the member row after the UPDATE (None: none)
+Written = tuple[set[str], Any, int]
+"""The coupon codes spent, the member row after the UPDATE (None: none), the budget takes taken."""
 
 
 def _write_one_by_one(
-    connection: Connection, params: dict[str, Any], coupons: bool, member: bool, entries: int
+    connection: Connection, params: dict[str, Any], coupons: bool, member: bool, entries: int, _: int = 0
 ) -> Written:
     """The sale, the coupons, the member and the entries, in that order, one statement each.
 
@@ -280,30 +293,33 @@ def _write_one_by_one(
         if row is not None:
             for insert_entry in _INSERT_ENTRIES[:entries]:
                 connection.execute(insert_entry, params)
-    return spent, row
+    return spent, row, 0
 
 
 def _write_at_once(
-    connection: Connection, params: dict[str, Any], coupons: bool, member: bool, entries: int
+    connection: Connection, params: dict[str, Any], coupons: bool, member: bool, entries: int, takes: int
 ) -> Written:
     """:func:`_write_one_by_one` as one PostgreSQL statement: its writes are data-modifying CTEs.
 
     A round trip saved is worth more than any statement. The writes see one snapshot, but
     each UPDATE still waits for a concurrent writer's row lock and re-checks its WHERE
     clause, and a refused coupon or member update rolls the transaction back (the caller
-    raises). A duplicate sale or an unknown member is an IntegrityError as before.
+    raises). A duplicate sale or an unknown member is an IntegrityError as before. ``takes``
+    budget and limit counters are taken too (usage.write_ctes), after the member row: one lock
+    order, and the stripes stay locked only from this statement to COMMIT.
     """
-    if not (coupons or member):
+    if not (coupons or member or takes):
         connection.execute(_INSERT_SALE, params)
-        return set(), None
-    row = connection.execute(_all_writes(coupons, member, entries), params).one()
+        return set(), None, 0
+    row = connection.execute(_all_writes(coupons, member, entries, takes), params).one()
     spent = set(row.spent or ()) if coupons else set()
-    return spent, (row[1:] if member and row.tier is not None else None)
+    return spent, (row[2:] if member and row.tier is not None else None), row.usage_taken
 
 
 @functools.cache
-def _all_writes(coupons: bool, member: bool, entries: int) -> Select[Any]:
-    """One row: the codes spent (an array) and the member's tier, lifetime, balance and owed."""
+def _all_writes(coupons: bool, member: bool, entries: int, takes: int) -> Select[Any]:
+    """One row: the codes spent (an array), how many budget takes were taken, and the member's tier,
+    lifetime, balance and owed."""
     writes: list[Any] = [_INSERT_SALE.cte("new_sale")]
     writes += [insert_entry.cte(f"new_entry_{i}") for i, insert_entry in enumerate(_INSERT_ENTRIES[:entries])]
     spent: Any = literal_column("NULL")
@@ -311,11 +327,20 @@ def _all_writes(coupons: bool, member: bool, entries: int) -> Select[Any]:
         spent_rows = _SPEND_COUPONS.cte("spent")
         spent = select(func.array_agg(spent_rows.c.code)).scalar_subquery()
     one = select(literal_column("1").label("one")).subquery("one")
-    if not member:
-        return select(spent.label("spent")).select_from(one).add_cte(*writes)
-    updated = _UPDATE_MEMBER.cte("updated")
+    updated = _UPDATE_MEMBER.cte("updated") if member else None
+    if updated is not None:
+        writes.append(updated)  # named before the budget upsert that reads it
+    taken: Any = literal_column("0")
+    if takes:
+        upsert, record = usage.write_ctes(takes, "updated" if member else "")
+        writes.append(record)
+        taken = select(func.count()).select_from(upsert).where(upsert.c.allot > 0).scalar_subquery()
+    if updated is None:
+        return select(spent.label("spent"), taken.label("usage_taken")).select_from(one).add_cte(*writes)
     return (
-        select(spent.label("spent"), *updated.c).select_from(one.outerjoin(updated, true())).add_cte(*writes)
+        select(spent.label("spent"), taken.label("usage_taken"), *updated.c)
+        .select_from(one.outerjoin(updated, true()))
+        .add_cte(*writes)
     )
 
 

@@ -217,24 +217,28 @@ class Ledger:
         transaction_id: str | None = None,
         *,
         cached: bool = False,
+        usage_keys: Sequence[str] | None = None,
     ) -> PricingReads:
         """What pricing a sale reads, in one statement outside any transaction: the member (None: a
-        guest or unknown), the presented codes and, for a commit, the sale already stored under
-        ``transaction_id`` (a retry is answered from it without pricing again).
+        guest or unknown), the presented codes, for a commit the sale already stored under
+        ``transaction_id`` (a retry is answered from it without pricing again), and what each
+        budget or limit counter in ``usage_keys`` has used.
 
         No transaction is needed: the commit re-checks every row it changes. ``cached`` (a scan,
         not a commit) answers from the member and coupon caches when they hold everything asked
         for (a guest with no codes reads nothing); every read refreshes them.
         """
         codes = tuple(dict.fromkeys(codes))
-        if cached and transaction_id is None:
+        if cached and transaction_id is None and not usage_keys:  # usage is never cached
             view = self.member_cache.get(member_id) if member_id else None
             rows = self.coupon_cache.rows(codes)
             if (view is not None or not member_id) and rows is not None:
-                return PricingReads(member_id, view, codes, rows)
+                return PricingReads(member_id, view, codes, rows, used={} if usage_keys is not None else None)
         generation = self.member_cache.generation()
         coupon_generation = self.coupon_cache.generation()
-        reads = in_connection(self._reader, lambda c: read_for_pricing(c, member_id, codes, transaction_id))
+        reads = in_connection(
+            self._reader, lambda c: read_for_pricing(c, member_id, codes, transaction_id, usage_keys)
+        )
         if reads.member is not None:
             self.member_cache.put(reads.member, generation)
         self.coupon_cache.keep_rows(codes, reads.rows, coupon_generation)
@@ -273,7 +277,10 @@ class Ledger:
 
     def _commit_sale(self, sale: SaleToCommit) -> CommitResult:
         try:
-            return self._core(lambda c: sales.commit_sale(c, sale, self.clock()))
+            try:
+                return self._core(lambda c: sales.commit_sale(c, sale, self.clock()))
+            except usage.StripeDry:  # rolled back: again, taking from every stripe of the counters
+                return self._core(lambda c: sales.commit_sale(c, sale, self.clock(), rebalance=True))
         except IntegrityError as exc:
             replay = self.replay_sale(sale.transaction_id, sale.request_hash)
             if replay is not None:

@@ -28,9 +28,10 @@ from svc_support import TABLES, serve_processes
 
 from server._pb.promo.v1 import promo_pb2 as pb
 from server._pb.promo.v1 import promo_pb2_grpc as pb_grpc
+from server.storage import usage
 from server.storage.callers import add_caller
 from server.storage.db import make_engine, upgrade
-from server.storage.models import Sale, SaleUsage, UsageCounter
+from server.storage.models import Sale, SaleUsage
 from server.trust.client import open_channel
 from server.trust.tokens import hash_token
 
@@ -165,12 +166,7 @@ class TestBudgetRace:
         engine = make_engine(race_db)
         try:
             with engine.connect() as c:
-                counters = {
-                    key.split("|")[1:3][1]: (used, cap)
-                    for key, used, cap in c.execute(
-                        select(UsageCounter.key, UsageCounter.used, UsageCounter.cap)
-                    )
-                }
+                counters = {key.split("|")[2]: total for key, total in usage.totals(c).items()}
                 by_key: dict[str, int] = {}
                 for key, amount in c.execute(select(SaleUsage.key, SaleUsage.amount)):
                     name = key.split("|")[2]

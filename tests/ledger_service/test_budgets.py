@@ -16,7 +16,8 @@ from sqlalchemy import Engine, func, select
 from svc_support import CALL_TIMEOUT, Svc
 
 from server._pb.promo.v1 import promo_pb2 as pb
-from server.storage.models import Sale, SaleUsage, UsageCounter
+from server.storage import usage
+from server.storage.models import Sale, SaleUsage
 
 T = CALL_TIMEOUT
 DAY1 = "2026-11-05T10:00:00+08:00"  # in the past: a commit dated ahead of the clock is refused
@@ -98,8 +99,8 @@ def notes(reply: pb.EvaluateReply) -> list[tuple[str, str, str]]:
 
 
 def used(svc: Svc) -> dict[str, int]:
-    with svc.ledger.sessions() as s:
-        return {k.split("|", 1)[1]: u for k, u in s.execute(select(UsageCounter.key, UsageCounter.used))}
+    with svc.ledger.sessions() as s:  # a counter's stripes summed
+        return {k.split("|", 1)[1]: used for k, (used, _) in usage.totals(s).items()}
 
 
 class TestBudgetsAndLimits:
