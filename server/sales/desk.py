@@ -31,6 +31,7 @@ from server.rulesets.registry import RulesetRegistry, UnknownRuleset
 from server.rulesets.sources import SourceBook
 from server.sales import members
 from server.sales.budgets import BudgetPlan, Counter, budget_plan
+from server.sales.buyer import check_ledger_member, present_coupons
 from server.sales.errors import PayableMismatch
 from server.sales.member_memo import EngineMembers
 from server.sales.pricing import Evaluator, default_evaluate, price
@@ -55,13 +56,12 @@ from server.wire.ledger import (
     commit_request_hash,
     commit_to_proto,
     required,
-    resolve_coupons,
     with_member,
 )
 from server.wire.reply import invoice_to_proto
 from server.wire.request import parse_time, precheck, request_from_proto
 
-__all__ = ["MAX_CLOCK_SKEW", "Priced", "SalesDesk", "check_ledger_member", "present_coupons"]
+__all__ = ["MAX_CLOCK_SKEW", "Priced", "SalesDesk"]
 
 MAX_CLOCK_SKEW = timedelta(minutes=5)
 """How far ahead of the server's clock a committed sale's time may be (a till's clock drifts a little;
@@ -345,29 +345,6 @@ class SalesDesk:
 
     def redeem(self, msg: pb.RedeemPointsRequest, now: datetime) -> RedeemResult:
         return members.redeem(self.registry, self.ledger, msg, now)
-
-
-def check_ledger_member(member: MemberView, compiled: CompiledRuleset) -> None:
-    """Refuse to price a member the ledger knows but who may not buy as one in ``compiled``'s programme."""
-    if member.status != "active":
-        raise MemberTerminated(member.id)  # even with inline attributes: the ledger knows them
-    if member.programme != compiled.name:
-        raise MemberOfAnotherProgramme(member.id, member.programme, compiled.name)
-
-
-def present_coupons(
-    basket: Request, reads: PricingReads, compiled: CompiledRuleset
-) -> tuple[Request, PresentedCoupons]:
-    """``basket`` with its presented codes as the engine prices them (a ledger code becomes its
-    coupon definition; a code that cannot be spent, nothing), and how each code resolved."""
-    if not basket.coupons:
-        return basket, PresentedCoupons()
-    day = basket.at.astimezone(compiled.zone).date()
-    issued_only = {i.coupon for i in compiled.ruleset.settings.issued}  # owner-bound: never by bare id
-    presented = resolve_coupons(list(basket.coupons), reads.coupon_statuses(day), compiled.name, issued_only)
-    if presented.engine_codes != basket.coupons:
-        basket = dataclasses.replace(basket, coupons=presented.engine_codes)
-    return basket, presented
 
 
 def _effective(

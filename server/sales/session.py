@@ -24,7 +24,8 @@ from engine.errors import InvalidRequest
 from engine.invoice.build import Invoice
 from engine.model import Evaluation, Line, LineOutcome, Member, Request
 from server._pb.promo.v1 import promo_pb2 as pb
-from server.sales.desk import SalesDesk, check_ledger_member, present_coupons
+from server.sales.buyer import check_ledger_member, present_coupons
+from server.sales.desk import SalesDesk
 from server.sales.pricing import price
 from server.storage.errors import MemberNotFound
 from server.storage.results import MemberView
