@@ -14,7 +14,7 @@ from typing import Any
 from engine.model import TaxRate
 from engine.money import format_fen
 
-__all__ = ["COLUMNS", "TOTAL_KINDS", "RateSums", "rows_of"]
+__all__ = ["COLUMNS", "HEAD", "LINE_KEYS", "TOTAL_KINDS", "RateSums", "line_dict", "rows_of"]
 
 COLUMNS = (
     "record",  # sale | return
@@ -39,6 +39,10 @@ COLUMNS = (
     "gross",  # 价税合计 of the line
 )
 TOTAL_KINDS = ("period_total_sales", "period_total_returns", "period_total")
+HEAD = COLUMNS[:9]  # what a record says once, before each of its lines
+LINE_KEYS = COLUMNS[10:]  # a line is a tuple of these, then its amount, tax and gross in fen
+_RATE = LINE_KEYS.index("tax_rate")
+_AMOUNT_FEN = len(LINE_KEYS)
 
 
 @dataclass
@@ -48,12 +52,17 @@ class RateSums:
     sales: dict[str, list[int]] = field(default_factory=dict)
     returns: dict[str, list[int]] = field(default_factory=dict)
 
-    def add(self, record: str, line: dict[str, Any]) -> None:
-        book = self.sales if record == "sale" else self.returns
-        acc = book.setdefault(line["tax_rate"], [0, 0, 0])
-        acc[0] += line["amount_fen"]
-        acc[1] += line["tax_fen"]
-        acc[2] += line["gross_fen"]
+    def add(self, record: dict[str, Any]) -> None:
+        """Add the lines of a record's invoices (tuples, :data:`LINE_KEYS` then the three fen)."""
+        book = self.sales if record["record"] == "sale" else self.returns
+        for invoice in record["invoices"]:
+            for line in invoice["lines"]:
+                acc = book.get(line[_RATE])
+                if acc is None:
+                    acc = book[line[_RATE]] = [0, 0, 0]
+                acc[0] += line[_AMOUNT_FEN]
+                acc[1] += line[_AMOUNT_FEN + 1]
+                acc[2] += line[_AMOUNT_FEN + 2]
 
     def rows(self) -> list[dict[str, str]]:
         """One row per rate and kind (sales, returns, net), rates highest first."""
@@ -83,9 +92,15 @@ def _rate_order(label: str) -> tuple:
     return (0, -rate.rate, rate.exemption)
 
 
-def rows_of(record: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    """The CSV / sheet rows of one record: one per invoice line."""
-    head = {k: record[k] for k in COLUMNS[:9]}
+def rows_of(record: dict[str, Any]) -> Iterator[tuple[Any, ...]]:
+    """The CSV / sheet rows of one record: one per invoice line, values in :data:`COLUMNS` order."""
+    head = tuple(record[k] for k in HEAD)
     for invoice in record["invoices"]:
+        number = (invoice["number"],)
         for line in invoice["lines"]:
-            yield {**head, "invoice_no": invoice["number"], **{k: line[k] for k in COLUMNS[10:]}}
+            yield head + number + line[:_AMOUNT_FEN]
+
+
+def line_dict(line: tuple[Any, ...]) -> dict[str, Any]:
+    """A line as the JSON export shows it: :data:`LINE_KEYS` by name."""
+    return dict(zip(LINE_KEYS, line, strict=False))

@@ -51,10 +51,8 @@ def write_workbook(records: Iterable[dict[str, Any]], out: IO[bytes], bar: Any) 
     for record in records:
         recs.append([_cell(recs, key, record[key]) for key in _RECORD_COLUMNS])
         for row in rows_of(record):
-            lines.append([_cell(lines, key, row[key]) for key in COLUMNS])
-        for invoice in record["invoices"]:
-            for line in invoice["lines"]:
-                sums.add(record["record"], line)
+            lines.append([_cell(lines, key, value) for key, value in zip(COLUMNS, row, strict=True)])
+        sums.add(record)
         n += 1
         bar.update(1)
     _write_totals(totals, sums)
