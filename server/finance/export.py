@@ -68,8 +68,8 @@ def request_field(session: Any, key: str) -> Any:
     return case((func.json_valid(Sale.request), func.json_extract(Sale.request, f"$.request.{key}")))
 
 
-def records(session: Any, first: date, last: date, zone: ZoneInfo) -> tuple[int, Iterator[dict[str, Any]]]:
-    """How many records the period has, and the records (sales by local day, then returns)."""
+def queries(session: Any, first: date, last: date, zone: ZoneInfo) -> tuple[Any, Any]:
+    """The export's two queries: the period's sales (by local day) and returns (by time)."""
     start = datetime.combine(first, time(0), zone)
     end = datetime.combine(last + timedelta(days=1), time(0), zone)
     store, till = request_field(session, "store"), request_field(session, "till")
@@ -90,6 +90,12 @@ def records(session: Any, first: date, last: date, zone: ZoneInfo) -> tuple[int,
         .where(Return.created_at >= start, Return.created_at < end)
         .order_by(Return.created_at, Return.return_id)
     )  # fmt: skip
+    return sales_q, returns_q
+
+
+def records(session: Any, first: date, last: date, zone: ZoneInfo) -> tuple[int, Iterator[dict[str, Any]]]:
+    """How many records the period has, and the records (sales by local day, then returns)."""
+    sales_q, returns_q = queries(session, first, last, zone)
     total = session.scalar(select(func.count()).select_from(sales_q.subquery())) + session.scalar(
         select(func.count()).select_from(returns_q.subquery())
     )
