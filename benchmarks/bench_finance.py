@@ -225,14 +225,15 @@ def stream_only(url: str) -> None:
     """The ceiling: stream the columns the export reads, in its order, and do nothing with them."""
     from datetime import date
 
-    from server.finance.export import YIELD_PER, queries
+    from server.finance.export import queries
+    from server.finance.stream import stream
     from server.storage.db import make_sessionmaker
     from server.storage.store import Ledger
 
     ledger = Ledger(make_sessionmaker(make_engine(url, poolclass=NullPool)))
     with ledger.snapshots() as session:
         sales_q, _ = queries(session, date(2026, 11, 1), date(2099, 12, 31), UTC)
-        for _ in session.execute(sales_q.execution_options(yield_per=YIELD_PER)):
+        for _ in stream(session, sales_q):
             pass
 
 

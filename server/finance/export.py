@@ -23,26 +23,24 @@ from datetime import date, datetime, time, timedelta
 from typing import IO, Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import JSON, case, cast, func, select
+from sqlalchemy import func, select
 
 from engine.invoice.build import LineKind
 from engine.money import format_fen, format_qty
 from server.finance.rows import COLUMNS, RateSums, line_dict, rows_of
+from server.finance.stream import stream
 from server.storage.models import Return, Sale
 from server.storage.store import Ledger
 
 __all__ = [
     "PROGRESS_FROM",
-    "YIELD_PER",
     "export",
     "mask_member",
     "records",
-    "request_field",
     "stored_invoices",
 ]
 
 PROGRESS_FROM = 500  # records: below this an export is quick and a bar would only flicker
-YIELD_PER = 2000  # rows a server-side cursor fetches at a time: few round trips, memory flat
 
 
 def mask_member(member_id: str | None) -> str:
@@ -57,25 +55,25 @@ def mask_member(member_id: str | None) -> str:
 # --------------------------------------------------------------------------- reading
 
 
-def request_field(session: Any, key: str) -> Any:
-    """The stored wire request's ``key`` (store, till) read by the database: a sale's request is
-    the biggest thing it stores, and decoding all of it in Python for two short strings was most of
-    an export's time. NULL when absent, or when the request is not JSON (the service always stores
-    JSON; hand-made ledgers in tests keep a repr)."""
-    if session.get_bind().dialect.name == "postgresql":
-        value = cast(Sale.request, JSON)["request"][key].as_string()
-        return case((Sale.request.startswith("{", autoescape=True), value))
-    return case((func.json_valid(Sale.request), func.json_extract(Sale.request, f"$.request.{key}")))
+def store_till(request_json: str) -> tuple[str, str]:
+    """The store and till of a stored wire request ("" when absent or not JSON).
+
+    Decoded here, not by the database: PostgreSQL's JSON functions cost several times what
+    ``json.loads`` does on the same text (measured: benchmarks/bench_finance.py)."""
+    try:
+        wire = json.loads(request_json).get("request", {})
+    except (TypeError, ValueError, AttributeError):
+        return "", ""
+    return wire.get("store", ""), wire.get("till", "")
 
 
 def queries(session: Any, first: date, last: date, zone: ZoneInfo) -> tuple[Any, Any]:
     """The export's two queries: the period's sales (by local day) and returns (by time)."""
     start = datetime.combine(first, time(0), zone)
     end = datetime.combine(last + timedelta(days=1), time(0), zone)
-    store, till = request_field(session, "store"), request_field(session, "till")
     sales_q = (
         select(
-            Sale.transaction_id, Sale.local_date, store, till, Sale.member_id, Sale.ruleset_version,
+            Sale.transaction_id, Sale.local_date, Sale.request, Sale.member_id, Sale.ruleset_version,
             Sale.payable_fen, Sale.points_earned, Sale.points_redeemed, Sale.state, Sale.invoice,
         )
         .where(Sale.local_date >= first, Sale.local_date <= last)
@@ -84,7 +82,7 @@ def queries(session: Any, first: date, last: date, zone: ZoneInfo) -> tuple[Any,
     returns_q = (
         select(
             Return.return_id, Return.transaction_id, Return.created_at, Return.refund_fen,
-            Return.points_clawed_back, Return.red_lines, store, till, Sale.member_id, Sale.ruleset_version,
+            Return.points_clawed_back, Return.red_lines, Sale.request, Sale.member_id, Sale.ruleset_version,
         )
         .join(Sale, Sale.transaction_id == Return.transaction_id)
         .where(Return.created_at >= start, Return.created_at < end)
@@ -103,16 +101,17 @@ def records(session: Any, first: date, last: date, zone: ZoneInfo) -> tuple[int,
 
 
 def _records(session: Any, sales_q: Any, returns_q: Any, zone: ZoneInfo) -> Iterator[dict[str, Any]]:
-    for tid, day, store, till, member, version, payable, earned, redeemed, state, invoice in session.execute(
-        sales_q.execution_options(yield_per=YIELD_PER)
+    for tid, day, request, member, version, payable, earned, redeemed, state, invoice in stream(
+        session, sales_q
     ):
+        store, till = store_till(request)
         yield {
             "record": "sale",
             "transaction_id": tid,
             "return_id": "",
             "date": day.isoformat(),
-            "store": store or "",
-            "till": till or "",
+            "store": store,
+            "till": till,
             "member": mask_member(member),
             "ruleset_version": version,
             "payable": format_fen(payable),
@@ -122,16 +121,15 @@ def _records(session: Any, sales_q: Any, returns_q: Any, zone: ZoneInfo) -> Iter
             "state": state,
             "invoices": [_sale_invoice(n, inv) for n, inv in enumerate(stored_invoices(invoice), 1)],
         }
-    for rid, tid, created, refund, clawed, red, store, till, member, version in session.execute(
-        returns_q.execution_options(yield_per=YIELD_PER)
-    ):
+    for rid, tid, created, refund, clawed, red, request, member, version in stream(session, returns_q):
+        store, till = store_till(request)
         yield {
             "record": "return",
             "transaction_id": tid,
             "return_id": rid,
             "date": created.astimezone(zone).date().isoformat(),
-            "store": store or "",
-            "till": till or "",
+            "store": store,
+            "till": till,
             "member": mask_member(member),
             "ruleset_version": version,
             "payable": format_fen(-refund),

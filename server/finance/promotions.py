@@ -32,7 +32,8 @@ from sqlalchemy import func, literal, select
 from engine.apportion import split_by_remainder
 from engine.money import format_fen
 from server.finance.campaigns import CampaignBook
-from server.finance.export import PROGRESS_FROM, YIELD_PER, request_field
+from server.finance.export import PROGRESS_FROM, store_till
+from server.finance.stream import stream
 from server.storage.models import Return, Sale
 from server.storage.store import Ledger
 
@@ -109,7 +110,7 @@ def promotion_report(
         return found
 
     with ledger.snapshots() as session:
-        store = request_field(session, "store") if by == "store" else literal("")
+        store = Sale.request if by == "store" else literal("")
         sales_q = select(Sale.local_date, store, Sale.ruleset_digest, Sale.lines).where(
             Sale.local_date >= first, Sale.local_date <= last
         )
@@ -128,8 +129,8 @@ def promotion_report(
             total=total, file=sys.stderr, unit="rec", desc="promotions",
             disable=not progress or total < PROGRESS_FROM,
         )  # fmt: skip
-        for day, shop, digest, lines_json in session.execute(sales_q.execution_options(yield_per=YIELD_PER)):
-            group = day.isoformat() if by == "day" else shop or ""
+        for day, request, digest, lines_json in stream(session, sales_q):
+            group = day.isoformat() if by == "day" else store_till(request)[0] if request else ""
             lines, by_rule = stored_lines(lines_json)
             touched: set[PromotionRow] = set()
             for line in lines:
@@ -145,10 +146,9 @@ def promotion_report(
             for r in touched:
                 r.sales += 1
             bar.update(1)
-        for created, shop, digest, took_json, clawed, lines_json, earned in session.execute(
-            returns_q.execution_options(yield_per=YIELD_PER)
-        ):
-            group = created.astimezone(zone).date().isoformat() if by == "day" else shop or ""
+        for created, request, digest, took_json, clawed, lines_json, earned in stream(session, returns_q):
+            day = created.astimezone(zone).date()
+            group = day.isoformat() if by == "day" else store_till(request)[0] if request else ""
             lines, by_rule = stored_lines(lines_json)
             sold = {line["line_id"]: line for line in lines}
             for took in json.loads(took_json):
