@@ -28,6 +28,7 @@ from sqlalchemy import func, select
 from engine.invoice.build import LineKind
 from engine.money import format_fen, format_qty
 from server.finance.rows import COLUMNS, RateSums, line_dict, rows_of
+from server.finance.stored import RedLine, WireInvoice, red_invoices, sale_invoices, store_till
 from server.finance.stream import stream
 from server.storage.models import Return, Sale
 from server.storage.store import Ledger
@@ -37,7 +38,6 @@ __all__ = [
     "export",
     "mask_member",
     "records",
-    "stored_invoices",
 ]
 
 PROGRESS_FROM = 500  # records: below this an export is quick and a bar would only flicker
@@ -53,18 +53,6 @@ def mask_member(member_id: str | None) -> str:
 
 
 # --------------------------------------------------------------------------- reading
-
-
-def store_till(request_json: str) -> tuple[str, str]:
-    """The store and till of a stored wire request ("" when absent or not JSON).
-
-    Decoded here, not by the database: PostgreSQL's JSON functions cost several times what
-    ``json.loads`` does on the same text (measured: benchmarks/bench_finance.py)."""
-    try:
-        wire = json.loads(request_json).get("request", {})
-    except (TypeError, ValueError, AttributeError):
-        return "", ""
-    return wire.get("store", ""), wire.get("till", "")
 
 
 def queries(session: Any, first: date, last: date, zone: ZoneInfo) -> tuple[Any, Any]:
@@ -119,7 +107,7 @@ def _records(session: Any, sales_q: Any, returns_q: Any, zone: ZoneInfo) -> Iter
             "points_redeemed": redeemed,
             "points_clawed_back": 0,
             "state": state,
-            "invoices": [_sale_invoice(n, inv) for n, inv in enumerate(stored_invoices(invoice), 1)],
+            "invoices": [_sale_invoice(n, inv) for n, inv in enumerate(sale_invoices(invoice), 1)],
         }
     for rid, tid, created, refund, clawed, red, request, member, version in stream(session, returns_q):
         store, till = store_till(request)
@@ -137,28 +125,8 @@ def _records(session: Any, sales_q: Any, returns_q: Any, zone: ZoneInfo) -> Iter
             "points_redeemed": 0,
             "points_clawed_back": clawed,
             "state": "",
-            "invoices": [_red_invoice(n, inv) for n, inv in enumerate(_red_groups(red), 1)],
+            "invoices": [_red_invoice(n, inv) for n, inv in enumerate(red_invoices(red), 1)],
         }
-
-
-def stored_invoices(text: str) -> list[dict[str, Any]]:
-    """A sale's stored invoices as wire JSON dicts: a list (since splitting), or one dict before it."""
-    try:
-        data = json.loads(text)
-    except (TypeError, ValueError):
-        return []
-    if isinstance(data, dict):
-        return [data]
-    return data if isinstance(data, list) else []
-
-
-def _red_groups(text: str) -> list[list[dict[str, Any]]]:
-    """A return's stored red lines, per invoice (:func:`server.storage.codec.red_invoices_to_json`;
-    a return stored before splitting kept one flat list)."""
-    data = json.loads(text)
-    if not data:
-        return []
-    return [data] if isinstance(data[0], dict) else data
 
 
 # The yuan of a fen amount: amounts repeat (prices, discounts), so most are formatted once.
@@ -167,38 +135,29 @@ _qty = functools.lru_cache(maxsize=1 << 12)(format_qty)
 _KIND = tuple(kind.label for kind in LineKind)
 
 
-def _sale_invoice(number: int, wire: dict[str, Any]) -> dict[str, Any]:
-    """A stored (wire JSON) invoice in the export's terms, yuan; a line is a tuple (LINE_KEYS, fen)."""
-    lines = []
-    for line in wire.get("lines", ()):
-        qty = line.get("quantityMilli")
-        amount, tax, gross = (
-            int(line.get("amountFen", 0)),
-            int(line.get("taxFen", 0)),
-            int(line.get("grossFen", 0)),
+def _sale_invoice(number: int, wire: WireInvoice) -> dict[str, Any]:
+    """A stored invoice in the export's terms, yuan; a line is a tuple (LINE_KEYS, then fen)."""
+    lines = [
+        (
+            x.no, _KIND[x.kind], x.line_id, x.name, x.tax_code, x.tax_rate,
+            "" if x.quantity_milli is None else _qty(x.quantity_milli),
+            _yuan(x.amount_fen), _yuan(x.tax_fen), _yuan(x.gross_fen), x.amount_fen, x.tax_fen, x.gross_fen,
         )
-        lines.append(
-            (
-                int(line.get("no", 0)), _KIND[int(line.get("kind", 0))], line.get("lineId", ""),
-                line.get("name", ""), line.get("taxCode", ""), line.get("taxRate", ""),
-                "" if qty is None else _qty(int(qty)), _yuan(amount), _yuan(tax), _yuan(gross),
-                amount, tax, gross,
-            )
-        )  # fmt: skip
-    return {"number": number, "refused": wire.get("refusedReason", ""), "lines": lines}
+        for x in wire.lines
+    ]  # fmt: skip
+    return {"number": number, "refused": wire.refused_reason, "lines": lines}
 
 
-def _red_invoice(number: int, group: list[dict[str, Any]]) -> dict[str, Any]:
+def _red_invoice(number: int, group: list[RedLine]) -> dict[str, Any]:
     """A red invoice as stored (:mod:`server.storage.codec`), its lines numbered from 1."""
-    lines = []
-    for no, x in enumerate(group, 1):
-        qty, amount, tax, gross = x["quantity_milli"], x["amount_fen"], x["tax_fen"], x["gross_fen"]
-        lines.append(
-            (
-                no, _KIND[x["kind"]], x["line_id"], x["name"], x["tax_code"], x["tax_rate"],
-                "" if qty is None else _qty(qty), _yuan(amount), _yuan(tax), _yuan(gross), amount, tax, gross,
-            )
-        )  # fmt: skip
+    lines = [
+        (
+            no, _KIND[x.kind], x.line_id, x.name, x.tax_code, x.tax_rate,
+            "" if x.quantity_milli is None else _qty(x.quantity_milli),
+            _yuan(x.amount_fen), _yuan(x.tax_fen), _yuan(x.gross_fen), x.amount_fen, x.tax_fen, x.gross_fen,
+        )
+        for no, x in enumerate(group, 1)
+    ]  # fmt: skip
     return {"number": number, "refused": "", "lines": lines}
 
 

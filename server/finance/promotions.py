@@ -19,7 +19,6 @@ columns the report needs: memory grows with the number of groups, not of sales.
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -31,13 +30,14 @@ from sqlalchemy import func, literal, select
 
 from engine.apportion import split_by_remainder
 from engine.money import format_fen
+from server.finance import stored
 from server.finance.campaigns import CampaignBook
-from server.finance.export import PROGRESS_FROM, store_till
+from server.finance.export import PROGRESS_FROM
 from server.finance.stream import stream
 from server.storage.models import Return, Sale
 from server.storage.store import Ledger
 
-__all__ = ["BY", "PromotionRow", "iter_dicts", "promotion_report", "stored_lines", "totals"]
+__all__ = ["BY", "PromotionRow", "iter_dicts", "promotion_report", "totals"]
 
 BY = ("day", "store", "campaign")
 
@@ -82,16 +82,6 @@ class PromotionRow:
         }
 
 
-def stored_lines(text: str) -> tuple[list[dict[str, Any]], dict[str, int]]:
-    """A sale's stored sold lines (:func:`server.storage.codec.sold_lines_to_json`) as plain dicts,
-    and the points each rule added. Plain JSON: building SoldLine values (and parsing each line's
-    rate) cost several times what the report does with them."""
-    data = json.loads(text)
-    if isinstance(data, dict):
-        return data["lines"], data.get("points_by_rule", {})
-    return data, {}  # stored before the report kept points by rule
-
-
 def promotion_report(
     ledger: Ledger, first: date, last: date, zone: ZoneInfo, by: str | None = None, progress: bool = True
 ) -> list[PromotionRow]:
@@ -130,12 +120,12 @@ def promotion_report(
             disable=not progress or total < PROGRESS_FROM,
         )  # fmt: skip
         for day, request, digest, lines_json in stream(session, sales_q):
-            group = day.isoformat() if by == "day" else store_till(request)[0] if request else ""
-            lines, by_rule = stored_lines(lines_json)
+            group = day.isoformat() if by == "day" else stored.store_till(request)[0] if request else ""
+            lines, by_rule = stored.sold_lines(lines_json)
             touched: set[PromotionRow] = set()
             for line in lines:
-                rate = line["tax_rate"]
-                for source, kind, fen in line.get("discounts", ()):
+                rate = line.tax_rate
+                for source, kind, fen in line.discounts:
                     r = row(group, digest, source, kind, rate)
                     r.discount += fen
                     touched.add(r)
@@ -148,17 +138,16 @@ def promotion_report(
             bar.update(1)
         for created, request, digest, took_json, clawed, lines_json, earned in stream(session, returns_q):
             day = created.astimezone(zone).date()
-            group = day.isoformat() if by == "day" else store_till(request)[0] if request else ""
-            lines, by_rule = stored_lines(lines_json)
-            sold = {line["line_id"]: line for line in lines}
-            for took in json.loads(took_json):
-                line = sold.get(took["line_id"])
-                discounts = line.get("discounts") if line else None
-                if not discounts or not took["discount"]:
+            group = day.isoformat() if by == "day" else stored.store_till(request)[0] if request else ""
+            lines, by_rule = stored.sold_lines(lines_json)
+            sold = {line.line_id: line for line in lines}
+            for took in stored.returned_lines(took_json):
+                line = sold.get(took.line_id)
+                if line is None or not line.discounts or not took.discount:
                     continue
-                parts = split_by_remainder(took["discount"], [fen for _, _, fen in discounts])
-                for (source, kind, _), part in zip(discounts, parts, strict=True):
-                    row(group, digest, source, kind, line["tax_rate"]).reversed += part
+                parts = split_by_remainder(took.discount, [fen for _, _, fen in line.discounts])
+                for (source, kind, _), part in zip(line.discounts, parts, strict=True):
+                    row(group, digest, source, kind, line.tax_rate).reversed += part
             if clawed and by_rule and earned > 0:
                 rules = sorted(by_rule)
                 weights = [by_rule[r] for r in rules]

@@ -94,7 +94,7 @@ def test_the_reports_keep_their_moment_while_a_till_commits(ledger, shop, till, 
     enroll(ledger)
     ledger.commit_sale(shop.sale("T1", (line("1", 3330, 3000, category="A"),)))
     calls = []
-    real = promotions.stored_lines
+    real = promotions.stored.sold_lines
 
     def reading(text):  # the report's first read of a sale: a till commits T2 meanwhile
         if not calls:
@@ -102,10 +102,10 @@ def test_the_reports_keep_their_moment_while_a_till_commits(ledger, shop, till, 
             till.commit_sale(shop.sale("T2", (line("1", 1000, 1000, category="A"),)))
         return real(text)
 
-    monkeypatch.setattr(promotions, "stored_lines", reading)
+    monkeypatch.setattr(promotions.stored, "sold_lines", reading)
     rows = promotions.promotion_report(ledger, FIRST, LAST, SHANGHAI, progress=False)
     assert calls and sum(r.sales for r in rows if r.source == "cat_a") == 1
-    monkeypatch.setattr(promotions, "stored_lines", real)
+    monkeypatch.setattr(promotions.stored, "sold_lines", real)
     after = promotions.promotion_report(ledger, FIRST, LAST, SHANGHAI, progress=False)
     assert sum(r.sales for r in after if r.source == "cat_a") == 2
     today = datetime.now(SHANGHAI).date()
