@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import csv
 import functools
+import io
 import json
 import sys
 from collections.abc import Iterator
@@ -27,7 +28,7 @@ from sqlalchemy import func, select
 
 from engine.invoice.build import LineKind
 from engine.money import format_fen, format_qty
-from server.finance.rows import COLUMNS, RateSums, line_dict, rows_of
+from server.finance.rows import COLUMNS, RateSums, csv_rows_of, line_dict
 from server.finance.stored import RedLine, WireInvoice, red_invoices, sale_invoices, store_till
 from server.finance.stream import stream
 from server.storage.models import Return, Sale
@@ -192,11 +193,28 @@ def export(ledger: Ledger, first: date, last: date, zone: ZoneInfo, fmt: str, ou
     return n
 
 
-class _JsonWriter:
+class _Buffered:
+    """Text gathered in memory and handed to ``out`` 64 KiB at a time: a write per line into a
+    file's encoder cost more than forming the line."""
+
+    FLUSH_AT = 1 << 16
+
+    def __init__(self, out: IO[str]) -> None:
+        self.out, self.buffer = out, io.StringIO()
+
+    def flush(self, at_least: int = 0) -> None:
+        if self.buffer.tell() >= at_least:
+            self.out.write(self.buffer.getvalue())
+            self.buffer.seek(0)
+            self.buffer.truncate()
+
+
+class _JsonWriter(_Buffered):
     """``{"records": [...], "period_totals": [...]}``, written one record at a time."""
 
     def __init__(self, out: IO[str]) -> None:
-        self.out, self.first = out, True
+        super().__init__(out)
+        self.first = True
         out.write('{"records": [')
 
     def write(self, record: dict[str, Any]) -> None:
@@ -206,24 +224,30 @@ class _JsonWriter:
                 {**inv, "lines": [line_dict(line) for line in inv["lines"]]} for inv in record["invoices"]
             ],
         }
-        self.out.write("\n" if self.first else ",\n")
-        self.out.write(json.dumps(shown, ensure_ascii=False, sort_keys=True))
+        self.buffer.write("\n" if self.first else ",\n")
+        self.buffer.write(json.dumps(shown, ensure_ascii=False, sort_keys=True))
         self.first = False
+        self.flush(self.FLUSH_AT)
 
     def close(self, sums: RateSums) -> None:
         totals = json.dumps(sums.rows(), ensure_ascii=False, sort_keys=True)
-        self.out.write(f'\n],\n"period_totals": {totals}}}\n')
+        self.buffer.write(f'\n],\n"period_totals": {totals}}}\n')
+        self.flush()
 
 
-class _CsvWriter:
+class _CsvWriter(_Buffered):
     """One row per invoice line; then, per tax rate, the period's sales, returns and net totals."""
 
     def __init__(self, out: IO[str]) -> None:
-        self.writer = csv.writer(out)
+        super().__init__(out)
+        self.writer = csv.writer(self.buffer)
         self.writer.writerow(COLUMNS)
+        self.flush()
 
     def write(self, record: dict[str, Any]) -> None:
-        self.writer.writerows(rows_of(record))
+        self.buffer.writelines(csv_rows_of(record))
+        self.flush(self.FLUSH_AT)
 
     def close(self, sums: RateSums) -> None:
         self.writer.writerows([row.get(k, "") for k in COLUMNS] for row in sums.rows())
+        self.flush()

@@ -6,6 +6,7 @@ Used by the CSV and JSON writers of :mod:`server.finance.export` and by the work
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -14,7 +15,17 @@ from typing import Any
 from engine.model import TaxRate
 from engine.money import format_fen
 
-__all__ = ["COLUMNS", "HEAD", "LINE_KEYS", "TOTAL_KINDS", "RateSums", "line_dict", "rows_of"]
+__all__ = [
+    "COLUMNS",
+    "HEAD",
+    "LINE_KEYS",
+    "TOTAL_KINDS",
+    "RateSums",
+    "csv_field",
+    "csv_rows_of",
+    "line_dict",
+    "rows_of",
+]
 
 COLUMNS = (
     "record",  # sale | return
@@ -99,6 +110,28 @@ def rows_of(record: dict[str, Any]) -> Iterator[tuple[Any, ...]]:
         number = (invoice["number"],)
         for line in invoice["lines"]:
             yield head + number + line[:_AMOUNT_FEN]
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def csv_field(text: str) -> str:
+    """``text`` as the csv module's default dialect writes it (QUOTE_MINIMAL): quoted, quotes
+    doubled, only when it holds a comma, a quote or a line break. Names, ids and codes repeat,
+    so each is looked at once."""
+    if "," in text or '"' in text or "\n" in text or "\r" in text:
+        return '"' + text.replace('"', '""') + '"'
+    return text
+
+
+def csv_rows_of(record: dict[str, Any]) -> Iterator[str]:
+    """:func:`rows_of` as CSV text, each row ending in CRLF like csv.writer's: the csv module
+    looked at every field of ~9 million rows a million sales make, most of them numbers."""
+    q = csv_field
+    head = ",".join(q(str(record[k])) for k in HEAD)
+    for invoice in record["invoices"]:
+        start = f"{head},{invoice['number']},"
+        for no, kind, line_id, name, code, rate, qty, amount, tax, gross, *_ in invoice["lines"]:
+            text = f"{q(line_id)},{q(name)},{q(code)},{q(rate)},{qty},{amount},{tax},{gross}"
+            yield f"{start}{no},{kind},{text}\r\n"
 
 
 def line_dict(line: tuple[Any, ...]) -> dict[str, Any]:
