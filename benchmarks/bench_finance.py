@@ -232,7 +232,7 @@ def stream_only(url: str) -> None:
 
     ledger = Ledger(make_sessionmaker(make_engine(url, poolclass=NullPool)))
     with ledger.snapshots() as session:
-        sales_q, _ = queries(session, date(2026, 11, 1), date(2099, 12, 31), UTC)
+        sales_q, *_ = queries(session, date(2026, 11, 1), date(2099, 12, 31), UTC)
         for _ in stream(session, sales_q):
             pass
 

@@ -31,7 +31,8 @@ from engine.money import format_fen, format_qty
 from server.finance.rows import COLUMNS, RateSums, csv_rows_of, line_dict
 from server.finance.stored import RedLine, WireInvoice, red_invoices, sale_invoices, store_till
 from server.finance.stream import stream
-from server.storage.models import Return, Sale
+from server.storage.models import PointsEntry, Return, Sale
+from server.storage.referrals import REFERRAL_KINDS
 from server.storage.store import Ledger
 
 __all__ = [
@@ -56,8 +57,9 @@ def mask_member(member_id: str | None) -> str:
 # --------------------------------------------------------------------------- reading
 
 
-def queries(session: Any, first: date, last: date, zone: ZoneInfo) -> tuple[Any, Any]:
-    """The export's two queries: the period's sales (by local day) and returns (by time)."""
+def queries(session: Any, first: date, last: date, zone: ZoneInfo) -> tuple[Any, Any, Any]:
+    """The export's three queries: the period's sales (by local day), returns and referral
+    entries (by time)."""
     start = datetime.combine(first, time(0), zone)
     end = datetime.combine(last + timedelta(days=1), time(0), zone)
     sales_q = (
@@ -77,19 +79,29 @@ def queries(session: Any, first: date, last: date, zone: ZoneInfo) -> tuple[Any,
         .where(Return.created_at >= start, Return.created_at < end)
         .order_by(Return.created_at, Return.return_id)
     )  # fmt: skip
-    return sales_q, returns_q
+    referrals_q = (
+        select(
+            PointsEntry.kind, PointsEntry.transaction_id, PointsEntry.return_id, PointsEntry.created_at,
+            PointsEntry.points, Sale.request, PointsEntry.member_id, Sale.ruleset_version,
+        )
+        .join(Sale, Sale.transaction_id == PointsEntry.transaction_id)
+        .where(PointsEntry.kind.in_(REFERRAL_KINDS))
+        .where(PointsEntry.created_at >= start, PointsEntry.created_at < end)
+        .order_by(PointsEntry.created_at, PointsEntry.id)
+    )  # fmt: skip
+    return sales_q, returns_q, referrals_q
 
 
 def records(session: Any, first: date, last: date, zone: ZoneInfo) -> tuple[int, Iterator[dict[str, Any]]]:
     """How many records the period has, and the records (sales by local day, then returns)."""
-    sales_q, returns_q = queries(session, first, last, zone)
-    total = session.scalar(select(func.count()).select_from(sales_q.subquery())) + session.scalar(
-        select(func.count()).select_from(returns_q.subquery())
-    )
-    return total, _records(session, sales_q, returns_q, zone)
+    found = queries(session, first, last, zone)
+    total = sum(session.scalar(select(func.count()).select_from(q.subquery())) for q in found)
+    return total, _records(session, *found, zone)
 
 
-def _records(session: Any, sales_q: Any, returns_q: Any, zone: ZoneInfo) -> Iterator[dict[str, Any]]:
+def _records(
+    session: Any, sales_q: Any, returns_q: Any, referrals_q: Any, zone: ZoneInfo
+) -> Iterator[dict[str, Any]]:
     for tid, day, request, member, version, payable, earned, redeemed, state, invoice in stream(
         session, sales_q
     ):
@@ -127,6 +139,24 @@ def _records(session: Any, sales_q: Any, returns_q: Any, zone: ZoneInfo) -> Iter
             "points_clawed_back": clawed,
             "state": "",
             "invoices": [_red_invoice(n, inv) for n, inv in enumerate(red_invoices(red), 1)],
+        }
+    for kind, tid, rid, created, points, request, referrer, version in stream(session, referrals_q):
+        store, till = store_till(request)
+        yield {  # a referrer's points from a referred member's sale, or what a return took back
+            "record": kind,
+            "transaction_id": tid,
+            "return_id": rid or "",
+            "date": created.astimezone(zone).date().isoformat(),
+            "store": store,
+            "till": till,
+            "member": mask_member(referrer),
+            "ruleset_version": version,
+            "payable": format_fen(0),
+            "points_earned": max(points, 0),
+            "points_redeemed": 0,
+            "points_clawed_back": max(-points, 0),
+            "state": "",
+            "invoices": [],
         }
 
 

@@ -19,11 +19,13 @@ __all__ = [
     "COLUMNS",
     "HEAD",
     "LINE_KEYS",
+    "REFERRAL_TOTAL",
     "TOTAL_KINDS",
     "RateSums",
     "csv_field",
     "csv_rows_of",
     "line_dict",
+    "referral_points",
     "rows_of",
 ]
 
@@ -48,23 +50,31 @@ COLUMNS = (
     "amount",  # 金额, excluding tax
     "tax",  # 税额
     "gross",  # 价税合计 of the line
+    "points",  # a referral row's: the referrer's points (negative: a return took them back)
 )
 TOTAL_KINDS = ("period_total_sales", "period_total_returns", "period_total")
+REFERRAL_TOTAL = "period_total_referral_points"
 HEAD = COLUMNS[:9]  # what a record says once, before each of its lines
-LINE_KEYS = COLUMNS[10:]  # a line is a tuple of these, then its amount, tax and gross in fen
+LINE_KEYS = COLUMNS[10:20]  # a line is a tuple of these, then its amount, tax and gross in fen
+_NO_LINE = ("",) * (len(COLUMNS) - len(HEAD) - 1)
 _RATE = LINE_KEYS.index("tax_rate")
 _AMOUNT_FEN = len(LINE_KEYS)
 
 
 @dataclass
 class RateSums:
-    """Fen per tax rate for the period: [amount, tax, gross] of sales and of returns."""
+    """Fen per tax rate for the period: [amount, tax, gross] of sales and of returns; and the
+    referral points (referral entries less what returns took back of them)."""
 
     sales: dict[str, list[int]] = field(default_factory=dict)
     returns: dict[str, list[int]] = field(default_factory=dict)
+    referral_points: int | None = None  # None: the period has no referral entries
 
     def add(self, record: dict[str, Any]) -> None:
         """Add the lines of a record's invoices (tuples, :data:`LINE_KEYS` then the three fen)."""
+        if record["record"] not in ("sale", "return"):
+            self.referral_points = (self.referral_points or 0) + referral_points(record)
+            return
         book = self.sales if record["record"] == "sale" else self.returns
         for invoice in record["invoices"]:
             for line in invoice["lines"]:
@@ -92,7 +102,14 @@ class RateSums:
                         "gross": format_fen(sums[2]),
                     }
                 )
+        if self.referral_points is not None:
+            out.append({"record": REFERRAL_TOTAL, "points": str(self.referral_points)})
         return out
+
+
+def referral_points(record: dict[str, Any]) -> int:
+    """A referral record's points, signed: earned, or (a return's) taken back."""
+    return int(record["points_earned"]) - int(record["points_clawed_back"])
 
 
 def _rate_order(label: str) -> tuple:
@@ -104,12 +121,16 @@ def _rate_order(label: str) -> tuple:
 
 
 def rows_of(record: dict[str, Any]) -> Iterator[tuple[Any, ...]]:
-    """The CSV / sheet rows of one record: one per invoice line, values in :data:`COLUMNS` order."""
+    """The CSV / sheet rows of one record, values in :data:`COLUMNS` order: one per invoice line,
+    or (a referral entry, which has no invoice) one with its points."""
     head = tuple(record[k] for k in HEAD)
+    if record["record"] not in ("sale", "return"):
+        yield head + _NO_LINE + (referral_points(record),)
+        return
     for invoice in record["invoices"]:
         number = (invoice["number"],)
         for line in invoice["lines"]:
-            yield head + number + line[:_AMOUNT_FEN]
+            yield head + number + line[:_AMOUNT_FEN] + ("",)
 
 
 @functools.lru_cache(maxsize=1 << 16)
@@ -127,11 +148,14 @@ def csv_rows_of(record: dict[str, Any]) -> Iterator[str]:
     looked at every field of ~9 million rows a million sales make, most of them numbers."""
     q = csv_field
     head = ",".join(q(str(record[k])) for k in HEAD)
+    if record["record"] not in ("sale", "return"):
+        yield f"{head}{',' * len(_NO_LINE)},{referral_points(record)}\r\n"
+        return
     for invoice in record["invoices"]:
         start = f"{head},{invoice['number']},"
         for no, kind, line_id, name, code, rate, qty, amount, tax, gross, *_ in invoice["lines"]:
             text = f"{q(line_id)},{q(name)},{q(code)},{q(rate)},{qty},{amount},{tax},{gross}"
-            yield f"{start}{no},{kind},{text}\r\n"
+            yield f"{start}{no},{kind},{text},\r\n"
 
 
 def line_dict(line: tuple[Any, ...]) -> dict[str, Any]:

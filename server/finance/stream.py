@@ -23,8 +23,11 @@ _DONE = object()
 
 
 def stream(session: Any, query: Any) -> Iterator[Any]:
-    """The rows of ``query`` in ``session`` (one snapshot), fetched ahead on PostgreSQL."""
-    result = session.execute(query.execution_options(yield_per=YIELD_PER))
+    """The rows of ``query`` in ``session`` (one snapshot), fetched ahead on PostgreSQL.
+
+    Run on the session's connection (Core): the rows are plain columns, and the ORM's result
+    machinery only added work per row."""
+    result = session.connection().execution_options(yield_per=YIELD_PER).execute(query)
     if session.get_bind().dialect.name != "postgresql":
         yield from result
         return

@@ -2,9 +2,10 @@
 
 * ``Lines``: one row per invoice line (the CSV's columns), money as numbers in yuan
   with two decimals (written from exact ``Decimal``, shown ``0.00``);
-* ``Records``: one row per sale or return with its payable and points;
+* ``Records``: one row per sale, return or referral entry with its payable and points;
 * ``Rate totals``: per tax rate, the period's sales, returns and net, each a ``SUMIFS``
-  over ``Lines``, so finance sees (and Excel recomputes) where every total comes from.
+  over ``Lines``, so finance sees (and Excel recomputes) where every total comes from; and
+  the period's referral points, a ``SUMIFS`` over ``Records``.
 
 openpyxl's write-only mode streams rows to disk as they come: memory stays flat.
 """
@@ -19,7 +20,7 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.utils import get_column_letter
 
-from server.finance.rows import COLUMNS, RateSums, rows_of
+from server.finance.rows import COLUMNS, REFERRAL_TOTAL, RateSums, rows_of
 
 __all__ = ["write_workbook"]
 
@@ -32,6 +33,11 @@ _RECORD_COLUMNS = (
 
 def _col(name: str) -> str:
     return get_column_letter(COLUMNS.index(name) + 1)
+
+
+def _record_col(name: str) -> str:
+    letter = get_column_letter(_RECORD_COLUMNS.index(name) + 1)
+    return f"Records!${letter}:${letter}"
 
 
 def _whole(name: str) -> str:
@@ -75,6 +81,8 @@ def _write_totals(sheet: Any, sums: RateSums) -> None:
     row = 2
     net_rows = []
     for total in sums.rows():
+        if total["record"] == REFERRAL_TOTAL:
+            continue  # below, from the Records sheet
         label, what = total["tax_rate"], total["record"]
         if what == "period_total":  # net: the two rows above
             cells = [f"={c}{row - 2}+{c}{row - 1}" for c in "CDE"]
@@ -87,6 +95,15 @@ def _write_totals(sheet: Any, sums: RateSums) -> None:
     if net_rows:
         grand = [f"=SUM({','.join(f'{c}{r}' for r in net_rows)})" for c in "CDE"]
         sheet.append(["", "period_total_all_rates", *(_money_formula(sheet, c) for c in grand)])
+    if sums.referral_points is not None:  # points, not money: referral entries less their clawbacks
+        kind, earned, clawed = (_record_col(k) for k in ("record", "points_earned", "points_clawed_back"))
+        sheet.append(
+            [
+                "",
+                REFERRAL_TOTAL,
+                f'=SUMIFS({earned},{kind},"referral")-SUMIFS({clawed},{kind},"referral_return")',
+            ]
+        )
 
 
 def _money_formula(sheet: Any, formula: str) -> Any:
