@@ -9,15 +9,19 @@ discounts, and every grouping (--by day / store / campaign) the same totals.
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import random
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from ledger_helpers import CST, enroll, line
 from sqlalchemy import select
 
 from server.finance.campaigns import PROGRAMME
+from server.finance.export import export
 from server.finance.promotions import promotion_report, totals
 from server.rulesets.sources import SourceBook
 from server.storage.models import Return, Sale
@@ -83,6 +87,12 @@ def test_the_promotion_report_ties_out_to_the_invoices(ledger, shop):
     assert total.discount == sum(discount_lines) > 0
     assert total.reversed == reversed_fen > 0
     assert {r.source for r in rows} >= {"cat_a", "coupon:C10", "points"}
+    # ... and to what finance books: the audit export's discount lines (折扣行) of the same month
+    out = io.StringIO()
+    export(ledger, FIRST, LAST, SHANGHAI, "csv", out)
+    exported = list(csv.DictReader(io.StringIO(out.getvalue())))
+    booked = -sum(Decimal(r["gross"]) for r in exported if r["record"] == "sale" and r["kind"] == "折扣行")
+    assert booked * 100 == total.discount
     assert {r.tax_rate for r in rows if r.discount} == {"13%", "9%", "exempt"}
     for by in ("day", "store", "campaign"):
         grouped = promotion_report(ledger, FIRST, LAST, SHANGHAI, by, progress=False)
