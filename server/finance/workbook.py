@@ -22,7 +22,14 @@ from openpyxl.utils import get_column_letter
 
 from server.finance.rows import COLUMNS, REFERRAL_TOTAL, RateSums, rows_of
 
-__all__ = ["write_workbook"]
+__all__ = ["MAX_ROWS", "TooManyRows", "write_workbook"]
+
+MAX_ROWS = 1_048_576  # rows of an Excel sheet, header included
+
+
+class TooManyRows(ValueError):
+    """The period has more invoice lines than a sheet holds (about 120,000 sales of 8 lines)."""
+
 
 _MONEY = frozenset({"payable", "amount", "tax", "gross"})
 _RECORD_COLUMNS = (
@@ -53,10 +60,18 @@ def write_workbook(records: Iterable[dict[str, Any]], out: IO[bytes], bar: Any) 
     lines.append(list(COLUMNS))
     recs.append(list(_RECORD_COLUMNS))
     sums = RateSums()  # only which rates occur: the sheet's totals are formulas
-    n = 0
+    n = rows = 0
     for record in records:
         recs.append([_cell(recs, key, record[key]) for key in _RECORD_COLUMNS])
         for row in rows_of(record):
+            rows += 1
+            if rows >= MAX_ROWS:
+                for sheet in (lines, recs, totals):
+                    sheet.close()  # end openpyxl's row writers now, not when garbage is collected
+                raise TooManyRows(
+                    f"the period has more than {MAX_ROWS - 1:,} invoice lines, more than an xlsx sheet "
+                    "holds; export a shorter period or use --format csv"
+                )
             lines.append([_cell(lines, key, value) for key, value in zip(COLUMNS, row, strict=True)])
         sums.add(record)
         n += 1
