@@ -24,6 +24,7 @@ import random
 import secrets
 import subprocess
 import sys
+import tempfile
 import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -209,16 +210,26 @@ def fill(engine, start: int, count: int, shapes: list[dict], balances: dict[str,
         conn.execute(text("ANALYZE"))
 
 
-def measure(args: list[str]) -> tuple[float, int]:
-    """Wall seconds and peak RSS (KiB) of one ``promo`` run."""
+def measure(args: list[str], source: Path | None = None) -> tuple[float, float, int]:
+    """Wall seconds, CPU seconds (user + system) and peak RSS (KiB) of one ``promo`` run; with
+    ``source``, the ``promo`` of that source tree (an older checkout, for paired runs).
+
+    CPU seconds say what the command costs whatever else the machine runs (the database's own
+    work is not in them: the ceiling row shows it). stderr goes to a file: a pipe nobody reads
+    fills with progress-bar updates and stops the command."""
+    env = None
+    if source is not None and args[0].endswith("promo"):
+        args = [sys.executable, "-m", "server.cli.main", *args[1:]]
+        env = {**os.environ, "PYTHONPATH": str(source)}
     started = time.perf_counter()
-    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(proc.pid, 0)
-    elapsed = time.perf_counter() - started
-    err = proc.stderr.read().decode() if proc.stderr else ""
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"FAILED: {' '.join(args)}\n{err}")
-    return elapsed, usage.ru_maxrss
+    with tempfile.TemporaryFile() as err:
+        proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=err, env=env, cwd=source)
+        _, status, usage = os.wait4(proc.pid, 0)
+        elapsed = time.perf_counter() - started
+        if os.waitstatus_to_exitcode(status) != 0:
+            err.seek(0)
+            raise SystemExit(f"FAILED: {' '.join(args)}\n{err.read().decode()[-2000:]}")
+    return elapsed, usage.ru_utime + usage.ru_stime, usage.ru_maxrss
 
 
 def stream_only(url: str) -> None:
@@ -273,6 +284,9 @@ def main() -> int:
     parser.add_argument("--reuse", metavar="DB", help="measure a database a --keep run left (no filling)")
     parser.add_argument("--only", metavar="TEXT", help="run only the commands whose label contains TEXT")
     parser.add_argument("--xlsx", action="store_true", help="also the workbook (Excel holds 1,048,576 rows)")
+    parser.add_argument(
+        "--against", metavar="DIR", type=Path, help="also run each command from this source tree, alternating"
+    )
     parser.add_argument("--stream-only", metavar="URL", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.stream_only:
@@ -312,12 +326,22 @@ def main() -> int:
                     flush=True,
                 )
             for label, cmd in runs.items():
-                seconds, rss = measure(cmd)
+                seconds, cpu, rss = measure(cmd)
                 results[(label, size)] = (seconds, rss)
                 print(
-                    f"  {label:32s} {size:>9d} sales: {seconds:7.1f} s  peak RSS {rss / 1024:6.1f} MiB",
+                    f"  {label:32s} {size:>9d} sales: {seconds:7.1f} s  cpu {cpu:7.1f} s  "
+                    f"peak RSS {rss / 1024:6.1f} MiB",
                     flush=True,
                 )
+                if args.against and not label.startswith("ceiling"):
+                    was, was_cpu, was_rss = measure(cmd, args.against)
+                    print(
+                        f"  {'  ' + label + ' (against)':32s} {size:>9d} sales: {was:7.1f} s  "
+                        f"cpu {was_cpu:7.1f} s  "
+                        f"peak RSS {was_rss / 1024:6.1f} MiB   new/against: time x{seconds / was:.2f} "
+                        f"cpu x{cpu / was_cpu:.2f}",
+                        flush=True,
+                    )
         if len(sizes) == 2:
             print("ratios (second size / first): time should be ~2, memory ~1")
             for label in runs:

@@ -17,8 +17,8 @@ from typing import Any
 
 __all__ = ["AHEAD", "YIELD_PER", "stream"]
 
-YIELD_PER = 2000  # rows a server-side cursor fetches at a time: few round trips, memory flat
-AHEAD = 3  # batches fetched ahead of the caller
+YIELD_PER = 1000  # rows a server-side cursor fetches at a time: few round trips, memory flat
+AHEAD = 2  # batches fetched ahead of the caller
 _DONE = object()
 
 
