@@ -156,9 +156,11 @@ _ENTRY_COLUMNS = (
 )  # fmt: skip
 
 
-def fill(engine, start: int, count: int, shapes: list[dict], balances: dict[str, int]) -> None:
-    """Insert sales ``start .. start + count`` (a month of days), their entries and some returns,
-    with PostgreSQL's COPY (a million rows in minutes, not hours)."""
+def fill(engine, start: int, count: int, shapes: list[dict], balances: dict[str, int], total: int) -> None:
+    """Insert sales ``start .. start + count`` of ``total`` (a month of days, in time order as a
+    ledger grows), their entries and some returns, with PostgreSQL's COPY (a million rows in
+    minutes, not hours)."""
+    per_day = max(total // 30, 1)
     now = datetime.now(UTC)
     zero = "0" * 64
     raw = engine.raw_connection()
@@ -168,8 +170,10 @@ def fill(engine, start: int, count: int, shapes: list[dict], balances: dict[str,
             for n in range(start, start + count):
                 t = shapes[n % len(shapes)]
                 tid, member = f"S{n:08d}", f"M{n % MEMBERS:05d}"
-                day = CST_DAY0 + timedelta(days=n % 30)
-                sold_at = datetime(day.year, day.month, day.day, 2, tzinfo=UTC) + timedelta(seconds=n // 30)
+                day = CST_DAY0 + timedelta(days=min(n // per_day, 29))
+                sold_at = datetime(day.year, day.month, day.day, 1, tzinfo=UTC) + timedelta(
+                    seconds=n % per_day // 3
+                )
                 request = t["request"].replace("S00000000", tid)
                 result = t["result"].replace("S00000000", tid)
                 copy.write_row(
@@ -326,7 +330,7 @@ def main() -> int:
         for size in sizes:
             if not args.reuse:
                 t0 = time.perf_counter()
-                fill(engine, size - half, half, shapes, balances)
+                fill(engine, size - half, half, shapes, balances, 2 * half)
                 print(
                     f"filled {size} sales in total ({time.perf_counter() - t0:.1f} s for this half)",
                     flush=True,
