@@ -292,7 +292,9 @@ def main() -> int:
     )
     parser.add_argument("--keep", action="store_true", help="keep the database")
     parser.add_argument("--reuse", metavar="DB", help="measure a database a --keep run left (no filling)")
-    parser.add_argument("--only", metavar="TEXT", help="run only the commands whose label contains TEXT")
+    parser.add_argument(
+        "--only", metavar="TEXT[,TEXT]", help="run only the commands whose label contains one of these"
+    )
     parser.add_argument("--xlsx", action="store_true", help="also the workbook (Excel holds 1,048,576 rows)")
     parser.add_argument(
         "--against", metavar="DIR", type=Path, help="also run each command from this source tree, alternating"
@@ -326,7 +328,7 @@ def main() -> int:
         balances: dict[str, int] = {}
         results = {}
         runs = commands(promo, url, rules, args.xlsx)
-        runs = {k: v for k, v in runs.items() if not args.only or args.only in k}
+        runs = {k: v for k, v in runs.items() if not args.only or any(t in k for t in args.only.split(","))}
         for size in sizes:
             if not args.reuse:
                 t0 = time.perf_counter()
