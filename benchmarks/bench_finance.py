@@ -277,7 +277,7 @@ def commands(promo: str, url: str, rules: Path, with_xlsx: bool) -> dict[str, li
         ],
     }  # fmt: skip
     if with_xlsx:
-        xlsx = str(ROOT / "benchmarks" / "_bench_finance.xlsx")
+        xlsx = str(rules.with_suffix(".xlsx"))
         runs["audit export xlsx"] = [promo, "audit", "export", *period, "--format", "xlsx", "--output", xlsx]
     return runs
 
@@ -311,7 +311,7 @@ def main() -> int:
             conn.execute(text(f'CREATE DATABASE "{name}"'))
     url = f"{args.pg}/{name}"
     promo = str(Path(sys.executable).with_name("promo"))
-    rules = ROOT / "benchmarks" / "_bench_finance.rules"
+    rules = Path(tempfile.gettempdir()) / f"{name}.rules"  # one per run: runs side by side don't clash
     rules.write_text(RULES, encoding="utf-8")
     try:
         engine = make_engine(url, poolclass=NullPool)
@@ -362,7 +362,7 @@ def main() -> int:
         engine.dispose()
     finally:
         rules.unlink(missing_ok=True)
-        (ROOT / "benchmarks" / "_bench_finance.xlsx").unlink(missing_ok=True)
+        rules.with_suffix(".xlsx").unlink(missing_ok=True)
         if not args.keep and not args.reuse:
             with admin.connect() as conn:
                 conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
