@@ -1,18 +1,24 @@
 """Finance benchmark: audit export and both reports over many stored sales on PostgreSQL.
 
-    python benchmarks/bench_finance.py [--sales N] [--pg URL] [--keep]
+    python benchmarks/bench_finance.py [--sales N] [--pg URL] [--keep] [--xlsx]
+    python benchmarks/bench_finance.py --reuse DB [--only TEXT] [--against DIR]
 
 Fills a fresh database ``promo_bench_fin_<random>`` in two equal halves of ``N / 2``
 sales (plus a return for one sale in twenty, and their points entries), and after each
-half runs, each in its own ``promo`` process, ``audit export --format csv``, ``report
-promotions --by day`` and ``report points``, printing the wall time and the peak RSS of
-that process. The second half doubles the sales: time should double and peak memory
-stay flat (every command streams). Figures are noisy on a shared machine; the ratios
-between the two sizes, taken in one run, are the point.
+half runs, each in its own process: the ceiling (streaming the export's rows and doing
+nothing with them), ``audit export`` as CSV and JSON (and xlsx with ``--xlsx``), ``report
+promotions --by day`` and ``--by campaign`` and ``report points``, printing the wall time,
+the CPU seconds and the peak RSS of that process. The second half doubles the sales: time
+should double and peak memory stay flat (every command streams). Figures are noisy on a
+shared machine: the CPU seconds, the ratios between the two sizes, and with ``--against
+DIR`` (an older source tree, e.g. ``git archive main | tar -x -C DIR``) the paired ratios
+new/old are the point. ``--keep`` leaves the database for ``--reuse``.
 
-The sales are made from a few baskets priced once through the real path (engine,
-invoice, split, the desk's JSON), then written with bulk inserts: generating a million
-sales through Commit would take hours, and the reports read rows, not how they came.
+The sales are 256 baskets priced once through the real path (engine, invoice, split) and
+stored as the desk stores them (the wire request with its lines, the whole reply, the
+invoices, the sold lines), then written with COPY: a million sales in about 8 minutes on
+a loaded machine; generating them through Commit would take hours, and the reports read
+rows, not how they came.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ import random
 import secrets
 import subprocess
 import sys
+import tempfile
 import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -32,7 +39,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from google.protobuf import json_format  # noqa: E402
-from sqlalchemy import insert, text  # noqa: E402
+from sqlalchemy import bindparam, insert, text  # noqa: E402
 from sqlalchemy.pool import NullPool  # noqa: E402
 
 import dsl  # noqa: E402
@@ -41,11 +48,11 @@ from engine.invoice.build import build_invoice  # noqa: E402
 from engine.invoice.split import split_invoice  # noqa: E402
 from engine.ledger.returns import plan_return, points_by_rule, sold_lines  # noqa: E402
 from engine.model import Line, Member, Request, TaxRate  # noqa: E402
+from server.sales.stored import compact_json  # noqa: E402
 from server.storage import codec  # noqa: E402
 from server.storage.db import make_engine, upgrade  # noqa: E402
 from server.storage.models import Member as MemberRow  # noqa: E402
-from server.storage.models import PointsEntry, Return, Sale  # noqa: E402
-from server.wire.reply import invoice_to_proto  # noqa: E402
+from server.wire.reply import evaluation_to_proto  # noqa: E402
 
 RULES = """
 ruleset "bench-finance" {
@@ -64,31 +71,33 @@ rule cat_a "A类 9折" {
 """
 CST_DAY0 = date(2026, 11, 1)
 MEMBERS = 2000
-CHUNK = 2000
+TEMPLATES = 256  # distinct baskets: amounts vary as a shop's do, not as a handful of templates'
 
 
-def templates() -> list[dict]:
-    """A few baskets priced through the real path: everything a sale row stores, and a return."""
+def templates(count: int = TEMPLATES) -> list[dict]:
+    """Baskets priced through the real path, stored as the desk stores them (the wire request with
+    its lines, the whole reply, the invoices, the sold lines) and a return of each."""
     compiled = compile_ruleset(dsl.load(RULES, "bench.rules"))
     rng = random.Random(7)
     out = []
-    for k in range(8):
+    for k in range(count):
         lines = tuple(
             Line(
                 id=str(i),
-                name=f"*日用品*goods {i}",
-                unit_price=rng.choice((350, 1990, 12345)),
-                quantity=rng.choice((1000, 2000)),
+                name=f"*日用品*商品 {rng.randrange(10_000)}",
+                unit_price=rng.randrange(100, 50_000),
+                quantity=rng.choice((1000, 1000, 2000, 3000, 1250)),
                 tax=TaxRate.parse(rng.choice(("13%", "9%"))),
                 category=rng.choice(("A", "")),
                 tax_code="1070223000000000000",
+                sku=f"SKU{rng.randrange(100_000):06d}",
             )
             for i in range(rng.randint(2, 8))
         )
         request = Request(
             lines=lines,
             at=datetime(2026, 11, 1, 2, tzinfo=UTC),
-            member=Member("normal"),
+            member=Member("normal", id="M00001"),
             redeem_points=200 if k % 2 else 0,
             store=f"S{k % 3}",
         )
@@ -96,13 +105,30 @@ def templates() -> list[dict]:
         invoices = split_invoice(build_invoice(request, ev))
         sold = sold_lines(request, ev, invoices)
         plan = plan_return(sold, {}, {sold[0].line_id: sold[0].quantity})
-        wire = {"request": {"store": request.store, "till": f"T{k}"}, "coupons": []}
+        reply = evaluation_to_proto(ev, invoices, digest=compiled.digest, transaction_id="S00000000")
+        wire = {
+            "ruleset": "bench-finance",
+            "transactionId": "S00000000",
+            "store": request.store,
+            "till": f"T{k % 16}",
+            "time": request.at.isoformat(),
+            "member": {"id": "M00001", "tier": "normal"},
+            "lines": [
+                {
+                    "id": x.id, "sku": x.sku, "name": x.name, "category": x.category,
+                    "unitPriceFen": str(x.unit_price), "quantityMilli": str(x.quantity),
+                    "taxRate": str(x.tax), "taxCode": x.tax_code,
+                }
+                for x in lines
+            ],
+            **({"redeemPoints": str(request.redeem_points)} if request.redeem_points else {}),
+        }  # fmt: skip
+        result = json_format.MessageToDict(reply)
         out.append(
             {
-                "request": json.dumps(wire),
-                "invoice": json.dumps(
-                    [json_format.MessageToDict(invoice_to_proto(i, n)) for n, i in enumerate(invoices, 1)]
-                ),
+                "request": json.dumps({"request": wire, "coupons": []}, ensure_ascii=False, sort_keys=True),
+                "result": compact_json(result),
+                "invoice": compact_json(result["invoices"]),
                 "lines": codec.sold_lines_to_json(sold, points_by_rule(ev.points)),
                 "payable": ev.payable,
                 "earned": ev.points.earned,
@@ -115,106 +141,145 @@ def templates() -> list[dict]:
     return out
 
 
-def fill(engine, start: int, count: int, shapes: list[dict], balances: dict[str, int]) -> None:
-    """Insert sales ``start .. start + count`` (a month of days), their entries and some returns."""
+_SALE_COLUMNS = (
+    "transaction_id", "request_hash", "request", "ruleset", "ruleset_version", "ruleset_digest", "result",
+    "invoice", "lines", "invoiced", "payable_fen", "points_earned", "points_redeemed", "member_id",
+    "sold_at", "local_date", "state", "created_at",
+)  # fmt: skip
+_RETURN_COLUMNS = (
+    "return_id", "transaction_id", "request_hash", "lines", "points_clawed_back", "refund_fen",
+    "discount_reversed_fen", "red_lines", "created_at",
+)  # fmt: skip
+_ENTRY_COLUMNS = (
+    "member_id", "kind", "points", "transaction_id", "return_id", "reason", "created_at", "idempotency_key",
+    "expires_at",
+)  # fmt: skip
+
+
+def fill(engine, start: int, count: int, shapes: list[dict], balances: dict[str, int], total: int) -> None:
+    """Insert sales ``start .. start + count`` of ``total`` (a month of days, in time order as a
+    ledger grows), their entries and some returns, with PostgreSQL's COPY (a million rows in
+    minutes, not hours)."""
+    per_day = max(total // 30, 1)
     now = datetime.now(UTC)
-    with engine.begin() as conn:
-        for base in range(start, start + count, CHUNK):
-            sales, entries, rets = [], [], []
-            for n in range(base, min(base + CHUNK, start + count)):
+    zero = "0" * 64
+    raw = engine.raw_connection()
+    try:
+        cur = raw.cursor()
+        with cur.copy(f"COPY sales ({', '.join(_SALE_COLUMNS)}) FROM STDIN") as copy:
+            for n in range(start, start + count):
                 t = shapes[n % len(shapes)]
                 tid, member = f"S{n:08d}", f"M{n % MEMBERS:05d}"
-                day = CST_DAY0 + timedelta(days=n % 30)
-                sold_at = datetime(day.year, day.month, day.day, 2, tzinfo=UTC)
-                sales.append(
-                    dict(
-                        transaction_id=tid,
-                        request_hash="0" * 64,
-                        request=t["request"],
-                        ruleset="bench-finance",
-                        ruleset_version="0" * 12,
-                        ruleset_digest="0" * 64,
-                        result="{}",
-                        invoice=t["invoice"],
-                        lines=t["lines"],
-                        invoiced=True,
-                        payable_fen=t["payable"],
-                        points_earned=t["earned"],
-                        points_redeemed=t["redeemed"],
-                        member_id=member,
-                        sold_at=sold_at,
-                        local_date=day,
-                        state="committed",
-                        created_at=now,
-                    )
+                day = CST_DAY0 + timedelta(days=min(n // per_day, 29))
+                sold_at = datetime(day.year, day.month, day.day, 1, tzinfo=UTC) + timedelta(
+                    seconds=n % per_day // 3
                 )
+                request = t["request"].replace("S00000000", tid)
+                result = t["result"].replace("S00000000", tid)
+                copy.write_row(
+                    (
+                        tid, zero, request, "bench-finance", "0" * 12, zero, result,
+                        t["invoice"], t["lines"], True, t["payable"], t["earned"], t["redeemed"], member,
+                        sold_at, day, "committed", now,
+                    )
+                )  # fmt: skip
+        with cur.copy(f"COPY returns ({', '.join(_RETURN_COLUMNS)}) FROM STDIN") as copy:
+            for n in range(start, start + count, 20):
+                t, plan = shapes[n % len(shapes)], shapes[n % len(shapes)]["return"]
+                copy.write_row(
+                    (
+                        f"R{n:08d}", f"S{n:08d}", zero, t["return_lines"], plan.points, plan.refund,
+                        plan.discount, t["red"], now,
+                    )
+                )  # fmt: skip
+        with cur.copy(f"COPY points_entries ({', '.join(_ENTRY_COLUMNS)}) FROM STDIN") as copy:
+            for n in range(start, start + count):
+                t = shapes[n % len(shapes)]
+                tid, member = f"S{n:08d}", f"M{n % MEMBERS:05d}"
                 for kind, pts in (("earn", t["earned"]), ("redeem", -t["redeemed"])):
                     if pts:
-                        entries.append(
-                            dict(
-                                member_id=member,
-                                kind=kind,
-                                points=pts,
-                                transaction_id=tid,
-                                reason="bench",
-                                created_at=now,
-                                idempotency_key=f"{tid}:{kind}",
-                                expires_at=now + timedelta(days=40) if kind == "earn" else None,
-                            )
-                        )
+                        expires = now + timedelta(days=40) if kind == "earn" else None
+                        copy.write_row((member, kind, pts, tid, None, "bench", now, f"{tid}:{kind}", expires))
                         balances[member] = balances.get(member, 0) + pts
-                if n % 20 == 0:
-                    plan = t["return"]
-                    rets.append(
-                        dict(
-                            return_id=f"R{n:08d}",
-                            transaction_id=tid,
-                            request_hash="0" * 64,
-                            lines=t["return_lines"],
-                            points_clawed_back=plan.points,
-                            refund_fen=plan.refund,
-                            discount_reversed_fen=plan.discount,
-                            red_lines=t["red"],
-                            created_at=now,
-                        )
+                if n % 20 == 0 and t["return"].points:
+                    rid, pts = f"R{n:08d}", -t["return"].points
+                    copy.write_row(
+                        (member, "return_clawback", pts, tid, rid, "bench", now, f"{rid}:clawback", None)
                     )
-                    if plan.points:
-                        entries.append(
-                            dict(
-                                member_id=member,
-                                kind="return_clawback",
-                                points=-plan.points,
-                                return_id=f"R{n:08d}",
-                                transaction_id=tid,
-                                reason="bench",
-                                created_at=now,
-                                idempotency_key=f"R{n:08d}:clawback",
-                            )
-                        )
-                        balances[member] = balances.get(member, 0) - plan.points
-            conn.execute(insert(Sale), sales)
-            if rets:
-                conn.execute(insert(Return), rets)
-            keys = ("return_id", "expires_at", "transaction_id")  # one shape for the executemany
-            conn.execute(insert(PointsEntry), [{**dict.fromkeys(keys), **e} for e in entries])
-        for member, held in balances.items():  # the members table agrees with the entries
-            conn.execute(
-                MemberRow.__table__.update()
-                .where(MemberRow.id == member)
-                .values(points_balance=max(held, 0), points_owed=max(-held, 0))
-            )
+                    balances[member] = balances.get(member, 0) + pts
+        raw.commit()
+    finally:
+        raw.close()
+    with engine.begin() as conn:  # the members table agrees with the entries
+        conn.execute(
+            MemberRow.__table__.update()
+            .where(MemberRow.id == bindparam("m"))
+            .values(points_balance=bindparam("held"), points_owed=bindparam("owed")),
+            [{"m": m, "held": max(h, 0), "owed": max(-h, 0)} for m, h in balances.items()],
+        )
+        conn.execute(text("ANALYZE"))
 
 
-def measure(args: list[str]) -> tuple[float, int]:
-    """Wall seconds and peak RSS (KiB) of one ``promo`` run."""
+def measure(args: list[str], source: Path | None = None) -> tuple[float, float, int]:
+    """Wall seconds, CPU seconds (user + system) and peak RSS (KiB) of one ``promo`` run; with
+    ``source``, the ``promo`` of that source tree (an older checkout, for paired runs).
+
+    CPU seconds say what the command costs whatever else the machine runs (the database's own
+    work is not in them: the ceiling row shows it). stderr goes to a file: a pipe nobody reads
+    fills with progress-bar updates and stops the command."""
+    env = None
+    if source is not None and args[0].endswith("promo"):
+        args = [sys.executable, "-m", "server.cli.main", *args[1:]]
+        env = {**os.environ, "PYTHONPATH": str(source)}
     started = time.perf_counter()
-    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(proc.pid, 0)
-    elapsed = time.perf_counter() - started
-    err = proc.stderr.read().decode() if proc.stderr else ""
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"FAILED: {' '.join(args)}\n{err}")
-    return elapsed, usage.ru_maxrss
+    with tempfile.TemporaryFile() as err:
+        proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=err, env=env, cwd=source)
+        _, status, usage = os.wait4(proc.pid, 0)
+        elapsed = time.perf_counter() - started
+        if os.waitstatus_to_exitcode(status) != 0:
+            err.seek(0)
+            raise SystemExit(f"FAILED: {' '.join(args)}\n{err.read().decode()[-2000:]}")
+    return elapsed, usage.ru_utime + usage.ru_stime, usage.ru_maxrss
+
+
+def stream_only(url: str) -> None:
+    """The ceiling: stream the columns the export reads, in its order, and do nothing with them."""
+    from datetime import date
+
+    from server.finance.export import queries
+    from server.finance.stream import stream
+    from server.storage.db import make_sessionmaker
+    from server.storage.store import Ledger
+
+    ledger = Ledger(make_sessionmaker(make_engine(url, poolclass=NullPool)))
+    with ledger.snapshots() as session:
+        sales_q, *_ = queries(session, date(2026, 11, 1), date(2099, 12, 31), UTC)
+        for _ in stream(session, sales_q):
+            pass
+
+
+def commands(promo: str, url: str, rules: Path, with_xlsx: bool) -> dict[str, list[str]]:
+    today = datetime.now(UTC).date().isoformat()
+    period = ["--db", url, "--from", "2026-11-01", "--to", today]
+    runs = {
+        "ceiling: stream the rows": [sys.executable, __file__, "--stream-only", url],
+        "audit export csv": [promo, "audit", "export", *period, "--format", "csv", "--output", os.devnull],
+        "audit export json": [promo, "audit", "export", *period, "--format", "json", "--output", os.devnull],
+        "report promotions --by day": [
+            promo, "report", "promotions", *period, "--by", "day", "--format", "csv",
+        ],
+        "report promotions --by campaign": [
+            promo, "report", "promotions", *period, "--by", "campaign", "--format", "csv",
+        ],
+        "report points": [
+            promo, "report", "points", "--db", url, "--as-of", today, "--from", "2026-01-01",
+            "--ruleset", str(rules),
+        ],
+    }  # fmt: skip
+    if with_xlsx:
+        xlsx = str(rules.with_suffix(".xlsx"))
+        runs["audit export xlsx"] = [promo, "audit", "export", *period, "--format", "xlsx", "--output", xlsx]
+    return runs
 
 
 def main() -> int:
@@ -226,91 +291,79 @@ def main() -> int:
         "--pg", default=os.environ.get("PROMO_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432")
     )
     parser.add_argument("--keep", action="store_true", help="keep the database")
+    parser.add_argument("--reuse", metavar="DB", help="measure a database a --keep run left (no filling)")
+    parser.add_argument(
+        "--only", metavar="TEXT[,TEXT]", help="run only the commands whose label contains one of these"
+    )
+    parser.add_argument("--xlsx", action="store_true", help="also the workbook (Excel holds 1,048,576 rows)")
+    parser.add_argument(
+        "--against", metavar="DIR", type=Path, help="also run each command from this source tree, alternating"
+    )
+    parser.add_argument("--stream-only", metavar="URL", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    name = f"promo_bench_fin_{secrets.token_hex(4)}"
+    if args.stream_only:
+        stream_only(args.stream_only)
+        return 0
+    name = args.reuse or f"promo_bench_fin_{secrets.token_hex(4)}"
     admin = make_engine(f"{args.pg}/postgres", poolclass=NullPool, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    if not args.reuse:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
     url = f"{args.pg}/{name}"
     promo = str(Path(sys.executable).with_name("promo"))
-    rules = ROOT / "benchmarks" / "_bench_finance.rules"
+    rules = Path(tempfile.gettempdir()) / f"{name}.rules"  # one per run: runs side by side don't clash
     rules.write_text(RULES, encoding="utf-8")
     try:
-        upgrade(url)
         engine = make_engine(url, poolclass=NullPool)
-        with engine.begin() as conn:
-            conn.execute(insert(MemberRow), [dict(id=f"M{m:05d}", tier="normal") for m in range(MEMBERS)])
+        half = args.sales // 2
+        sizes = (half, 2 * half)
+        if args.reuse:
+            with engine.connect() as conn:
+                sizes = (conn.scalar(text("SELECT count(*) FROM sales")),)
+        else:
+            upgrade(url)
+            with engine.begin() as conn:
+                conn.execute(insert(MemberRow), [dict(id=f"M{m:05d}", tier="normal") for m in range(MEMBERS)])
         shapes = templates()
         balances: dict[str, int] = {}
-        half = args.sales // 2
         results = {}
-        for size in (half, 2 * half):
-            t0 = time.perf_counter()
-            fill(engine, size - half, half, shapes, balances)
-            print(
-                f"filled {size} sales in total ({time.perf_counter() - t0:.1f} s for this half)", flush=True
-            )
-            today = datetime.now(UTC).date().isoformat()
-            runs = {
-                "audit export csv": [
-                    promo,
-                    "audit",
-                    "export",
-                    "--db",
-                    url,
-                    "--from",
-                    "2026-11-01",
-                    "--to",
-                    today,
-                    "--format",
-                    "csv",
-                    "--output",
-                    os.devnull,
-                ],
-                "report promotions --by day": [
-                    promo,
-                    "report",
-                    "promotions",
-                    "--db",
-                    url,
-                    "--from",
-                    "2026-11-01",
-                    "--to",
-                    today,
-                    "--by",
-                    "day",
-                    "--format",
-                    "csv",
-                ],
-                "report points": [
-                    promo,
-                    "report",
-                    "points",
-                    "--db",
-                    url,
-                    "--as-of",
-                    today,
-                    "--from",
-                    "2026-01-01",
-                    "--ruleset",
-                    str(rules),
-                ],
-            }
-            for label, cmd in runs.items():
-                seconds, rss = measure(cmd)
-                results[(label, size)] = (seconds, rss)
+        runs = commands(promo, url, rules, args.xlsx)
+        runs = {k: v for k, v in runs.items() if not args.only or any(t in k for t in args.only.split(","))}
+        for size in sizes:
+            if not args.reuse:
+                t0 = time.perf_counter()
+                fill(engine, size - half, half, shapes, balances, 2 * half)
                 print(
-                    f"  {label:28s} {size:>9d} sales: {seconds:7.1f} s  peak RSS {rss / 1024:6.1f} MiB",
+                    f"filled {size} sales in total ({time.perf_counter() - t0:.1f} s for this half)",
                     flush=True,
                 )
-        print("ratios (second size / first): time should be ~2, memory ~1")
-        for label in runs:
-            (t1, m1), (t2, m2) = results[(label, half)], results[(label, 2 * half)]
-            print(f"  {label:28s} time x{t2 / t1:.2f}  peak RSS x{m2 / m1:.2f}")
+            for label, cmd in runs.items():
+                seconds, cpu, rss = measure(cmd)
+                results[(label, size)] = (seconds, rss)
+                print(
+                    f"  {label:32s} {size:>9d} sales: {seconds:7.1f} s  cpu {cpu:7.1f} s  "
+                    f"peak RSS {rss / 1024:6.1f} MiB",
+                    flush=True,
+                )
+                if args.against and not label.startswith("ceiling"):
+                    was, was_cpu, was_rss = measure(cmd, args.against)
+                    print(
+                        f"  {'  ' + label + ' (against)':32s} {size:>9d} sales: {was:7.1f} s  "
+                        f"cpu {was_cpu:7.1f} s  "
+                        f"peak RSS {was_rss / 1024:6.1f} MiB   new/against: time x{seconds / was:.2f} "
+                        f"cpu x{cpu / was_cpu:.2f}",
+                        flush=True,
+                    )
+        if len(sizes) == 2:
+            print("ratios (second size / first): time should be ~2, memory ~1")
+            for label in runs:
+                (t1, m1), (t2, m2) = results[(label, half)], results[(label, 2 * half)]
+                print(f"  {label:32s} time x{t2 / t1:.2f}  peak RSS x{m2 / m1:.2f}")
         engine.dispose()
     finally:
         rules.unlink(missing_ok=True)
-        if not args.keep:
+        rules.with_suffix(".xlsx").unlink(missing_ok=True)
+        if not args.keep and not args.reuse:
             with admin.connect() as conn:
                 conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()

@@ -213,8 +213,14 @@ def _export(args: argparse.Namespace) -> int:
     ledger = _open(args.db, read_only=True)
     try:
         if args.format == "xlsx":
-            with open(args.output, "wb") as binary:
-                n = export(ledger, first, last, zone, args.format, binary)
+            from server.finance.workbook import TooManyRows
+
+            try:
+                with open(args.output, "wb") as binary:
+                    n = export(ledger, first, last, zone, args.format, binary)
+            except TooManyRows as exc:
+                Path(args.output).unlink(missing_ok=True)  # half a workbook is no workbook
+                raise Failure(f"promo audit export: {exc}") from None
         elif args.output:
             with open(args.output, "w", encoding="utf-8", newline="") as out:
                 n = export(ledger, first, last, zone, args.format, out)

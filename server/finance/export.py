@@ -15,6 +15,8 @@ snapshot of the ledger, so tills keep committing and memory stays flat.
 from __future__ import annotations
 
 import csv
+import functools
+import io
 import json
 import sys
 from collections.abc import Iterator
@@ -26,12 +28,19 @@ from sqlalchemy import func, select
 
 from engine.invoice.build import LineKind
 from engine.money import format_fen, format_qty
-from server.finance.rows import COLUMNS, RateSums, rows_of
-from server.storage import codec
-from server.storage.models import Return, Sale
+from server.finance.rows import COLUMNS, RateSums, csv_rows_of, line_dict
+from server.finance.stored import RedLine, WireInvoice, red_invoices, sale_invoices, store_till
+from server.finance.stream import stream
+from server.storage.models import PointsEntry, Return, Sale
+from server.storage.referrals import REFERRAL_KINDS
 from server.storage.store import Ledger
 
-__all__ = ["PROGRESS_FROM", "export", "mask_member", "records", "stored_invoices"]
+__all__ = [
+    "PROGRESS_FROM",
+    "export",
+    "mask_member",
+    "records",
+]
 
 PROGRESS_FROM = 500  # records: below this an export is quick and a bar would only flicker
 
@@ -48,8 +57,9 @@ def mask_member(member_id: str | None) -> str:
 # --------------------------------------------------------------------------- reading
 
 
-def records(session: Any, first: date, last: date, zone: ZoneInfo) -> tuple[int, Iterator[dict[str, Any]]]:
-    """How many records the period has, and the records (sales by local day, then returns)."""
+def queries(session: Any, first: date, last: date, zone: ZoneInfo) -> tuple[Any, Any, Any]:
+    """The export's three queries: the period's sales (by local day), returns and referral
+    entries (by time)."""
     start = datetime.combine(first, time(0), zone)
     end = datetime.combine(last + timedelta(days=1), time(0), zone)
     sales_q = (
@@ -69,17 +79,33 @@ def records(session: Any, first: date, last: date, zone: ZoneInfo) -> tuple[int,
         .where(Return.created_at >= start, Return.created_at < end)
         .order_by(Return.created_at, Return.return_id)
     )  # fmt: skip
-    total = session.scalar(select(func.count()).select_from(sales_q.subquery())) + session.scalar(
-        select(func.count()).select_from(returns_q.subquery())
-    )
-    return total, _records(session, sales_q, returns_q, zone)
+    referrals_q = (
+        select(
+            PointsEntry.kind, PointsEntry.transaction_id, PointsEntry.return_id, PointsEntry.created_at,
+            PointsEntry.points, Sale.request, PointsEntry.member_id, Sale.ruleset_version,
+        )
+        .join(Sale, Sale.transaction_id == PointsEntry.transaction_id)
+        .where(PointsEntry.kind.in_(REFERRAL_KINDS))
+        .where(PointsEntry.created_at >= start, PointsEntry.created_at < end)
+        .order_by(PointsEntry.created_at, PointsEntry.id)
+    )  # fmt: skip
+    return sales_q, returns_q, referrals_q
 
 
-def _records(session: Any, sales_q: Any, returns_q: Any, zone: ZoneInfo) -> Iterator[dict[str, Any]]:
-    for tid, day, request, member, version, payable, earned, redeemed, state, invoice in session.execute(
-        sales_q.execution_options(yield_per=500)
+def records(session: Any, first: date, last: date, zone: ZoneInfo) -> tuple[int, Iterator[dict[str, Any]]]:
+    """How many records the period has, and the records (sales by local day, then returns)."""
+    found = queries(session, first, last, zone)
+    total = sum(session.scalar(select(func.count()).select_from(q.subquery())) for q in found)
+    return total, _records(session, *found, zone)
+
+
+def _records(
+    session: Any, sales_q: Any, returns_q: Any, referrals_q: Any, zone: ZoneInfo
+) -> Iterator[dict[str, Any]]:
+    for tid, day, request, member, version, payable, earned, redeemed, state, invoice in stream(
+        session, sales_q
     ):
-        store, till = _store_till(request)
+        store, till = store_till(request)
         yield {
             "record": "sale",
             "transaction_id": tid,
@@ -94,12 +120,10 @@ def _records(session: Any, sales_q: Any, returns_q: Any, zone: ZoneInfo) -> Iter
             "points_redeemed": redeemed,
             "points_clawed_back": 0,
             "state": state,
-            "invoices": [_sale_invoice(n, inv) for n, inv in enumerate(stored_invoices(invoice), 1)],
+            "invoices": [_sale_invoice(n, inv) for n, inv in enumerate(sale_invoices(invoice), 1)],
         }
-    for rid, tid, created, refund, clawed, red, request, member, version in session.execute(
-        returns_q.execution_options(yield_per=500)
-    ):
-        store, till = _store_till(request)
+    for rid, tid, created, refund, clawed, red, request, member, version in stream(session, returns_q):
+        store, till = store_till(request)
         yield {
             "record": "return",
             "transaction_id": tid,
@@ -114,72 +138,58 @@ def _records(session: Any, sales_q: Any, returns_q: Any, zone: ZoneInfo) -> Iter
             "points_redeemed": 0,
             "points_clawed_back": clawed,
             "state": "",
-            "invoices": [_red_invoice(n, inv) for n, inv in enumerate(codec.red_invoices_from_json(red), 1)],
+            "invoices": [_red_invoice(n, inv) for n, inv in enumerate(red_invoices(red), 1)],
+        }
+    for kind, tid, rid, created, points, request, referrer, version in stream(session, referrals_q):
+        store, till = store_till(request)
+        yield {  # a referrer's points from a referred member's sale, or what a return took back
+            "record": kind,
+            "transaction_id": tid,
+            "return_id": rid or "",
+            "date": created.astimezone(zone).date().isoformat(),
+            "store": store,
+            "till": till,
+            "member": mask_member(referrer),
+            "ruleset_version": version,
+            "payable": format_fen(0),
+            "points_earned": max(points, 0),
+            "points_redeemed": 0,
+            "points_clawed_back": max(-points, 0),
+            "state": "",
+            "invoices": [],
         }
 
 
-def stored_invoices(text: str) -> list[dict[str, Any]]:
-    """A sale's stored invoices as wire JSON dicts: a list (since splitting), or one dict before it."""
-    try:
-        data = json.loads(text)
-    except (TypeError, ValueError):
-        return []
-    if isinstance(data, dict):
-        return [data]
-    return data if isinstance(data, list) else []
+# The yuan of a fen amount: amounts repeat (prices, discounts), so most are formatted once.
+_yuan = functools.lru_cache(maxsize=1 << 16)(format_fen)
+_qty = functools.lru_cache(maxsize=1 << 12)(format_qty)
+_KIND = tuple(kind.label for kind in LineKind)
 
 
-def _store_till(request_json: str) -> tuple[str, str]:
-    try:
-        wire = json.loads(request_json).get("request", {})
-    except (TypeError, ValueError, AttributeError):
-        return "", ""
-    return wire.get("store", ""), wire.get("till", "")
-
-
-def _sale_invoice(number: int, wire: dict[str, Any]) -> dict[str, Any]:
-    """A stored (wire JSON) invoice in the export's terms: every field, snake_case, yuan."""
-    lines = []
-    for line in wire.get("lines", []):
-        qty = line.get("quantityMilli")
-        lines.append(
-            _line(
-                int(line.get("no", 0)), LineKind(int(line.get("kind", 0))), line.get("lineId", ""),
-                line.get("name", ""), line.get("taxCode", ""), line.get("taxRate", ""),
-                None if qty is None else int(qty), int(line.get("amountFen", 0)), int(line.get("taxFen", 0)),
-                int(line.get("grossFen", 0)),
-            )
-        )  # fmt: skip
-    return {"number": number, "refused": wire.get("refusedReason", ""), "lines": lines}
-
-
-def _red_invoice(number: int, invoice: Any) -> dict[str, Any]:
+def _sale_invoice(number: int, wire: WireInvoice) -> dict[str, Any]:
+    """A stored invoice in the export's terms, yuan; a line is a tuple (LINE_KEYS, then fen)."""
     lines = [
-        _line(x.no, x.kind, x.line_id, x.name, x.tax_code, str(x.rate), x.quantity, x.amount, x.tax, x.gross)
-        for x in invoice.lines
-    ]
+        (
+            x.no, _KIND[x.kind], x.line_id, x.name, x.tax_code, x.tax_rate,
+            "" if x.quantity_milli is None else _qty(x.quantity_milli),
+            _yuan(x.amount_fen), _yuan(x.tax_fen), _yuan(x.gross_fen), x.amount_fen, x.tax_fen, x.gross_fen,
+        )
+        for x in wire.lines
+    ]  # fmt: skip
+    return {"number": number, "refused": wire.refused_reason, "lines": lines}
+
+
+def _red_invoice(number: int, group: list[RedLine]) -> dict[str, Any]:
+    """A red invoice as stored (:mod:`server.storage.codec`), its lines numbered from 1."""
+    lines = [
+        (
+            no, _KIND[x.kind], x.line_id, x.name, x.tax_code, x.tax_rate,
+            "" if x.quantity_milli is None else _qty(x.quantity_milli),
+            _yuan(x.amount_fen), _yuan(x.tax_fen), _yuan(x.gross_fen), x.amount_fen, x.tax_fen, x.gross_fen,
+        )
+        for no, x in enumerate(group, 1)
+    ]  # fmt: skip
     return {"number": number, "refused": "", "lines": lines}
-
-
-def _line(
-    no: int, kind: LineKind, line_id: str, name: str, code: str, rate: str,
-    qty: int | None, amount: int, tax: int, gross: int,
-) -> dict[str, Any]:  # fmt: skip
-    return {
-        "line_no": no,
-        "kind": kind.label,
-        "line_id": line_id,
-        "name": name,
-        "tax_code": code,
-        "tax_rate": rate,
-        "quantity": "" if qty is None else format_qty(qty),
-        "amount": format_fen(amount),
-        "tax": format_fen(tax),
-        "gross": format_fen(gross),
-        "amount_fen": amount,
-        "tax_fen": tax,
-        "gross_fen": gross,
-    }
 
 
 # --------------------------------------------------------------------------- writing
@@ -204,9 +214,7 @@ def export(ledger: Ledger, first: date, last: date, zone: ZoneInfo, fmt: str, ou
             sums = RateSums()
             n = 0
             for record in found:
-                for invoice in record["invoices"]:
-                    for line in invoice["lines"]:
-                        sums.add(record["record"], line)
+                sums.add(record)
                 writer.write(record)
                 n += 1
                 bar.update(1)
@@ -215,42 +223,61 @@ def export(ledger: Ledger, first: date, last: date, zone: ZoneInfo, fmt: str, ou
     return n
 
 
-_PUBLIC_LINE_KEYS = COLUMNS[10:]
+class _Buffered:
+    """Text gathered in memory and handed to ``out`` 64 KiB at a time: a write per line into a
+    file's encoder cost more than forming the line."""
+
+    FLUSH_AT = 1 << 16
+
+    def __init__(self, out: IO[str]) -> None:
+        self.out, self.buffer = out, io.StringIO()
+
+    def flush(self, at_least: int = 0) -> None:
+        if self.buffer.tell() >= at_least:
+            self.out.write(self.buffer.getvalue())
+            self.buffer.seek(0)
+            self.buffer.truncate()
 
 
-class _JsonWriter:
+class _JsonWriter(_Buffered):
     """``{"records": [...], "period_totals": [...]}``, written one record at a time."""
 
     def __init__(self, out: IO[str]) -> None:
-        self.out, self.first = out, True
+        super().__init__(out)
+        self.first = True
         out.write('{"records": [')
 
     def write(self, record: dict[str, Any]) -> None:
         shown = {
             **record,
             "invoices": [
-                {**inv, "lines": [{k: line[k] for k in _PUBLIC_LINE_KEYS} for line in inv["lines"]]}
-                for inv in record["invoices"]
+                {**inv, "lines": [line_dict(line) for line in inv["lines"]]} for inv in record["invoices"]
             ],
         }
-        self.out.write("\n" if self.first else ",\n")
-        self.out.write(json.dumps(shown, ensure_ascii=False, sort_keys=True))
+        self.buffer.write("\n" if self.first else ",\n")
+        self.buffer.write(json.dumps(shown, ensure_ascii=False, sort_keys=True))
         self.first = False
+        self.flush(self.FLUSH_AT)
 
     def close(self, sums: RateSums) -> None:
         totals = json.dumps(sums.rows(), ensure_ascii=False, sort_keys=True)
-        self.out.write(f'\n],\n"period_totals": {totals}}}\n')
+        self.buffer.write(f'\n],\n"period_totals": {totals}}}\n')
+        self.flush()
 
 
-class _CsvWriter:
+class _CsvWriter(_Buffered):
     """One row per invoice line; then, per tax rate, the period's sales, returns and net totals."""
 
     def __init__(self, out: IO[str]) -> None:
-        self.writer = csv.DictWriter(out, fieldnames=COLUMNS, restval="")
-        self.writer.writeheader()
+        super().__init__(out)
+        self.writer = csv.writer(self.buffer)
+        self.writer.writerow(COLUMNS)
+        self.flush()
 
     def write(self, record: dict[str, Any]) -> None:
-        self.writer.writerows(rows_of(record))
+        self.buffer.writelines(csv_rows_of(record))
+        self.flush(self.FLUSH_AT)
 
     def close(self, sums: RateSums) -> None:
-        self.writer.writerows(sums.rows())
+        self.writer.writerows([row.get(k, "") for k in COLUMNS] for row in sums.rows())
+        self.flush()

@@ -27,6 +27,7 @@ from sqlalchemy import func, select
 from engine.ledger.expiry import Lot, points_to_expire
 from engine.money import format_fen, round_half_up
 from server.finance.export import PROGRESS_FROM
+from server.finance.stream import stream
 from server.storage.models import Member, PointsEntry
 from server.storage.store import Ledger
 
@@ -123,11 +124,10 @@ def points_report(
             select(PointsEntry.member_id, PointsEntry.points, PointsEntry.expires_at, PointsEntry.kind)
             .where(before_end)
             .order_by(PointsEntry.member_id, PointsEntry.id)
-            .execution_options(yield_per=2000)
         )
         expiring = dict.fromkeys(HORIZONS, 0)
         total_by_members = 0
-        for _, entries in groupby(session.execute(query), key=lambda e: e[0]):
+        for _, entries in groupby(stream(session, query), key=lambda e: e[0]):
             lots, debits, held = [], 0, 0
             for _, pts, expires, kind in entries:
                 held += pts

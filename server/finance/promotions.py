@@ -11,38 +11,35 @@ took from it, :class:`~engine.ledger.returns.SoldLine`); a return's reversed dis
 a line is split over that line's sources by largest remainder, and its clawed-back
 points over the rules that added them (the rest was the tier's base). The grouping key
 is ``(group, campaign, source, kind, rate)``: ``--by day`` groups by local day, ``--by
-store`` by store, ``--by campaign`` by campaign, which is the rule id until campaigns
-exist (:func:`campaign_of` is the one place that will look one up). One snapshot, read
-as a stream: memory grows with the number of groups, not of sales.
+store`` by store, ``--by campaign`` by the campaign file each source came from in the
+version that priced the sale (:mod:`server.finance.campaigns`; ``(programme)`` for the
+programme file's own rules and for points). One snapshot, read as a stream of the few
+columns the report needs: memory grows with the number of groups, not of sales.
 """
 
 from __future__ import annotations
 
-import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import func, literal, select
 
 from engine.apportion import split_by_remainder
 from engine.money import format_fen
+from server.finance import stored
+from server.finance.campaigns import CampaignBook
 from server.finance.export import PROGRESS_FROM
-from server.storage import codec
+from server.finance.stream import stream
 from server.storage.models import Return, Sale
 from server.storage.store import Ledger
 
-__all__ = ["BY", "PromotionRow", "campaign_of", "iter_dicts", "promotion_report", "totals"]
+__all__ = ["BY", "PromotionRow", "iter_dicts", "promotion_report", "totals"]
 
 BY = ("day", "store", "campaign")
-
-
-def campaign_of(source: str) -> str:
-    """The campaign a discount source belongs to: its own id until programmes/campaigns exist."""
-    return source
 
 
 @dataclass(eq=False)  # identity: a sale counts once per row it touched (a set of rows)
@@ -93,31 +90,28 @@ def promotion_report(
 
     start = datetime.combine(first, time(0), zone)
     end = datetime.combine(last + timedelta(days=1), time(0), zone)
-    sales_q = select(Sale.local_date, Sale.request, Sale.lines).where(
-        Sale.local_date >= first, Sale.local_date <= last
-    )
-    returns_q = (
-        select(
-            Return.created_at,
-            Return.lines,
-            Return.points_clawed_back,
-            Sale.request,
-            Sale.lines,
-            Sale.points_earned,
-        )
-        .join(Sale, Sale.transaction_id == Return.transaction_id)
-        .where(Return.created_at >= start, Return.created_at < end)
-    )
-    rows: dict[tuple, PromotionRow] = {}
+    rows: dict[tuple, PromotionRow] = {}  # (group, digest, source, kind, rate): campaigns are looked up last
 
-    def row(group: str, source: str, kind: str, rate: str) -> PromotionRow:
-        key = (group, campaign_of(source), source, kind, rate)
+    def row(group: str, digest: str, source: str, kind: str, rate: str) -> PromotionRow:
+        key = (group, digest, source, kind, rate)
         found = rows.get(key)
         if found is None:
-            found = rows[key] = PromotionRow(*key)
+            found = rows[key] = PromotionRow(group, digest, source, kind, rate)
         return found
 
     with ledger.snapshots() as session:
+        store = Sale.request if by == "store" else literal("")
+        sales_q = select(Sale.local_date, store, Sale.ruleset_digest, Sale.lines).where(
+            Sale.local_date >= first, Sale.local_date <= last
+        )
+        returns_q = (
+            select(
+                Return.created_at, store, Sale.ruleset_digest, Return.lines, Return.points_clawed_back,
+                Sale.lines, Sale.points_earned,
+            )
+            .join(Sale, Sale.transaction_id == Return.transaction_id)
+            .where(Return.created_at >= start, Return.created_at < end)
+        )  # fmt: skip
         total = session.scalar(select(func.count()).select_from(sales_q.subquery())) + session.scalar(
             select(func.count()).select_from(returns_q.subquery())
         )
@@ -125,62 +119,65 @@ def promotion_report(
             total=total, file=sys.stderr, unit="rec", desc="promotions",
             disable=not progress or total < PROGRESS_FROM,
         )  # fmt: skip
-        for day, request, lines_json in session.execute(sales_q.execution_options(yield_per=1000)):
-            request = _store(request) if by == "store" else ""
+        for day, request, digest, lines_json in stream(session, sales_q):
+            group = day.isoformat() if by == "day" else stored.store_till(request)[0] if request else ""
+            lines, by_rule = stored.sold_lines(lines_json)
             touched: set[PromotionRow] = set()
-            for line in codec.sold_lines_from_json(lines_json):
+            for line in lines:
+                rate = line.tax_rate
                 for source, kind, fen in line.discounts:
-                    r = row(_group(by, day, request, source), source, kind, str(line.rate))
+                    r = row(group, digest, source, kind, rate)
                     r.discount += fen
                     touched.add(r)
-            for rule, points in codec.points_by_rule_from_json(lines_json).items():
-                r = row(_group(by, day, request, rule), rule, "rule", "")
+            for rule, points in by_rule.items():
+                r = row(group, digest, rule, "rule", "")
                 r.points_added += points
                 touched.add(r)
             for r in touched:
                 r.sales += 1
             bar.update(1)
-        for created, took_json, clawed, request, lines_json, earned in session.execute(
-            returns_q.execution_options(yield_per=1000)
-        ):
+        for created, request, digest, took_json, clawed, lines_json, earned in stream(session, returns_q):
             day = created.astimezone(zone).date()
-            request = _store(request) if by == "store" else ""
-            sold = {s.line_id: s for s in codec.sold_lines_from_json(lines_json)}
-            for lr in codec.returns_from_json(took_json):
-                line = sold.get(lr.line_id)
-                if line is None or not line.discounts or not lr.took.discount:
+            group = day.isoformat() if by == "day" else stored.store_till(request)[0] if request else ""
+            lines, by_rule = stored.sold_lines(lines_json)
+            sold = {line.line_id: line for line in lines}
+            for took in stored.returned_lines(took_json):
+                line = sold.get(took.line_id)
+                if line is None or not line.discounts or not took.discount:
                     continue
-                parts = split_by_remainder(lr.took.discount, [fen for _, _, fen in line.discounts])
+                parts = split_by_remainder(took.discount, [fen for _, _, fen in line.discounts])
                 for (source, kind, _), part in zip(line.discounts, parts, strict=True):
-                    row(_group(by, day, request, source), source, kind, str(line.rate)).reversed += part
-            by_rule = codec.points_by_rule_from_json(lines_json)
+                    row(group, digest, source, kind, line.tax_rate).reversed += part
             if clawed and by_rule and earned > 0:
                 rules = sorted(by_rule)
                 weights = [by_rule[r] for r in rules]
                 parts = split_by_remainder(clawed, [*weights, max(earned - sum(weights), 0)])
                 for rule, part in zip(rules, parts, strict=False):
-                    row(_group(by, day, request, rule), rule, "rule", "").points_clawed_back += part
+                    row(group, digest, rule, "rule", "").points_clawed_back += part
             bar.update(1)
         bar.close()
-    return [rows[k] for k in sorted(rows)]
+        return _by_campaign(rows.values(), CampaignBook(session), by == "campaign")
 
 
-def _store(request_json: str) -> str:
-    try:
-        return json.loads(request_json).get("request", {}).get("store", "")
-    except (TypeError, ValueError, AttributeError):
-        return ""
-
-
-def _group(by: str | None, day: date, store: str, source: str) -> str:
-    """The group a row falls in; ``store`` is the sale's store when grouping by store."""
-    if by == "day":
-        return day.isoformat()
-    if by == "store":
-        return store
-    if by == "campaign":
-        return campaign_of(source)
-    return ""
+def _by_campaign(found: Iterable[PromotionRow], book: CampaignBook, grouped: bool) -> list[PromotionRow]:
+    """The rows with each source's campaign (in the version that priced the sale) in place of the
+    version; rows that differ only in version are added up. Sorted."""
+    out: dict[tuple, PromotionRow] = {}
+    for r in found:
+        campaign = book.campaign(r.campaign, r.source)
+        key = (campaign if grouped else r.group, campaign, r.source, r.kind, r.tax_rate)
+        merged = out.get(key)
+        if merged is None:
+            out[key] = PromotionRow(
+                *key, r.discount, r.reversed, r.sales, r.points_added, r.points_clawed_back
+            )
+        else:
+            merged.discount += r.discount
+            merged.reversed += r.reversed
+            merged.sales += r.sales
+            merged.points_added += r.points_added
+            merged.points_clawed_back += r.points_clawed_back
+    return [out[k] for k in sorted(out)]
 
 
 def totals(rows: list[PromotionRow]) -> PromotionRow:

@@ -2,9 +2,10 @@
 
 * ``Lines``: one row per invoice line (the CSV's columns), money as numbers in yuan
   with two decimals (written from exact ``Decimal``, shown ``0.00``);
-* ``Records``: one row per sale or return with its payable and points;
+* ``Records``: one row per sale, return or referral entry with its payable and points;
 * ``Rate totals``: per tax rate, the period's sales, returns and net, each a ``SUMIFS``
-  over ``Lines``, so finance sees (and Excel recomputes) where every total comes from.
+  over ``Lines``, so finance sees (and Excel recomputes) where every total comes from; and
+  the period's referral points, a ``SUMIFS`` over ``Records``.
 
 openpyxl's write-only mode streams rows to disk as they come: memory stays flat.
 """
@@ -19,9 +20,16 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.utils import get_column_letter
 
-from server.finance.rows import COLUMNS, RateSums, rows_of
+from server.finance.rows import COLUMNS, REFERRAL_TOTAL, RateSums, rows_of
 
-__all__ = ["write_workbook"]
+__all__ = ["MAX_ROWS", "TooManyRows", "write_workbook"]
+
+MAX_ROWS = 1_048_576  # rows of an Excel sheet, header included
+
+
+class TooManyRows(ValueError):
+    """The period has more invoice lines than a sheet holds (about 120,000 sales of 8 lines)."""
+
 
 _MONEY = frozenset({"payable", "amount", "tax", "gross"})
 _RECORD_COLUMNS = (
@@ -32,6 +40,11 @@ _RECORD_COLUMNS = (
 
 def _col(name: str) -> str:
     return get_column_letter(COLUMNS.index(name) + 1)
+
+
+def _record_col(name: str) -> str:
+    letter = get_column_letter(_RECORD_COLUMNS.index(name) + 1)
+    return f"Records!${letter}:${letter}"
 
 
 def _whole(name: str) -> str:
@@ -47,14 +60,20 @@ def write_workbook(records: Iterable[dict[str, Any]], out: IO[bytes], bar: Any) 
     lines.append(list(COLUMNS))
     recs.append(list(_RECORD_COLUMNS))
     sums = RateSums()  # only which rates occur: the sheet's totals are formulas
-    n = 0
+    n = rows = 0
     for record in records:
         recs.append([_cell(recs, key, record[key]) for key in _RECORD_COLUMNS])
         for row in rows_of(record):
-            lines.append([_cell(lines, key, row[key]) for key in COLUMNS])
-        for invoice in record["invoices"]:
-            for line in invoice["lines"]:
-                sums.add(record["record"], line)
+            rows += 1
+            if rows >= MAX_ROWS:
+                for sheet in (lines, recs, totals):
+                    sheet.close()  # end openpyxl's row writers now, not when garbage is collected
+                raise TooManyRows(
+                    f"the period has more than {MAX_ROWS - 1:,} invoice lines, more than an xlsx sheet "
+                    "holds; export a shorter period or use --format csv"
+                )
+            lines.append([_cell(lines, key, value) for key, value in zip(COLUMNS, row, strict=True)])
+        sums.add(record)
         n += 1
         bar.update(1)
     _write_totals(totals, sums)
@@ -77,6 +96,8 @@ def _write_totals(sheet: Any, sums: RateSums) -> None:
     row = 2
     net_rows = []
     for total in sums.rows():
+        if total["record"] == REFERRAL_TOTAL:
+            continue  # below, from the Records sheet
         label, what = total["tax_rate"], total["record"]
         if what == "period_total":  # net: the two rows above
             cells = [f"={c}{row - 2}+{c}{row - 1}" for c in "CDE"]
@@ -89,6 +110,15 @@ def _write_totals(sheet: Any, sums: RateSums) -> None:
     if net_rows:
         grand = [f"=SUM({','.join(f'{c}{r}' for r in net_rows)})" for c in "CDE"]
         sheet.append(["", "period_total_all_rates", *(_money_formula(sheet, c) for c in grand)])
+    if sums.referral_points is not None:  # points, not money: referral entries less their clawbacks
+        kind, earned, clawed = (_record_col(k) for k in ("record", "points_earned", "points_clawed_back"))
+        sheet.append(
+            [
+                "",
+                REFERRAL_TOTAL,
+                f'=SUMIFS({earned},{kind},"referral")-SUMIFS({clawed},{kind},"referral_return")',
+            ]
+        )
 
 
 def _money_formula(sheet: Any, formula: str) -> Any:

@@ -90,12 +90,11 @@ def test_the_reports_keep_their_moment_while_a_till_commits(ledger, shop, till, 
     """A sale committed while the promotion and points reports read is in neither, and no till waits."""
     from server.finance import points as points_module
     from server.finance import promotions
-    from server.storage import codec
 
     enroll(ledger)
     ledger.commit_sale(shop.sale("T1", (line("1", 3330, 3000, category="A"),)))
     calls = []
-    real = codec.sold_lines_from_json
+    real = promotions.stored.sold_lines
 
     def reading(text):  # the report's first read of a sale: a till commits T2 meanwhile
         if not calls:
@@ -103,10 +102,10 @@ def test_the_reports_keep_their_moment_while_a_till_commits(ledger, shop, till, 
             till.commit_sale(shop.sale("T2", (line("1", 1000, 1000, category="A"),)))
         return real(text)
 
-    monkeypatch.setattr(promotions.codec, "sold_lines_from_json", reading)
+    monkeypatch.setattr(promotions.stored, "sold_lines", reading)
     rows = promotions.promotion_report(ledger, FIRST, LAST, SHANGHAI, progress=False)
     assert calls and sum(r.sales for r in rows if r.source == "cat_a") == 1
-    monkeypatch.setattr(promotions.codec, "sold_lines_from_json", real)
+    monkeypatch.setattr(promotions.stored, "sold_lines", real)
     after = promotions.promotion_report(ledger, FIRST, LAST, SHANGHAI, progress=False)
     assert sum(r.sales for r in after if r.source == "cat_a") == 2
     today = datetime.now(SHANGHAI).date()

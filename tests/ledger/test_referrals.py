@@ -136,3 +136,52 @@ class TestArithmetic:
 
     def test_milestones_are_never_clawed_back(self):
         assert referral_clawback("1:at:50/50000", 90000, 0, 90000) == 0
+
+
+class TestReferralsInTheAuditExport:
+    def test_each_entry_is_a_record_and_the_total_ties_out_to_the_points_report(self, chain, shop):
+        """Referral entries (naming the referred sale) and their clawbacks are records of the audit
+        export with their points; their total equals the points report's referral movements."""
+        import csv
+        import io
+        import json
+        from datetime import date, datetime
+        from zoneinfo import ZoneInfo
+
+        from server.finance.export import export
+        from server.finance.points import points_report
+
+        chain.commit_sale(sale_of(shop, "T1", 30000, 3))
+        chain.return_lines("T1", "R1", {"1": 1000})
+        zone = ZoneInfo("Asia/Shanghai")
+        today = datetime.now(zone).date()
+        out = io.StringIO()
+        assert export(chain, date(2026, 1, 1), today, zone, "json", out) == 7  # sale, return, 3 + 2 entries
+        data = json.loads(out.getvalue())
+        referrals = [r for r in data["records"] if r["record"].startswith("referral")]
+        assert sorted(
+            (r["record"], r["member"], r["points_earned"], r["points_clawed_back"]) for r in referrals
+        ) == [
+            ("referral", "A", 9, 0),
+            ("referral", "B", 50, 0),
+            ("referral", "B", 90, 0),
+            ("referral_return", "A", 0, 3),
+            ("referral_return", "B", 0, 30),
+        ]
+        assert all(r["transaction_id"] == "T1" and r["invoices"] == [] for r in referrals)
+        assert {r["return_id"] for r in referrals if r["record"] == "referral_return"} == {"R1"}
+        assert len({frozenset(r) for r in data["records"]}) == 1  # every key on every record, still
+        report = points_report(chain, today, zone, 100, period_from=date(2026, 1, 1), progress=False)
+        moved = report.movements["referral"] + report.movements["referral_clawed_back"]
+        (total,) = [t for t in data["period_totals"] if t["record"] == "period_total_referral_points"]
+        assert int(total["points"]) == moved == 149 - 33
+        assert sum(r["points_earned"] - r["points_clawed_back"] for r in referrals) == moved
+
+        text = io.StringIO()
+        export(chain, date(2026, 1, 1), today, zone, "csv", text)
+        rows = list(csv.DictReader(io.StringIO(text.getvalue())))
+        entry_rows = [r for r in rows if r["record"] in ("referral", "referral_return")]
+        assert len(entry_rows) == len(referrals) and all(r["line_no"] == "" for r in entry_rows)
+        assert sum(int(r["points"]) for r in entry_rows) == moved
+        assert [r["points"] for r in rows if r["record"] == "period_total_referral_points"] == [str(moved)]
+        assert all(r["points"] == "" for r in rows if r["record"] in ("sale", "return"))

@@ -151,6 +151,18 @@ class TestAuditExport:
         assert len(records) == 5
         assert want == sum(Decimal(str(r[8])) for r in records[1:] if r[0] == "sale")  # every line is 13%
 
+    def test_xlsx_refuses_a_period_longer_than_a_sheet(
+        self, filled: Svc, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """More lines than a sheet holds (here: 3 rows): one line saying so, exit 1, no half file."""
+        from server.finance import workbook
+
+        monkeypatch.setattr(workbook, "MAX_ROWS", 3)
+        out = tmp_path / "audit.xlsx"
+        args = ["audit", "export", "--from", "2026-05-01", "--to", "2026-12-31", "--format", "xlsx"]
+        assert main([*args, "--db", filled.url, "--output", str(out)]) == 1
+        assert "more than 2 invoice lines" in capsys.readouterr().err and not out.exists()
+
     def test_xlsx_needs_an_output_file(self, capsys: pytest.CaptureFixture[str]) -> None:
         """A workbook is binary: without --output it is a usage error."""
         args = ["audit", "export", "--from", "2026-05-01", "--to", "2026-05-02", "--format", "xlsx"]
