@@ -148,9 +148,8 @@ def _walk(m: CompiledRule, ctx: Context) -> tuple[list[Run], int]:
             units += q
             if q != scale:
                 scale = lcm(scale, q)
-    if len(runs) > 1:  # unit values compared as integers; on a tie the earlier line first
-        ordered = sorted([(-remaining[i] * (scale // q), i, q) for i, q in runs])
-        runs = [(i, q) for _, i, q in ordered]
+    if len(runs) > 1:  # unit values compared as integers; the sort is stable: on a tie the earlier line
+        runs.sort(key=lambda run: -remaining[run[0]] * (scale // run[1]))
     return runs, units
 
 
