@@ -214,6 +214,8 @@ def _compile_rule(rule: ir.Rule, ranks: dict[str, int]) -> CompiledRule:
     keys: frozenset[Key] | None = None
     if rule.stage == "item":
         basket_parts, line_parts = split_conjuncts(rule.condition)
+        if isinstance(rule.effect, ir.Gift):  # only the gift's own units take part
+            line_parts.append(ir.Compare("=", ir.Field("item.sku"), ir.Const(rule.effect.sku, "text")))
         gate = _all(basket_parts, ranks)
         on_line = _all(line_parts, ranks)
         keys = keys_of(ir.And(tuple(line_parts))) if line_parts else None

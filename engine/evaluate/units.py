@@ -4,8 +4,13 @@ PRODUCT.md "More promotion forms": a line of q whole units holds q identical uni
 remaining / q each (a weighed line with a fraction of a unit holds none; 2.000 kg holds 2).
 A rule sorts its eligible units by value, highest first (ties: earlier line, then unit
 order), walks them, and takes a fraction of some units; a line's discount is
-round-half-up(remaining x the fractions taken from its units / q). Units of one line are
-identical, so the walk only needs to know which line each position belongs to.
+round-half-up(remaining x the fractions taken from its units / q).
+
+Units of one line are identical and stand side by side in the walk, so the walk is kept as
+runs ``(line, q)`` and every form works per line, never per unit: how many of a run's units a
+form takes is a difference of a count over the walk's first positions (:func:`_per_line`), and
+任选N件's groups are cut from the runs, the groups inside one line priced once (:func:`_groups`).
+The work grows with the lines, not with the quantities.
 
 A step holding a unit rule runs here whole (a best-of group prices each member as if it
 ran alone, then each line takes its largest discount, as for other item rules).
@@ -15,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from math import lcm
+from operator import mul
 
 from engine import rules as ir
 from engine.apportion import split_by_remainder
@@ -25,6 +31,9 @@ from engine.model import Discount, FreeUnits, GiftAvailable
 from engine.money import QTY_SCALE, round_half_up
 
 __all__ = ["Offers", "unit_step"]
+
+Run = tuple[int, int]
+"""``(line, q)``: the q whole units of a line, side by side in the walk."""
 
 
 class Offers:
@@ -45,8 +54,10 @@ def unit_step(step: Step, ctx: Context, taken: list[list[Discount]], offers: Off
         if not m.live(ctx, -1):
             return
         fen, given = _price(m, ctx, offers)
+        budgeted = ctx.budget is not None and m.campaign in ctx.budget
         for i, d in fen.items():
-            d = _within_budget(ctx, m, d)
+            if budgeted:
+                d = _within_budget(ctx, m, d)
             if d > 0:
                 remaining[i] -= d
                 taken[i].append(Discount(m.id, "rule", d))
@@ -85,112 +96,196 @@ def _within_budget(ctx: Context, m: CompiledRule, fen: int) -> int:
     return fen
 
 
-_NOTHING: tuple[dict[int, int], frozenset[int]] = ({}, frozenset())
-
-
 def _price(m: CompiledRule, ctx: Context, offers: Offers) -> tuple[dict[int, int], Collection[int]]:
-    """One member alone: fen off per line, and the lines it gave a gift unit on."""
+    """One member alone: fen off per line, and the lines it gave a gift unit on.
+
+    A line a unit was taken from is listed even when its discount rounds to 0 fen.
+    """
     effect = m.unit
     if effect is None:  # a plain item rule in a group with unit rules
         return _plain(m, ctx), ()
+    runs, units = _walk(m, ctx)
+    remaining = ctx.remaining
+    if isinstance(effect, ir.UnitsFor):
+        return _units_for(effect, runs, units, remaining), ()
+    if isinstance(effect, ir.Gift):  # the compiler put the gift's SKU in the rule's line test
+        given = min(units, effect.qty)
+        if given < effect.qty:
+            offers.gifts.append(GiftAvailable(m.id, effect.sku, effect.qty - given))
+        fen = _per_line(runs, given, 1, 0, remaining)  # the first `given` units, whole
+        return fen, fen.keys()
+    if not runs:
+        return _NOTHING
+    if isinstance(effect, ir.BuyGet):  # in each group of buy + get units the last `get`, whole
+        size = effect.buy + effect.get
+        full, rest = divmod(units, size)
+        room = effect.limit is None or full < effect.limit
+        if rest >= effect.buy and room:
+            offers.free_units.append(FreeUnits(m.id, size - rest))
+        groups = full if room else effect.limit
+        return _per_line(runs, groups * size, size, effect.buy, remaining), ()
+    n, rate = effect.n, effect.rate  # 第N件: positions n, 2n, 3n... at the rate
+    times = units // n if effect.limit is None else min(units // n, effect.limit)
+    return _per_line(runs, times * n, n, n - 1, remaining, rate.numerator, rate.denominator), ()
+
+
+_NOTHING: tuple[dict[int, int], tuple[int, ...]] = ({}, ())
+
+
+def _walk(m: CompiledRule, ctx: Context) -> tuple[list[Run], int]:
+    """The rule's eligible units as runs, highest unit value first (ties: earlier line), and
+    how many units they hold."""
     remaining, locked, lines = ctx.remaining, ctx.locked, ctx.lines
-    sku = effect.sku if isinstance(effect, ir.Gift) else None
-    units: dict[int, int] = {}  # line -> whole units it holds, in line order
+    runs = []
+    units = 0
+    scale = 1  # a common denominator of the unit values remaining / q
     for i in ctx.select(m.line_filter, m.on_line):
-        if locked[i] or remaining[i] <= 0 or (sku is not None and lines[i].sku != sku):
+        if locked[i] or remaining[i] <= 0:
             continue
         q, part = divmod(lines[i].quantity, QTY_SCALE)
         if q and not part:
-            units[i] = q
-    if not units:
-        if sku is not None:
-            offers.gifts.append(GiftAvailable(m.id, sku, effect.qty))  # type: ignore[union-attr]
-        return _NOTHING
-    if len(units) == 1:
-        order = list(units)
-    else:
-        # Unit values remaining / q compared as integers over a common denominator; the sort is
-        # stable, so ties keep line order (earlier line first).
-        scale = lcm(*units.values())
-        order = sorted(units, key=lambda i: -remaining[i] * (scale // units[i]))
-    walk = [i for i in order for _ in range(units[i])]
-    if isinstance(effect, ir.UnitsFor):
-        return _units_for(effect, walk, remaining, units), ()
-    counts: dict[int, int] = {}  # line -> units taken whole (or at the rate, for every_nth)
-    num = den = 1
-    if isinstance(effect, ir.BuyGet):
-        size = effect.buy + effect.get
-        full, rest = divmod(len(walk), size)
-        groups = full if effect.limit is None else min(full, effect.limit)
-        for g in range(groups):
-            for p in range(g * size + effect.buy, (g + 1) * size):
-                counts[walk[p]] = counts.get(walk[p], 0) + 1
-        if rest >= effect.buy and (effect.limit is None or full < effect.limit):
-            offers.free_units.append(FreeUnits(m.id, size - rest))
-    elif isinstance(effect, ir.EveryNth):
-        times = len(walk) // effect.n
-        if effect.limit is not None:
-            times = min(times, effect.limit)
-        for k in range(1, times + 1):
-            i = walk[k * effect.n - 1]
-            counts[i] = counts.get(i, 0) + 1
-        num, den = effect.rate.numerator, effect.rate.denominator
-    else:  # Gift
-        given = min(len(walk), effect.qty)
-        for p in range(given):
-            counts[walk[p]] = counts.get(walk[p], 0) + 1
-        if given < effect.qty:
-            offers.gifts.append(GiftAvailable(m.id, effect.sku, effect.qty - given))
-    fen = {i: round_half_up(remaining[i] * c * num, units[i] * den) for i, c in counts.items()}
-    return fen, (counts.keys() if sku is not None else ())
+            runs.append((i, q))
+            units += q
+            if q != scale:
+                scale = lcm(scale, q)
+    if len(runs) > 1:  # unit values compared as integers; the sort is stable: on a tie the earlier line
+        runs.sort(key=lambda run: -remaining[run[0]] * (scale // run[1]))
+    return runs, units
 
 
-def _units_for(
-    effect: ir.UnitsFor, walk: list[int], remaining: list[int], units: dict[int, int]
+def _per_line(
+    runs: list[Run], end: int, size: int, skip: int, remaining: list[int], num: int = 1, den: int = 1
 ) -> dict[int, int]:
-    """任选N件X元: each complete group worth more than X gives round-half-up(value - X),
-    split over its units by value (largest remainder), no unit more than its whole fen."""
-    n = effect.n
-    groups = len(walk) // n
-    if effect.limit is not None:
-        groups = min(groups, effect.limit)
-    fen: dict[int, int] = {}
-    for g in range(groups):
-        members = walk[g * n : (g + 1) * n]
-        scale = lcm(*[units[i] for i in members])
-        if scale == 1:  # single-unit lines, the usual case: the values are the remaining amounts
-            weights = [remaining[i] for i in members]
-        else:
-            weights = [remaining[i] * (scale // units[i]) for i in members]  # values x scale: integers
-        over = sum(weights) - effect.price * scale  # (value - X) x scale
-        if over <= 0:
-            continue
-        total = round_half_up(over, scale)
-        caps = [remaining[i] // units[i] for i in members]
-        for i, share in zip(members, _split_capped(min(total, sum(caps)), weights, caps), strict=True):
-            if share:
-                fen[i] = fen.get(i, 0) + share
+    """Fen off each line for a form that, in every block of ``size`` positions of the walk, takes
+    num/den of the value of the units after the block's first ``skip``, up to position ``end``.
+
+    How many units of a run it takes is the difference of that count just after and just
+    before the run, so the work is per line, whatever the quantities.
+    """
+    fen = {}
+    start = before = 0
+    for i, q in runs:
+        if start >= end:
+            break
+        start += q
+        blocks, into = divmod(start if start < end else end, size)
+        after = blocks * (size - skip) + (into - skip if into > skip else 0)
+        if after > before:
+            fen[i] = round_half_up(remaining[i] * (after - before) * num, q * den)
+            before = after
     return fen
 
 
-def _split_capped(total: int, weights: list[int], caps: list[int]) -> list[int]:
-    """Largest remainder by ``weights``; a share over its cap gives the excess back, spread again."""
-    shares = split_by_remainder(total, weights)
-    if all(share <= cap for share, cap in zip(shares, caps, strict=True)):
-        return shares  # the usual exit: no unit was given more than its whole fen
-    shares = [0] * len(weights)
+def _units_for(effect: ir.UnitsFor, runs: list[Run], units: int, remaining: list[int]) -> dict[int, int]:
+    """任选N件X元: each complete group of n units worth more than X gives round-half-up(value - X),
+    split over its units by value (largest remainder), no unit more than its whole fen.
+
+    Groups inside one line are alike: they are priced once and counted as often as they occur.
+    """
+    n, price = effect.n, effect.price
+    groups = units // n if effect.limit is None else min(units // n, effect.limit)
+    fen: dict[int, int] = {}
+    k = used = 0  # the walk is at run k, of which `used` units are in earlier groups
+    while groups:
+        i, q = runs[k]
+        alike = (q - used) // n
+        if alike:  # n units of line i: worth n x remaining / q; a unit carries at most its whole fen
+            alike = min(alike, groups)
+            over = n * remaining[i] - price * q
+            if over > 0:
+                fen[i] = fen.get(i, 0) + alike * min(round_half_up(over, q), n * (remaining[i] // q))
+            used += alike * n
+            groups -= alike
+        else:  # a group across lines
+            members, need = [], n
+            while need:
+                i, q = runs[k]
+                took = min(q - used, need)
+                members.append((i, q, took))
+                need -= took
+                used += took
+                if used == q and need:
+                    k, used = k + 1, 0
+            for i, share in _mixed_group(members, price, remaining):
+                fen[i] = fen.get(i, 0) + share
+            groups -= 1
+        if used == q:
+            k, used = k + 1, 0
+    return fen
+
+
+def _mixed_group(
+    members: list[tuple[int, int, int]], price: int, remaining: list[int]
+) -> list[tuple[int, int]]:
+    """(line, fen) for a group of units from several lines, given as (line, q, units in the group)."""
+    scale = lcm(*[q for _, q, _ in members])
+    value = 0  # the group's value x scale
+    lines, weights, counts, caps = [], [], [], []  # of the lines whose units can carry a fen
+    for i, q, k in members:
+        weight = remaining[i] * (scale // q)  # a unit's value x scale
+        value += weight * k
+        if remaining[i] >= q:  # a unit worth under a fen carries none of the discount
+            lines.append(i)
+            weights.append(weight)
+            counts.append(k)
+            caps.append(remaining[i] // q)
+    over = value - price * scale
+    if over <= 0:
+        return []
+    total = min(round_half_up(over, scale), sum(map(mul, caps, counts)))
+    if not total:
+        return []
+    shares = _split_over_units(total, weights, counts, caps)
+    return [(i, share) for i, share in zip(lines, shares, strict=True) if share]
+
+
+def _split_over_units(total: int, weights: list[int], counts: list[int], caps: list[int]) -> list[int]:
+    """Largest remainder over units by value, summed per line, where line k holds counts[k] alike
+    units (weight, cap). Alike units get the same floor and remainder and stand side by side, so
+    the fen left over go to whole lines in that order, as many as each line has units."""
+    value = sum(map(mul, weights, counts))
+    floors, remainders = [], []
+    left = total
+    for weight, k in zip(weights, counts, strict=True):
+        floor, remainder = divmod(total * weight, value)
+        floors.append(floor)
+        remainders.append(remainder)
+        left -= floor * k
+    shares = list(map(mul, floors, counts))
+    if left:
+        for _, _, j in sorted([(-remainders[j], -weights[j], j) for j in range(len(weights))]):
+            more = min(counts[j], left)
+            if floors[j] >= caps[j]:  # a unit would get more than its whole fen (units worth a few fen)
+                return _split_capped_per_unit(total, weights, counts, caps)
+            shares[j] += more
+            left -= more
+            if not left:
+                break
+    return shares
+
+
+def _split_capped_per_unit(total: int, weights: list[int], counts: list[int], caps: list[int]) -> list[int]:
+    """The same split unit by unit where a unit would get more than its whole fen: the excess is
+    spread again over the units with room, until all of ``total`` is placed."""
+    unit_weights = [w for w, k in zip(weights, counts, strict=True) for _ in range(k)]
+    unit_caps = [c for c, k in zip(caps, counts, strict=True) for _ in range(k)]
+    shares = [0] * len(unit_weights)
     left = total
     while left > 0:
-        live = [k for k in range(len(weights)) if caps[k] > shares[k]]
-        part = split_by_remainder(left, [weights[k] for k in live])
+        live = [u for u in range(len(unit_weights)) if unit_caps[u] > shares[u]]
+        part = split_by_remainder(left, [unit_weights[u] for u in live])
         left = 0
-        for k, share in zip(live, part, strict=True):
-            room = caps[k] - shares[k]
+        for u, share in zip(live, part, strict=True):
+            room = unit_caps[u] - shares[u]
             if share > room:
                 left += share - room
                 share = room
-            shares[k] += share
-    return shares
+            shares[u] += share
+    per_line, start = [], 0
+    for k in counts:
+        per_line.append(sum(shares[start : start + k]))
+        start += k
+    return per_line
 
 
 def _plain(m: CompiledRule, ctx: Context) -> dict[int, int]:

@@ -125,6 +125,17 @@ class TestUnitsFor:
         e = run(rules, line(1, "10.00"), line(2, "10.01", "3"))
         assert taken(e) == [[("a2", 250)], [("a2", 251 + 251 + 251)]]
 
+    def test_a_unit_worth_less_than_a_fen_carries_none_of_the_discount(self) -> None:
+        # line 5: 3 units of 0.01 less 8折 (1 fen) = 2 fen, 2/3 fen a unit. walk 3, 1, 1, 1, 2/3 | 2/3 2/3
+        # group 1: 6 2/3 - 4 = 2 2/3 -> 3 fen, carried by the units worth a whole fen (3, 1, 1, 1):
+        # 3 x 3/6 = 1.5, 0.5 each -> 1, 0, 0, 0; 2 left by remainder (all 0.5), larger value first:
+        # line 1 takes 2, line 2 takes 1. (Splitting over the 2/3-fen unit too gave line 3 a fen.)
+        rules = 'rule d {\n  priority 1\n  when item.sku = "S5"\n  then item discount 8折\n}\n'
+        rules += "rule a {\n  then any 5 for 0.04\n}\n"
+        units = (line(1, "0.03"), line(2, "0.01"), line(3, "0.01"), line(4, "0.01"), line(5, "0.01", "3"))
+        e = run(rules, *units)
+        assert taken(e) == [[("a", 2)], [("a", 1)], [], [], [("d", 1)]]
+
 
 class TestGift:
     RULES = 'rule g {\n  when subtotal() >= 300.00\n  then gift "GIFT-01" qty 2\n}\n'
