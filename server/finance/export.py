@@ -17,13 +17,13 @@ from __future__ import annotations
 import csv
 import functools
 import io
-import json
 import sys
 from collections.abc import Iterator
 from datetime import date, datetime, time, timedelta
 from typing import IO, Any
 from zoneinfo import ZoneInfo
 
+import msgspec
 from sqlalchemy import func, select
 
 from engine.invoice.build import LineKind
@@ -240,11 +240,16 @@ class _Buffered:
 
 
 class _JsonWriter(_Buffered):
-    """``{"records": [...], "period_totals": [...]}``, written one record at a time."""
+    """``{"records": [...], "period_totals": [...]}``, written one record at a time, keys sorted.
+
+    msgspec encodes a record about three times faster than ``json.dumps``; at a million sales
+    that is the difference between the JSON export fitting in a minute or not.
+    """
 
     def __init__(self, out: IO[str]) -> None:
         super().__init__(out)
         self.first = True
+        self.encode = msgspec.json.Encoder(order="sorted").encode
         out.write('{"records": [')
 
     def write(self, record: dict[str, Any]) -> None:
@@ -255,12 +260,12 @@ class _JsonWriter(_Buffered):
             ],
         }
         self.buffer.write("\n" if self.first else ",\n")
-        self.buffer.write(json.dumps(shown, ensure_ascii=False, sort_keys=True))
+        self.buffer.write(self.encode(shown).decode())
         self.first = False
         self.flush(self.FLUSH_AT)
 
     def close(self, sums: RateSums) -> None:
-        totals = json.dumps(sums.rows(), ensure_ascii=False, sort_keys=True)
+        totals = self.encode(sums.rows()).decode()
         self.buffer.write(f'\n],\n"period_totals": {totals}}}\n')
         self.flush()
 
