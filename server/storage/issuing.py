@@ -1,5 +1,5 @@
-"""Issued coupons (`issue COUPON on ..., valid N days`): ``promo maintain`` gives each member a
-declaration concerns an owner-bound code, one set-based statement per declaration.
+"""Issued coupons (`issue COUPON on ..., valid N days`): ``promo maintain`` gives every member a
+declaration concerns an owner-bound code, with one set-based statement per declaration.
 
 Each declaration is one ``INSERT INTO coupons ... SELECT ... FROM members ... ON CONFLICT DO
 NOTHING``: the unique index on (owner_id, issued_by, issued_for) is what makes issuing idempotent
