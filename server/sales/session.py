@@ -27,6 +27,7 @@ from server._pb.promo.v1 import promo_pb2 as pb
 from server.sales.buyer import check_ledger_member, present_coupons
 from server.sales.desk import SalesDesk
 from server.sales.pricing import price
+from server.sales.session_reads import KeptReads
 from server.storage.errors import MemberNotFound
 from server.storage.results import MemberView
 from server.wire.bounds import MAX_COUPON_CODES, MAX_LINES, check_coupon_code, check_redeem_points, check_text
@@ -92,6 +93,7 @@ class TillSession:
         self._member_id = basket.member.id if basket.HasField("member") and basket.member.id else None
         self._inline: Member | None = None  # the till's member, for a member the ledger does not know
         self._sent: dict[str, LineOutcome] = {}  # the line results the till has, by line id
+        self._reads = KeptReads(desk.ledger)  # the member and codes as last read, while nothing wrote
 
     @property
     def transaction_id(self) -> str:
@@ -163,7 +165,8 @@ class TillSession:
             quote.drafts_applied = compiled.applies_drafts
             presented.relabel(quote)
             now = {outcome.line_id: outcome for outcome in evaluation.lines}
-        basket.removed_line_ids.extend(line_id for line_id in self._sent if line_id not in now)
+        if not now.keys() >= self._sent.keys():  # a set test in C; most scans remove nothing
+            basket.removed_line_ids.extend(line_id for line_id in self._sent if line_id not in now)
         self._sent = now
         return out
 
@@ -173,7 +176,7 @@ class TillSession:
         """Evaluate ``state`` with the member and coupons as the ledger knows them (None: no lines);
         what :meth:`SalesDesk.quote` does, on the kept engine values."""
         desk, compiled = self.desk, self.compiled
-        reads = desk.ledger.pricing_reads(self._member_id, state.coupons, cached=True)
+        reads = self._reads.get(self._member_id, state.coupons)
         member = self._member_for(reads.member)
         if not state.lines:
             return None
