@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import secrets
 import signal
 import socket
 import subprocess
@@ -30,9 +29,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import grpc  # noqa: E402
-from sqlalchemy import select, text  # noqa: E402
+from sqlalchemy import select  # noqa: E402
 from sqlalchemy.pool import NullPool  # noqa: E402
 
+from benchmarks.scratch_db import scratch_database  # noqa: E402
 from server._pb.promo.v1 import promo_pb2 as pb  # noqa: E402
 from server._pb.promo.v1 import promo_pb2_grpc as pb_grpc  # noqa: E402
 from server.storage import usage  # noqa: E402
@@ -209,18 +209,9 @@ def main(argv: list[str] | None = None) -> int:
             upgrade(url)
             problems += race("sqlite", url, args)
         if not args.skip_pg:
-            name = f"promo_race_{secrets.token_hex(4)}"
-            admin = make_engine(f"{args.pg}/postgres", isolation_level="AUTOCOMMIT", poolclass=NullPool)
-            with admin.connect() as c:
-                c.execute(text(f'CREATE DATABASE "{name}"'))
-            try:
-                url = f"{args.pg}/{name}"
+            with scratch_database(args.pg, "promo_race") as url:
                 upgrade(url)
                 problems += race("postgresql", url, args)
-            finally:
-                with admin.connect() as c:
-                    c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-                admin.dispose()
     for p in problems:
         print(f"FAILED {p}")
     return 1 if problems else 0

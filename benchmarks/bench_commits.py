@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import secrets
 import signal
 import socket
 import subprocess
@@ -47,9 +46,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import grpc  # noqa: E402
-from sqlalchemy import func, insert, select, text  # noqa: E402
+from sqlalchemy import func, insert, select  # noqa: E402
 from sqlalchemy.pool import NullPool  # noqa: E402
 
+from benchmarks.scratch_db import scratch_database  # noqa: E402
 from server._pb.promo.v1 import promo_pb2 as pb  # noqa: E402
 from server._pb.promo.v1 import promo_pb2_grpc as pb_grpc  # noqa: E402
 from server.storage.db import make_engine, make_sessionmaker, upgrade  # noqa: E402
@@ -342,12 +342,7 @@ def main(argv: list[str] | None = None) -> int:
             upgrade(url)
             failures += bench("sqlite", url, rulesets, 1, args.seconds, args.threads, budgets, args.rounds)
         if not args.skip_pg:
-            name = f"promo_bench_{secrets.token_hex(4)}"
-            admin = make_engine(f"{args.pg}/postgres", isolation_level="AUTOCOMMIT", poolclass=NullPool)
-            with admin.connect() as c:
-                c.execute(text(f'CREATE DATABASE "{name}"'))
-            try:
-                url = f"{args.pg}/{name}"
+            with scratch_database(args.pg, "promo_bench") as url:
                 upgrade(url)
                 failures += bench(
                     "postgresql",
@@ -359,10 +354,6 @@ def main(argv: list[str] | None = None) -> int:
                     budgets,
                     args.rounds,
                 )
-            finally:
-                with admin.connect() as c:
-                    c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-                admin.dispose()
     for failure in failures:
         print(f"FAILED {failure}")
     return 1 if failures else 0

@@ -27,7 +27,6 @@ import argparse
 import json
 import os
 import random
-import secrets
 import subprocess
 import sys
 import tempfile
@@ -43,6 +42,7 @@ from sqlalchemy import bindparam, insert, text  # noqa: E402
 from sqlalchemy.pool import NullPool  # noqa: E402
 
 import dsl  # noqa: E402
+from benchmarks.scratch_db import scratch_database  # noqa: E402
 from engine.compiled import compile_ruleset  # noqa: E402
 from engine.invoice.build import build_invoice  # noqa: E402
 from engine.invoice.split import split_invoice  # noqa: E402
@@ -304,12 +304,13 @@ def main() -> int:
     if args.stream_only:
         stream_only(args.stream_only)
         return 0
-    name = args.reuse or f"promo_bench_fin_{secrets.token_hex(4)}"
-    admin = make_engine(f"{args.pg}/postgres", poolclass=NullPool, isolation_level="AUTOCOMMIT")
-    if not args.reuse:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = f"{args.pg}/{name}"
+    with scratch_database(args.pg, "promo_bench_fin", keep=args.keep, reuse=args.reuse) as url:
+        return run(args, url)
+
+
+def run(args: argparse.Namespace, url: str) -> int:
+    """Fill (unless reused) and measure the database at ``url``."""
+    name = url.rsplit("/", 1)[1]
     promo = str(Path(sys.executable).with_name("promo"))
     rules = Path(tempfile.gettempdir()) / f"{name}.rules"  # one per run: runs side by side don't clash
     rules.write_text(RULES, encoding="utf-8")
@@ -363,10 +364,6 @@ def main() -> int:
     finally:
         rules.unlink(missing_ok=True)
         rules.with_suffix(".xlsx").unlink(missing_ok=True)
-        if not args.keep and not args.reuse:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
     return 0
 
 

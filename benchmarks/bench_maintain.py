@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import secrets
 import sys
 import time
 from dataclasses import replace
@@ -39,9 +38,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import select, text  # noqa: E402
-from sqlalchemy.pool import NullPool  # noqa: E402
 
 import dsl  # noqa: E402
+from benchmarks.scratch_db import scratch_database  # noqa: E402
 from engine.ledger.segments import WINDOW_DAYS, segment_of  # noqa: E402
 from engine.rules import IssuedCoupon  # noqa: E402
 from server.storage.db import make_engine, make_sessionmaker, upgrade  # noqa: E402
@@ -201,12 +200,7 @@ def main() -> int:
     )
     parser.add_argument("--keep", action="store_true", help="keep the database (its URL is printed)")
     args = parser.parse_args()
-    name = f"promo_bench14_{secrets.token_hex(4)}"
-    admin = make_engine(f"{args.pg}/postgres", poolclass=NullPool, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = f"{args.pg}/{name}"
-    try:
+    with scratch_database(args.pg, "promo_bench14", keep=args.keep) as url:
         upgrade(url)
         engine = make_engine(url)
         t0 = time.perf_counter()
@@ -241,11 +235,6 @@ def main() -> int:
             print(f"kept: {url}")
         engine.dispose()
         return 0 if unchanged and not problems else 1
-    finally:
-        if not args.keep:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 if __name__ == "__main__":

@@ -11,7 +11,6 @@ which turns the skip into a failure. Each test then starts from empty tables
 from __future__ import annotations
 
 import os
-import secrets
 import shutil
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -19,8 +18,8 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, text
-from sqlalchemy.pool import NullPool
 
+from benchmarks.scratch_db import scratch_database
 from server.storage.db import make_engine, upgrade
 
 __all__ = ["PG_SERVER", "fresh_database", "migrated_sqlite", "throwaway_pg", "truncate"]
@@ -51,18 +50,9 @@ def throwaway_pg(prefix: str, revision: str = "head") -> Iterator[str]:
         pytest.skip(
             f"PostgreSQL at {PG_SERVER} is unreachable ({problem}); set PROMO_REQUIRE_PG=1 to fail instead"
         )
-    name = f"{prefix}_{secrets.token_hex(4)}"
-    admin = make_engine(f"{PG_SERVER}/postgres", isolation_level="AUTOCOMMIT", poolclass=NullPool)
-    with admin.connect() as c:
-        c.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        url = f"{PG_SERVER}/{name}"
+    with scratch_database(PG_SERVER, prefix) as url:
         upgrade(url, revision)
         yield url
-    finally:
-        with admin.connect() as c:
-            c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def migrated_sqlite(path: Path) -> str:
