@@ -16,17 +16,10 @@ import sys
 from datetime import date
 from pathlib import Path
 
-from server.cli.base import Failure, UsageError, arg, command, compile_path, read_ruleset
+from server.cli.base import Failure, UsageError, arg, command, compile_path, parse_day, read_ruleset
 from server.cli.serve import DEFAULT_DB
 
 __all__ = ["run_backtest"]
-
-
-def _day(text: str, flag: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise UsageError(f"{flag} must be a date YYYY-MM-DD (got {text!r})") from None
 
 
 @command(
@@ -63,7 +56,7 @@ def run_backtest(args: argparse.Namespace) -> int:
     from server.backtest.sales import count_sales, period_sales, source_of_version, sources_of
     from server.cli.ledger import _open
 
-    first, last = _day(args.date_from, "--from"), _day(args.date_to, "--to")
+    first, last = parse_day(args.date_from, "--from"), parse_day(args.date_to, "--to")
     if last < first:
         raise UsageError(f"--to {last} is before --from {first}")
     if args.workers < 0:

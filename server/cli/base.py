@@ -12,6 +12,7 @@ import argparse
 import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,7 @@ __all__ = [
     "compile_path",
     "expand_programme_paths",
     "expand_rules_paths",
+    "parse_day",
     "read_ruleset",
     "read_text",
     "render_errors",
@@ -91,6 +93,14 @@ def command(name: str, help: str, *args: Arg) -> Callable[[Runner], Runner]:
 
 
 # --------------------------------------------------------------------------- files
+
+
+def parse_day(text: str, flag: str) -> date:
+    """The date a ``--from``/``--to``/``--as-of`` option names; anything else is a :class:`UsageError`."""
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise UsageError(f"{flag} must be a date YYYY-MM-DD (got {text!r})") from None
 
 
 def read_text(path: str, what: str = "file") -> str:

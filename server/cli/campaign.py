@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 from datetime import datetime
 
-from server.cli.base import UsageError, arg, command
+from server.cli.base import UsageError, arg, command, parse_day
 from server.cli.serve import DEFAULT_DB
 
 __all__ = ["run_campaign"]
@@ -27,7 +27,7 @@ __all__ = ["run_campaign"]
 )
 def run_campaign(args: argparse.Namespace) -> int:
     from engine.money import format_fen
-    from server.cli.ledger import _compile_folder, _day, _folder, _open
+    from server.cli.ledger import _compile_folder, _folder, _open
     from server.sales.campaigns import UnknownCampaign, campaign_status, find_campaign
 
     by_name = {c.name: c for c in _compile_folder(_folder(args.rulesets)).values()}
@@ -38,7 +38,7 @@ def run_campaign(args: argparse.Namespace) -> int:
         campaign = find_campaign(compiled, args.campaign)
     except UnknownCampaign as exc:
         raise UsageError(f"--campaign: {exc}") from None
-    day = _day(args.date, "--date") if args.date else datetime.now(compiled.zone).date()
+    day = parse_day(args.date, "--date") if args.date else datetime.now(compiled.zone).date()
     ledger = _open(args.db)
     try:
         budgets = campaign_status(ledger, compiled, campaign, day)

@@ -15,24 +15,16 @@ import argparse
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from server.cli.base import Failure, UsageError, arg, command
+from server.cli.base import Failure, UsageError, arg, command, parse_day
 from server.cli.serve import DEFAULT_DB, bundled_rulesets
 
 if TYPE_CHECKING:
     from engine.compiled import CompiledRuleset
 
 __all__ = ["run_audit", "run_maintain"]
-
-
-def _day(text: str, flag: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise UsageError(f"{flag} must be a date YYYY-MM-DD (got {text!r})") from None
 
 
 def _folder(value: str | None) -> Path:
@@ -105,7 +97,7 @@ def _open(url: str, *, read_only: bool = False):  # type: ignore[no-untyped-def]
 )
 def run_maintain(args: argparse.Namespace) -> int:
     """One programme's members only: another programme's policy must never touch them."""
-    as_of = _day(args.as_of, "--as-of")
+    as_of = parse_day(args.as_of, "--as-of")
     by_name = {c.name: c for c in _compile_folder(_folder(args.rulesets)).values()}
     if args.programme:
         compiled = by_name.get(args.programme)
@@ -203,7 +195,7 @@ def _export(args: argparse.Namespace) -> int:
         raise UsageError("audit export needs --from DATE and --to DATE")
     if args.format == "xlsx" and not args.output:
         raise UsageError("audit export --format xlsx needs --output FILE.xlsx (a workbook is not text)")
-    first, last = _day(args.date_from, "--from"), _day(args.date_to, "--to")
+    first, last = parse_day(args.date_from, "--from"), parse_day(args.date_to, "--to")
     if last < first:
         raise UsageError(f"--to {last} is before --from {first}")
     try:

@@ -12,8 +12,8 @@ import json
 import sys
 from typing import Any
 
-from server.cli.base import Failure, UsageError, arg, command
-from server.cli.ledger import _day, _open
+from server.cli.base import Failure, UsageError, arg, command, parse_day
+from server.cli.ledger import _open
 from server.cli.serve import DEFAULT_DB
 
 __all__ = ["run_report"]
@@ -58,7 +58,7 @@ def _promotions(args: argparse.Namespace, zone: Any) -> int:
 
     if not args.date_from or not args.date_to:
         raise UsageError("report promotions needs --from DATE and --to DATE")
-    first, last = _day(args.date_from, "--from"), _day(args.date_to, "--to")
+    first, last = parse_day(args.date_from, "--from"), parse_day(args.date_to, "--to")
     if last < first:
         raise UsageError(f"--to {last} is before --from {first}")
     ledger = _open(args.db)
@@ -76,8 +76,8 @@ def _points(args: argparse.Namespace, zone: Any) -> int:
 
     if not args.as_of:
         raise UsageError("report points needs --as-of DATE")
-    as_of = _day(args.as_of, "--as-of")
-    period_from = _day(args.date_from, "--from") if args.date_from else None
+    as_of = parse_day(args.as_of, "--as-of")
+    period_from = parse_day(args.date_from, "--from") if args.date_from else None
     if period_from is not None and period_from > as_of:
         raise UsageError(f"--from {period_from} is after --as-of {as_of}")
     per_yuan = None
