@@ -50,7 +50,7 @@ import grpc  # noqa: E402
 from benchmarks.generate import generated_request, generated_ruleset  # noqa: E402
 from server._pb.promo.v1 import promo_pb2 as pb  # noqa: E402
 from server._pb.promo.v1 import promo_pb2_grpc as pb_grpc  # noqa: E402
-from server.wire.request import request_from_json  # noqa: E402
+from server.wire.request_json import request_from_json  # noqa: E402
 
 TIMEOUT_S = 10.0  # per call: generous, so a slow reload shows as latency, never as a failure
 TAX_CODE = "1030399000000000000"

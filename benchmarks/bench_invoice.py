@@ -26,7 +26,8 @@ from engine.invoice.split import split_invoice  # noqa: E402
 from server._pb.promo.v1 import promo_pb2 as pb  # noqa: E402
 from server.cli.base import compile_path  # noqa: E402
 from server.wire.reply import evaluation_to_proto  # noqa: E402
-from server.wire.request import request_from_json, request_from_proto  # noqa: E402
+from server.wire.request import request_from_proto  # noqa: E402
+from server.wire.request_json import request_from_json  # noqa: E402
 
 SIZES = (10, 50)
 STEPS = (

@@ -22,7 +22,8 @@ from server._pb.promo.v1 import promo_pb2 as pb
 from server.cli.base import EXIT_FAILED, EXIT_OK, Failure, arg, command, compile_path, read_text
 from server.sales.invoicing import invoices_or_refusal
 from server.wire.reply import evaluation_to_proto, reply_to_json
-from server.wire.request import request_from_json, request_from_proto, wire_error
+from server.wire.request import request_from_proto, wire_error
+from server.wire.request_json import request_from_json
 
 __all__ = ["evaluate_files", "invoices_or_refusal", "run_eval", "run_invoice"]
 

@@ -92,7 +92,7 @@ def _channel(args: argparse.Namespace) -> Any:
 
 def _read_request(path: str | None) -> Any:
     from engine.errors import InvalidRequest
-    from server.wire.request import request_from_json
+    from server.wire.request_json import request_from_json
 
     if not path:
         raise UsageError("--request FILE.json is required for evaluate and ping")

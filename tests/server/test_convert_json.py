@@ -10,7 +10,7 @@ from google.protobuf import json_format
 from engine.errors import InvalidRequest
 from server._pb.promo.v1 import promo_pb2 as pb
 from server.wire.reply import evaluation_to_proto, reply_to_json
-from server.wire.request import request_from_json
+from server.wire.request_json import request_from_json
 
 
 class TestRequestFromJson:

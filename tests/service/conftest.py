@@ -27,7 +27,7 @@ from server.rpc.app import Deps, create_server
 from server.rpc.logs import configure_logging
 from server.rulesets.registry import RulesetRegistry
 from server.sales.pricing import Evaluator, default_evaluate
-from server.wire.request import request_from_json
+from server.wire.request_json import request_from_json
 
 
 @pytest.fixture(autouse=True)

@@ -25,7 +25,7 @@ from server.cli.main import main
 from server.cli.serve import bundled_rulesets
 from server.trust.client import open_channel
 from server.trust.devtoken import read_dev_token
-from server.wire.request import request_from_json
+from server.wire.request_json import request_from_json
 
 START_LIMIT = 20.0
 
