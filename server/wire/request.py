@@ -126,7 +126,45 @@ def _blank(text: str) -> bool:
 
 
 def line_from_proto(msg: pb.Line, i: int) -> Line:
-    """One wire line as the engine's; errors name it ``lines[i]``."""
+    """One wire line as the engine's; errors name it ``lines[i]``.
+
+    A well-formed line (nearly every line) passes one test of all its fields at once; only a line
+    that fails it is checked field by field (:func:`_check_line`), for the error that names the field.
+    """
+    line_id, name, price, quantity = msg.id, msg.name, msg.unit_price_fen, msg.quantity_milli
+    sku, category, brand = msg.sku, msg.category, msg.brand
+    tax_code, unit, spec = msg.tax_code, msg.unit, msg.spec
+    tax, tags = _RATES.get(msg.tax_rate), msg.tags
+    text = "".join((name, sku, category, brand, tax_code, unit, spec))  # each is at most MAX_TEXT if all are
+    if (
+        tax is None
+        or not (0 <= price <= MAX_FEN and 0 < quantity <= MAX_QTY and line_amount(price, quantity) > 0)
+        or not 0 < len(line_id) <= MAX_ID
+        or not name
+        or len(text) > MAX_TEXT
+        or not (line_id + text).isprintable()
+        or line_id.isspace()
+        or name.isspace()
+    ):
+        tax = _check_line(msg, i)
+    return Line(
+        line_id,
+        name,
+        price,
+        quantity,
+        tax,
+        sku,
+        category,
+        brand,
+        _tags(tags, f"lines[{i}].tags") if tags else _NO_TAGS,
+        tax_code,
+        unit,
+        spec,
+    )  # positional: Line's field order
+
+
+def _check_line(msg: pb.Line, i: int) -> TaxRate:
+    """The line's fields one by one, in the order the first bad one is named; its tax rate when none is."""
     line_id, name, price, quantity = msg.id, msg.name, msg.unit_price_fen, msg.quantity_milli
     if _blank(line_id):
         raise InvalidRequest(f"lines[{i}].id", "must not be empty (the till's id for the line)")
@@ -151,43 +189,18 @@ def line_from_proto(msg: pb.Line, i: int) -> Line:
             f"{format_qty(quantity)}); a line must be worth at least 0.01",
         )
     tax = _tax_rate(msg.tax_rate, i)
-    sku, category, brand, tags = msg.sku, msg.category, msg.brand, msg.tags
-    _texts(i, line_id, name, sku, category, brand, msg.tax_code, msg.unit, msg.spec)
-    return Line(
-        line_id,
-        name,
-        price,
-        quantity,
-        tax,
-        sku,
-        category,
-        brand,
-        _tags(tags, f"lines[{i}].tags") if tags else _NO_TAGS,
-        msg.tax_code,
-        msg.unit,
-        msg.spec,
-    )  # fmt: skip  (positional: Line's field order)
+    for field, value in zip(
+        _LINE_TEXTS,
+        (line_id, name, msg.sku, msg.category, msg.brand, msg.tax_code, msg.unit, msg.spec),
+        strict=True,
+    ):
+        if value:
+            check_text(value, f"lines[{i}].{field}", MAX_ID if field == "id" else MAX_TEXT)
+    return tax
 
 
 _NO_TAGS: frozenset[str] = frozenset()
 _LINE_TEXTS = ("id", "name", "sku", "category", "brand", "tax_code", "unit", "spec")
-
-
-def _texts(i: int, line_id: str, *values: str) -> None:
-    """The line's text fields, in :data:`_LINE_TEXTS` order: bounded, no control characters.
-
-    All of them are looked at at once first (the usual case, in C); only a line that fails that
-    is checked field by field, for the error that names the field.
-    """
-    if (
-        len(line_id) <= MAX_ID
-        and max(map(len, values)) <= MAX_TEXT
-        and (line_id + "".join(values)).isprintable()
-    ):
-        return
-    for name, value in zip(_LINE_TEXTS, (line_id, *values), strict=True):
-        if value:
-            check_text(value, f"lines[{i}].{name}", MAX_ID if name == "id" else MAX_TEXT)
 
 
 def _tax_rate(text: str, i: int) -> TaxRate:
@@ -222,7 +235,27 @@ def _tags(tags: Iterable[str], path: str) -> frozenset[str]:
 
 
 def member_from_proto(msg: pb.Member) -> Member:
-    """The till's inline member (a tier at least); errors name ``member.*``."""
+    """The till's inline member (a tier at least); errors name ``member.*``.
+
+    A till sends the same member on every scan of a sale, so the members converted are kept by
+    their wire bytes (a Member is frozen: one may be shared) and a repeat costs one serialisation.
+    """
+    key = msg.SerializeToString()
+    member = _MEMBERS.get(key)
+    if member is None:
+        member = _member(msg)
+        if len(key) <= _MEMBER_KEPT_BYTES:  # a member with a thousand tags is converted each time
+            if len(_MEMBERS) >= 1024:
+                _MEMBERS.clear()
+            _MEMBERS[key] = member
+    return member
+
+
+_MEMBERS: dict[bytes, Member] = {}
+_MEMBER_KEPT_BYTES = 1024
+
+
+def _member(msg: pb.Member) -> Member:
     if _blank(msg.tier):
         raise InvalidRequest("member.tier", "is required for a member (leave member unset for a guest)")
     balance = msg.points_balance if msg.HasField("points_balance") else None
@@ -235,11 +268,12 @@ def member_from_proto(msg: pb.Member) -> Member:
     check_text(msg.segment, "member.segment", MAX_TEXT)
     orders = _count(msg, "order_count", MAX_POINTS)
     spend = _count(msg, "lifetime_spend_fen", MAX_FEN)
+    tags = msg.tags
     return Member(
         tier=msg.tier,
         id=msg.id,
         birthday=parse_date(msg.birthday, "member.birthday"),
-        tags=_tags(msg.tags, "member.tags"),
+        tags=_tags(tags, "member.tags") if tags else _NO_TAGS,
         segment=msg.segment,
         join_date=parse_date(msg.join_date, "member.join_date"),
         points_balance=balance,
@@ -281,6 +315,21 @@ def parse_time(text: str) -> datetime:
 
 
 def _time(text: str) -> datetime:
+    at = _TIMES.get(text)
+    if at is None:
+        at = _parse_time(text)
+        if len(_TIMES) >= 1024:
+            _TIMES.clear()
+        _TIMES[text] = at
+    return at
+
+
+_TIMES: dict[str, datetime] = {}
+"""Times read so far, by their text: one call reads its time up to three times (the checks before
+the ledger read, the budget day, the basket), and a till's scans of one sale often repeat it."""
+
+
+def _parse_time(text: str) -> datetime:
     if not text:
         raise InvalidRequest("time", f"is required: RFC 3339 with a UTC offset, e.g. {TIME_EXAMPLE}")
     match = _RFC3339.fullmatch(text)

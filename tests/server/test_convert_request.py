@@ -235,3 +235,72 @@ class TestWireError:
     def test_tax_code_is_not_confused_with_tax(self) -> None:
         """Only whole path segments are renamed: tax_code stays tax_code."""
         assert wire_error(InvalidRequest("lines[0].tax_code", "x")).field == "lines[0].tax_code"
+
+
+LINE_TEXTS = ("id", "name", "sku", "category", "brand", "tax_code", "unit", "spec")
+
+
+class TestLineTexts:
+    """The line's texts are checked all at once; a line that fails that is checked field by field."""
+
+    def test_texts_up_to_their_limits_are_accepted(self, request_msg: pb.EvaluateRequest) -> None:
+        """Each text may be as long as its own limit, however long they are together."""
+        line = request_msg.lines[0]
+        line.id, line.name, line.spec, line.unit = "i" * 64, "名" * 200, "s" * 200, "u" * 200
+        converted = request_from_proto(request_msg).lines[0]
+        assert (len(converted.id), len(converted.name), len(converted.spec)) == (64, 200, 200)
+
+    def test_a_wide_space_is_text_not_a_control_character(self, request_msg: pb.EvaluateRequest) -> None:
+        """U+3000 (not "printable" to Python) may be in a goods name; only control characters are refused."""
+        request_msg.lines[0].name = "洗发水\u3000500ml"
+        assert request_from_proto(request_msg).lines[0].name == "洗发水\u3000500ml"
+
+    @pytest.mark.parametrize("field", LINE_TEXTS)
+    def test_a_control_character_names_its_field(self, request_msg: pb.EvaluateRequest, field: str) -> None:
+        setattr(request_msg.lines[1], field, "a\x07b")
+        with pytest.raises(InvalidRequest) as caught:
+            request_from_proto(request_msg)
+        assert caught.value.field == f"lines[1].{field}"
+        assert "control characters (found U+0007 at offset 1)" in caught.value.message
+
+    @pytest.mark.parametrize(
+        ("field", "limit"), [("id", 64), ("name", 200), ("tax_code", 200), ("spec", 200)]
+    )
+    def test_a_text_over_its_limit_names_its_field(
+        self, request_msg: pb.EvaluateRequest, field: str, limit: int
+    ) -> None:
+        setattr(request_msg.lines[0], field, "x" * (limit + 1))
+        with pytest.raises(InvalidRequest) as caught:
+            request_from_proto(request_msg)
+        assert caught.value.field == f"lines[0].{field}"
+        assert f"at most {limit} characters (got {limit + 1})" in caught.value.message
+
+    def test_a_tax_rate_spelling_seen_first_is_parsed(self, request_msg: pb.EvaluateRequest) -> None:
+        """A spelling not seen before (not yet remembered) is parsed, not refused."""
+        request_msg.lines[0].tax_rate = "免税"
+        assert request_from_proto(request_msg).lines[0].tax == TaxRate(Fraction(0), "exempt")
+
+
+class TestMembersSentAgain:
+    """The inline members converted are kept by their wire bytes: what changes is read again."""
+
+    def test_a_changed_member_is_read_again(self, request_msg: pb.EvaluateRequest) -> None:
+        first = request_from_proto(request_msg).member
+        request_msg.member.tier = "silver"
+        request_msg.member.tags.append("new")
+        second = request_from_proto(request_msg).member
+        assert first is not None and second is not None
+        assert (first.tier, "new" in first.tags) == ("gold", False)
+        assert (second.tier, "new" in second.tags) == ("silver", True)
+
+    def test_a_bad_member_is_refused_every_time(self, request_msg: pb.EvaluateRequest) -> None:
+        request_msg.member.birthday = "1990-02-30"
+        for _ in range(2):
+            with pytest.raises(InvalidRequest, match=r"^member\.birthday"):
+                request_from_proto(request_msg)
+
+    def test_a_bad_time_is_refused_every_time(self, request_msg: pb.EvaluateRequest) -> None:
+        request_msg.time = "2026-13-15T10:00:00+08:00"
+        for _ in range(2):
+            with pytest.raises(InvalidRequest, match=r"^time: .* is not a valid time"):
+                request_from_proto(request_msg)
