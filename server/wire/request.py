@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Any
 
 from engine.errors import InvalidRequest
@@ -241,18 +242,18 @@ def member_from_proto(msg: pb.Member) -> Member:
     their wire bytes (a Member is frozen: one may be shared) and a repeat costs one serialisation.
     """
     key = msg.SerializeToString()
-    member = _MEMBERS.get(key)
-    if member is None:
-        member = _member(msg)
-        if len(key) <= _MEMBER_KEPT_BYTES:  # a member with a thousand tags is converted each time
-            if len(_MEMBERS) >= 1024:
-                _MEMBERS.clear()
-            _MEMBERS[key] = member
-    return member
+    if len(key) > _MEMBER_KEPT_BYTES:  # a member with a thousand tags is converted each time
+        return _member(msg)
+    return _member_by_bytes(key)
 
 
-_MEMBERS: dict[bytes, Member] = {}
 _MEMBER_KEPT_BYTES = 1024
+
+
+@lru_cache(maxsize=1024)
+def _member_by_bytes(key: bytes) -> Member:
+    """A member kept by its wire bytes; lru_cache keeps answers only: a bad member is refused each time."""
+    return _member(pb.Member.FromString(key))
 
 
 def _member(msg: pb.Member) -> Member:
@@ -314,19 +315,12 @@ def parse_time(text: str) -> datetime:
     return _time(text)
 
 
+@lru_cache(maxsize=1024)
 def _time(text: str) -> datetime:
-    at = _TIMES.get(text)
-    if at is None:
-        at = _parse_time(text)
-        if len(_TIMES) >= 1024:
-            _TIMES.clear()
-        _TIMES[text] = at
-    return at
-
-
-_TIMES: dict[str, datetime] = {}
-"""Times read so far, by their text: one call reads its time up to three times (the checks before
-the ledger read, the budget day, the basket), and a till's scans of one sale often repeat it."""
+    """Times kept by their text: one call reads its time up to three times (the checks before the
+    ledger read, the budget day, the basket), and a till's scans of one sale often repeat it.
+    lru_cache keeps answers only: a bad time is refused every time."""
+    return _parse_time(text)
 
 
 def _parse_time(text: str) -> datetime:
