@@ -28,7 +28,7 @@ from benchmarks.generate import generated_request, generated_ruleset  # noqa: E4
 from benchmarks.timing import percentiles, sample  # noqa: E402
 from dsl.programme import bundle_text, read_folder  # noqa: E402
 from engine.check.run_examples import example_request  # noqa: E402
-from engine.compiled import compile_ruleset  # noqa: E402
+from engine.compiled import CompiledRuleset, compile_ruleset  # noqa: E402
 from engine.model import Request  # noqa: E402
 from server._pb.promo.v1 import promo_pb2 as pb  # noqa: E402
 
@@ -191,12 +191,10 @@ rule gift_300 "满300赠 保温杯" {
 """
 
 
-def bench_unit_forms(calls: int, rounds: int = 10) -> None:
-    """The unit-level forms against the bundled health programme, 10-line baskets, one run.
+def unit_form_cases() -> list[tuple[str, CompiledRuleset, Request]]:
+    """(name, ruleset, 10-line basket): health, health with one rule of each unit form, cosmetics.
 
-    cosmetics.rules (every unit form with the older ones) on its own basket, and health.rules
-    with one rule of each form added on health's basket. The rulesets are sampled in
-    alternating rounds so a noisy neighbour slows them alike.
+    The first is the baseline the others are compared with (benchmarks/count_instructions.py too).
     """
     health = compile_ruleset(dsl.load_path(ROOT / "rulesets" / "health"))
     files = read_folder(ROOT / "rulesets" / "health")
@@ -204,18 +202,28 @@ def bench_unit_forms(calls: int, rounds: int = 10) -> None:
     with_units = compile_ruleset(dsl.load_files(files, "health + unit forms"))
     cosmetics = compile_ruleset(dsl.load_path(ROOT / "rulesets" / "cosmetics.rules"))
     basket = basket_from_examples(health, 10)
-    cases = [
+    return [
         ("health.rules", health, basket),
         ("health + 4 unit rules", with_units, basket),
         ("cosmetics.rules", cosmetics, basket_from_examples(cosmetics, 10)),
     ]
+
+
+def bench_unit_forms(calls: int, rounds: int = 10) -> None:
+    """The unit-level forms against the bundled health programme, 10-line baskets, one run.
+
+    cosmetics.rules (every unit form with the older ones) on its own basket, and health.rules
+    with one rule of each form added on health's basket. The rulesets are sampled in
+    alternating rounds so a noisy neighbour slows them alike.
+    """
+    cases = unit_form_cases()
     got: list[list[int]] = [[] for _ in cases]
     for _ in range(rounds):
         for k, (_, compiled, request) in enumerate(cases):
             got[k] += sample(lambda r=request, c=compiled: c.evaluate(r), calls=max(1, calls // rounds))
     print("unit-level forms vs the health programme, 10-line baskets (us p50 / p99, ratio of p50)")
     base = percentiles(got[0])[0]
-    unit_ids = {r.id for c in (with_units, cosmetics) for r in c.ruleset.rules if r.stage == "item"}
+    unit_ids = {r.id for _, c, _ in cases[1:] for r in c.ruleset.rules if r.stage == "item"}
     for (name, compiled, request), samples in zip(cases, got, strict=True):
         p50, p99 = percentiles(samples)
         ev = compiled.evaluate(request)

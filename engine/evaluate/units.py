@@ -7,10 +7,11 @@ order), walks them, and takes a fraction of some units; a line's discount is
 round-half-up(remaining x the fractions taken from its units / q).
 
 Units of one line are identical and stand side by side in the walk, so the walk is kept as
-runs ``(line, q)`` and every form works per line, never per unit: how many of a run's units a
-form takes is a difference of a count over the walk's first positions (:func:`_per_line`), and
-任选N件's groups are cut from the runs, the groups inside one line priced once (:func:`_groups`).
-The work grows with the lines, not with the quantities.
+runs ``(value, line, q)`` and every form works per line, never per unit: how many of a run's
+units a form takes is a difference of a count over the walk's first positions
+(:func:`_per_line`), and 任选N件's groups are cut from the runs, the groups inside one line
+priced once (:mod:`engine.evaluate.any_n`). The work grows with the lines, not with the
+quantities. A form that can take nothing (fewer units than one group) leaves the walk unsorted.
 
 A step holding a unit rule runs here whole (a best-of group prices each member as if it
 ran alone, then each line takes its largest discount, as for other item rules).
@@ -18,22 +19,31 @@ ran alone, then each line takes its largest discount, as for other item rules).
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
+from functools import partial
 from math import lcm
-from operator import mul
+from typing import Any
 
 from engine import rules as ir
-from engine.apportion import split_by_remainder
 from engine.compile.compiler import CompiledRule, Step
 from engine.context import Context
+from engine.evaluate.any_n import units_for
 from engine.evaluate.budget_caps import cap
 from engine.model import Discount, FreeUnits, GiftAvailable
 from engine.money import QTY_SCALE, round_half_up
 
 __all__ = ["Offers", "unit_step"]
 
-Run = tuple[int, int]
-"""``(line, q)``: the q whole units of a line, side by side in the walk."""
+# A NamedTuple's own constructor is a Python function taking each field by name; these build the
+# same tuples from a tuple of every field in order, without that call.
+_discount = partial(tuple.__new__, Discount)
+_free_units = partial(tuple.__new__, FreeUnits)
+_gift_available = partial(tuple.__new__, GiftAvailable)
+
+Run = tuple[int, int, int]
+"""``(value, line, q)``: the q whole units of a line, side by side in the walk. As the rule finds
+them ``value`` is the line's remaining amount; in the walk (:func:`_walk`) it is minus a unit's
+value remaining / q times a common denominator, so that sorting the runs orders the walk."""
 
 
 class Offers:
@@ -53,16 +63,19 @@ def unit_step(step: Step, ctx: Context, taken: list[list[Discount]], offers: Off
     if m is not None:  # one rule: write its discounts straight away
         if not m.live(ctx, -1):
             return
-        fen, given = _price(m, ctx, offers)
-        budgeted = ctx.budget is not None and m.campaign in ctx.budget
-        for i, d in fen.items():
-            if budgeted:
-                d = _within_budget(ctx, m, d)
-            if d > 0:
-                remaining[i] -= d
-                taken[i].append(Discount(m.id, "rule", d))
-                if m.exclusive:
-                    locked[i] = True
+        effect = m.unit
+        assert effect is not None  # a step of one rule is a unit step only for a unit rule
+        fen, given = _FORMS[type(effect)](effect, m, ctx, offers)
+        if fen:
+            budgeted = ctx.budget is not None and m.campaign in ctx.budget
+            for i, d in fen.items():
+                if budgeted:
+                    d = _within_budget(ctx, m, d)
+                if d > 0:
+                    remaining[i] -= d
+                    taken[i].append(_discount((m.id, "rule", d)))
+                    if m.exclusive:
+                        locked[i] = True
         if m.exclusive:
             for i in given:  # a gift unit worth under half a fen: given, nothing to list
                 locked[i] = True
@@ -82,7 +95,7 @@ def unit_step(step: Step, ctx: Context, taken: list[list[Discount]], offers: Off
             best = _within_budget(ctx, winner, best)
         if winner is not None and best > 0:
             remaining[i] -= best
-            taken[i].append(Discount(winner.id, "rule", best))
+            taken[i].append(_discount((winner.id, "rule", best)))
         else:
             winner = giver
         if winner is not None and winner.exclusive:
@@ -96,61 +109,124 @@ def _within_budget(ctx: Context, m: CompiledRule, fen: int) -> int:
     return fen
 
 
-def _price(m: CompiledRule, ctx: Context, offers: Offers) -> tuple[dict[int, int], Collection[int]]:
-    """One member alone: fen off per line, and the lines it gave a gift unit on.
+Priced = tuple[dict[int, int], Collection[int]]
+"""Fen off per line, and the lines the rule gave a gift unit on."""
+
+
+def _price(m: CompiledRule, ctx: Context, offers: Offers) -> Priced:
+    """One member of a best-of group alone.
 
     A line a unit was taken from is listed even when its discount rounds to 0 fen.
     """
     effect = m.unit
     if effect is None:  # a plain item rule in a group with unit rules
         return _plain(m, ctx), ()
-    runs, units = _walk(m, ctx)
-    remaining = ctx.remaining
-    if isinstance(effect, ir.UnitsFor):
-        return _units_for(effect, runs, units, remaining), ()
-    if isinstance(effect, ir.Gift):  # the compiler put the gift's SKU in the rule's line test
-        given = min(units, effect.qty)
-        if given < effect.qty:
-            offers.gifts.append(GiftAvailable(m.id, effect.sku, effect.qty - given))
-        fen = _per_line(runs, given, 1, 0, remaining)  # the first `given` units, whole
-        return fen, fen.keys()
-    if not runs:
-        return _NOTHING
-    if isinstance(effect, ir.BuyGet):  # in each group of buy + get units the last `get`, whole
-        size = effect.buy + effect.get
-        full, rest = divmod(units, size)
-        room = effect.limit is None or full < effect.limit
-        if rest >= effect.buy and room:
-            offers.free_units.append(FreeUnits(m.id, size - rest))
-        groups = full if room else effect.limit
-        return _per_line(runs, groups * size, size, effect.buy, remaining), ()
-    n, rate = effect.n, effect.rate  # 第N件: positions n, 2n, 3n... at the rate
-    times = units // n if effect.limit is None else min(units // n, effect.limit)
-    return _per_line(runs, times * n, n, n - 1, remaining, rate.numerator, rate.denominator), ()
+    return _FORMS[type(effect)](effect, m, ctx, offers)
 
 
-_NOTHING: tuple[dict[int, int], tuple[int, ...]] = ({}, ())
+_NOTHING: Priced = ({}, ())
 
 
-def _walk(m: CompiledRule, ctx: Context) -> tuple[list[Run], int]:
-    """The rule's eligible units as runs, highest unit value first (ties: earlier line), and
-    how many units they hold."""
+def _eligible(m: CompiledRule, ctx: Context) -> tuple[list[Run], int]:
+    """The rule's eligible units as runs in line order, and how many units they hold."""
     remaining, locked, lines = ctx.remaining, ctx.locked, ctx.lines
     runs = []
     units = 0
-    scale = 1  # a common denominator of the unit values remaining / q
     for i in ctx.select(m.line_filter, m.on_line):
-        if locked[i] or remaining[i] <= 0:
+        left = remaining[i]
+        if locked[i] or left <= 0:
             continue
-        q, part = divmod(lines[i].quantity, QTY_SCALE)
-        if q and not part:
-            runs.append((i, q))
+        quantity = lines[i].quantity
+        if quantity >= QTY_SCALE and not quantity % QTY_SCALE:
+            q = quantity // QTY_SCALE
+            runs.append((left, i, q))
             units += q
-            if q != scale:
-                scale = lcm(scale, q)
-    if len(runs) > 1:  # unit values compared as integers; the sort is stable: on a tie the earlier line
-        runs.sort(key=lambda run: -remaining[run[0]] * (scale // run[1]))
     return runs, units
+
+
+def _walk(runs: list[Run]) -> tuple[list[Run], int]:
+    """The walk: the runs by unit value, highest first (ties: the earlier line), each keyed by
+    minus its unit value times ``scale``, the least common denominator of the unit values.
+
+    Called only when a form takes something: one that cannot (fewer units than one group)
+    needs only the count of units.
+    """
+    if len(runs) == 1:
+        left, i, q = runs[0]
+        return [(-left, i, q)], q
+    scale = 1
+    for _, _, q in runs:
+        if scale % q:
+            scale = lcm(scale, q)
+    walk = []
+    for left, i, q in runs:
+        walk.append((-left * (scale // q), i, q))
+    walk.sort()  # by key, then by line: a tie in value goes to the earlier line
+    return walk, scale
+
+
+def _buy_get(effect: ir.BuyGet, m: CompiledRule, ctx: Context, offers: Offers) -> Priced:
+    """买N赠M: in each complete group of buy + get units the last ``get``, whole."""
+    runs, units = _eligible(m, ctx)
+    size = effect.buy + effect.get
+    full, rest = divmod(units, size)
+    room = effect.limit is None or full < effect.limit
+    if rest >= effect.buy and room:
+        offers.free_units.append(_free_units((m.id, size - rest)))
+    groups = full if room else effect.limit
+    if not groups:
+        return _NOTHING
+    if len(runs) > 1:
+        runs = _walk(runs)[0]
+    return _per_line(runs, groups * size, size, effect.buy, ctx.remaining), ()
+
+
+def _every_nth(effect: ir.EveryNth, m: CompiledRule, ctx: Context, offers: Offers) -> Priced:
+    """第N件X折: walk positions n, 2n, 3n... at the rate."""
+    runs, units = _eligible(m, ctx)
+    n, limit = effect.n, effect.limit
+    times = units // n
+    if limit is not None and times > limit:
+        times = limit
+    if not times:
+        return _NOTHING
+    if len(runs) > 1:
+        runs = _walk(runs)[0]
+    num, den = effect.rate.as_integer_ratio()
+    return _per_line(runs, times * n, n, n - 1, ctx.remaining, num, den), ()
+
+
+def _any_n(effect: ir.UnitsFor, m: CompiledRule, ctx: Context, offers: Offers) -> Priced:
+    """任选N件X元 (:func:`engine.evaluate.any_n.units_for`)."""
+    runs, units = _eligible(m, ctx)
+    if units < effect.n:
+        return _NOTHING
+    walk, scale = _walk(runs)
+    return units_for(effect, walk, units, scale, ctx.remaining), ()
+
+
+def _gift(effect: ir.Gift, m: CompiledRule, ctx: Context, offers: Offers) -> Priced:
+    """满赠: the first ``qty`` units of the walk, whole (the compiler put the gift's SKU in the
+    rule's line test); what the basket lacks is offered."""
+    runs, units = _eligible(m, ctx)
+    qty = effect.qty
+    if units < qty:
+        offers.gifts.append(_gift_available((m.id, effect.sku, qty - units)))
+        if not units:
+            return _NOTHING
+        qty = units
+    elif qty < units and len(runs) > 1:  # which units are given depends on the order
+        runs = _walk(runs)[0]
+    fen = _per_line(runs, qty, 1, 0, ctx.remaining)
+    return fen, fen.keys()
+
+
+_FORMS: dict[type, Callable[[Any, CompiledRule, Context, Offers], Priced]] = {
+    ir.BuyGet: _buy_get,
+    ir.EveryNth: _every_nth,
+    ir.UnitsFor: _any_n,
+    ir.Gift: _gift,
+}
 
 
 def _per_line(
@@ -164,7 +240,7 @@ def _per_line(
     """
     fen = {}
     start = before = 0
-    for i, q in runs:
+    for _, i, q in runs:
         if start >= end:
             break
         start += q
@@ -174,118 +250,6 @@ def _per_line(
             fen[i] = round_half_up(remaining[i] * (after - before) * num, q * den)
             before = after
     return fen
-
-
-def _units_for(effect: ir.UnitsFor, runs: list[Run], units: int, remaining: list[int]) -> dict[int, int]:
-    """任选N件X元: each complete group of n units worth more than X gives round-half-up(value - X),
-    split over its units by value (largest remainder), no unit more than its whole fen.
-
-    Groups inside one line are alike: they are priced once and counted as often as they occur.
-    """
-    n, price = effect.n, effect.price
-    groups = units // n if effect.limit is None else min(units // n, effect.limit)
-    fen: dict[int, int] = {}
-    k = used = 0  # the walk is at run k, of which `used` units are in earlier groups
-    while groups:
-        i, q = runs[k]
-        alike = (q - used) // n
-        if alike:  # n units of line i: worth n x remaining / q; a unit carries at most its whole fen
-            alike = min(alike, groups)
-            over = n * remaining[i] - price * q
-            if over > 0:
-                fen[i] = fen.get(i, 0) + alike * min(round_half_up(over, q), n * (remaining[i] // q))
-            used += alike * n
-            groups -= alike
-        else:  # a group across lines
-            members, need = [], n
-            while need:
-                i, q = runs[k]
-                took = min(q - used, need)
-                members.append((i, q, took))
-                need -= took
-                used += took
-                if used == q and need:
-                    k, used = k + 1, 0
-            for i, share in _mixed_group(members, price, remaining):
-                fen[i] = fen.get(i, 0) + share
-            groups -= 1
-        if used == q:
-            k, used = k + 1, 0
-    return fen
-
-
-def _mixed_group(
-    members: list[tuple[int, int, int]], price: int, remaining: list[int]
-) -> list[tuple[int, int]]:
-    """(line, fen) for a group of units from several lines, given as (line, q, units in the group)."""
-    scale = lcm(*[q for _, q, _ in members])
-    value = 0  # the group's value x scale
-    lines, weights, counts, caps = [], [], [], []  # of the lines whose units can carry a fen
-    for i, q, k in members:
-        weight = remaining[i] * (scale // q)  # a unit's value x scale
-        value += weight * k
-        if remaining[i] >= q:  # a unit worth under a fen carries none of the discount
-            lines.append(i)
-            weights.append(weight)
-            counts.append(k)
-            caps.append(remaining[i] // q)
-    over = value - price * scale
-    if over <= 0:
-        return []
-    total = min(round_half_up(over, scale), sum(map(mul, caps, counts)))
-    if not total:
-        return []
-    shares = _split_over_units(total, weights, counts, caps)
-    return [(i, share) for i, share in zip(lines, shares, strict=True) if share]
-
-
-def _split_over_units(total: int, weights: list[int], counts: list[int], caps: list[int]) -> list[int]:
-    """Largest remainder over units by value, summed per line, where line k holds counts[k] alike
-    units (weight, cap). Alike units get the same floor and remainder and stand side by side, so
-    the fen left over go to whole lines in that order, as many as each line has units."""
-    value = sum(map(mul, weights, counts))
-    floors, remainders = [], []
-    left = total
-    for weight, k in zip(weights, counts, strict=True):
-        floor, remainder = divmod(total * weight, value)
-        floors.append(floor)
-        remainders.append(remainder)
-        left -= floor * k
-    shares = list(map(mul, floors, counts))
-    if left:
-        for _, _, j in sorted([(-remainders[j], -weights[j], j) for j in range(len(weights))]):
-            more = min(counts[j], left)
-            if floors[j] >= caps[j]:  # a unit would get more than its whole fen (units worth a few fen)
-                return _split_capped_per_unit(total, weights, counts, caps)
-            shares[j] += more
-            left -= more
-            if not left:
-                break
-    return shares
-
-
-def _split_capped_per_unit(total: int, weights: list[int], counts: list[int], caps: list[int]) -> list[int]:
-    """The same split unit by unit where a unit would get more than its whole fen: the excess is
-    spread again over the units with room, until all of ``total`` is placed."""
-    unit_weights = [w for w, k in zip(weights, counts, strict=True) for _ in range(k)]
-    unit_caps = [c for c, k in zip(caps, counts, strict=True) for _ in range(k)]
-    shares = [0] * len(unit_weights)
-    left = total
-    while left > 0:
-        live = [u for u in range(len(unit_weights)) if unit_caps[u] > shares[u]]
-        part = split_by_remainder(left, [unit_weights[u] for u in live])
-        left = 0
-        for u, share in zip(live, part, strict=True):
-            room = unit_caps[u] - shares[u]
-            if share > room:
-                left += share - room
-                share = room
-            shares[u] += share
-    per_line, start = [], 0
-    for k in counts:
-        per_line.append(sum(shares[start : start + k]))
-        start += k
-    return per_line
 
 
 def _plain(m: CompiledRule, ctx: Context) -> dict[int, int]:

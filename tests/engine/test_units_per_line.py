@@ -17,7 +17,8 @@ from hypothesis import strategies as st
 
 import dsl
 from engine.compiled import compile_ruleset
-from engine.evaluate.units import _units_for
+from engine.evaluate.any_n import units_for
+from engine.evaluate.units import _walk
 from engine.model import Line, Request, TaxRate
 from engine.money import round_half_up
 from engine.reference.units import _largest_remainder, _Unit
@@ -62,7 +63,9 @@ def test_any_n_per_line_equals_any_n_unit_by_unit(lines, effect):
         key=lambda u: (-u.value, u.line, u.index),
     )
     order = list(dict.fromkeys(u.line for u in walk))  # the lines in walk order, each once
-    got = _units_for(effect, [(i, lines[i][1]) for i in order], len(walk), remaining)
+    runs, scale = _walk([(r, i, q) for i, (r, q) in enumerate(lines)])  # the engine's integer keys
+    assert [i for _, i, _ in runs] == order  # the same walk: by exact value, a tie to the earlier line
+    got = units_for(effect, runs, len(walk), scale, remaining)
     assert {i: fen for i, fen in got.items() if fen} == _by_unit(effect, walk)
 
 
