@@ -27,8 +27,9 @@ NUDGING_EFFECTS: tuple[type, ...] = (ir.BasketOff, ir.BasketSteps, ir.BasketEver
 
 @dataclass(frozen=True, slots=True)
 class Threshold:
-    test: Predicate  # the whole comparison
-    measure: Getter  # the measure's value now
+    """``measure >= fen`` (engine.thresholds.threshold_of): one call of ``measure`` tests it."""
+
+    measure: Getter  # the measure's value now (an int: subtotal and gross are never None)
     fen: int
     kind: str  # "subtotal" or "gross"
     scope: str
@@ -64,9 +65,8 @@ def _split(
         else:
             measure, fen = found
             getter = compile_value(measure, ranks)
-            test = compile_predicate(part, ranks)
             scope = scope_text(measure.where)
-            thresholds.append(Threshold(test, getter, fen, measure.kind, scope, keys_of(measure.where)))
+            thresholds.append(Threshold(getter, fen, measure.kind, scope, keys_of(measure.where)))
     return tuple(others), tuple(thresholds)
 
 

@@ -10,32 +10,40 @@ __all__ = ["absent_nudges", "coupon_nudge", "rule_nudges"]
 
 
 def _unmet(plan: NudgePlan, ctx: Context) -> list[Nudge] | None:
-    """The condition's unmet thresholds as nudges; None when a part that is not a threshold fails."""
+    """The condition's unmet thresholds as nudges; None when a part that is not a threshold fails.
+
+    ``[]`` means the whole condition holds. Each measure is read once: a threshold is ``>=``.
+    """
     for other in plan.others:
         if not other(ctx, -1):
             return None
     out = []
     for t in plan.thresholds:
-        if not t.test(ctx, -1):
-            value = t.measure(ctx, -1)
+        value = t.measure(ctx, -1)
+        if value < t.fen:
             out.append(Nudge(plan.source, plan.label, t.fen - value, t.kind, t.fen, t.scope))
     return out
 
 
-def rule_nudges(plan: NudgePlan, ctx: Context, total: int) -> list[Nudge]:
-    """A basket rule's nudges; ``total`` is its eligible lines' remaining amount just before it."""
+def rule_nudges(plan: NudgePlan, ctx: Context, total: int) -> tuple[bool, list[Nudge]]:
+    """Whether a basket rule's condition (validity included) holds now, and its nudges.
+
+    The stage uses the first answer instead of testing the rule's condition again: the plan holds
+    every part of it. ``total`` is the rule's eligible lines' remaining amount just before it; it
+    is read only when the plan has a ladder or 每满 (``plan.steps``, ``plan.every``).
+    """
     if plan.valid is not None and not plan.valid(ctx):
-        return []
+        return False, []
     unmet = _unmet(plan, ctx)
     if unmet is None or len(unmet) > 1:
-        return []
+        return False, []
     steps, every = plan.steps, plan.every
     if unmet:
         if (steps and steps[0] > total) or (every is not None and total < every[0]):
-            return []  # the effect's own first threshold is unmet too
-        return unmet
+            return False, []  # the effect's own first threshold is unmet too
+        return False, unmet
     if steps:
-        return [
+        return True, [
             Nudge(plan.source, plan.label, t - total, "subtotal", t, plan.over_scope)
             for t in steps
             if t > total
@@ -45,8 +53,8 @@ def rule_nudges(plan: NudgePlan, ctx: Context, total: int) -> list[Nudge]:
         times = total // size
         if limit is None or times < limit:
             target = size * (times + 1)
-            return [Nudge(plan.source, plan.label, target - total, "subtotal", target, plan.over_scope)]
-    return []
+            return True, [Nudge(plan.source, plan.label, target - total, "subtotal", target, plan.over_scope)]
+    return True, []
 
 
 def absent_nudges(plan: NudgePlan, ctx: Context) -> tuple[Nudge, ...]:

@@ -217,18 +217,22 @@ def _basket_stage(
         positions = sorted(candidates | set(plans))
     for position in positions:
         step: Step = compiled.basket_steps[position]
+        holds: dict[str, bool] = {}  # rule id -> its condition holds, when its nudge plan decided it
         if plans and position in plans:
             absent = position not in candidates  # none of the step's lines is in the basket
             for m, plan in plans[position]:
                 if absent and plan.absent is not None:
                     nudges.extend(absent_nudges(plan, ctx))
-                else:
-                    nudges.extend(rule_nudges(plan, ctx, _eligible_total(ctx, m)))
+                    continue
+                # Only a ladder or 每满 reads the eligible total: measure it only for them.
+                total = _eligible_total(ctx, m) if plan.steps or plan.every is not None else 0
+                holds[m.id], found = rule_nudges(plan, ctx, total)
+                nudges.extend(found)
             if absent:
                 continue  # it would take nothing
         best, winner, eligible = 0, None, []
         for m in step.members:
-            if not m.live(ctx, -1):
+            if not (holds[m.id] if m.id in holds else m.live(ctx, -1)):
                 continue
             lines, subtotal = [], 0  # a loop, not comprehensions: baskets are short
             for i in ctx.select(m.line_filter, m.over):
