@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from fractions import Fraction
-from itertools import starmap
+from functools import partial
 from operator import attrgetter
 
 from engine.apportion import split_by_remainder
@@ -43,6 +43,9 @@ _ONE = Fraction(1)
 
 
 _line_id = attrgetter("id")
+# A NamedTuple's own constructor is a Python function taking each field by name; the outcomes are
+# built from rows of every field in order (zip makes them), which tuple.__new__ takes as they are.
+_line_outcome = partial(tuple.__new__, LineOutcome)
 
 
 def evaluate(compiled: Program, request: Request, amounts: list[int] | None = None) -> Evaluation:
@@ -84,7 +87,7 @@ def evaluate(compiled: Program, request: Request, amounts: list[int] | None = No
         earns,
         strict=True,
     )
-    outcomes = tuple(starmap(LineOutcome, fields))
+    outcomes = tuple(map(_line_outcome, fields))
     subtotal = sum(amounts)
     payable = sum(remaining)
     return Evaluation(
@@ -298,8 +301,13 @@ def _points(compiled: Program, ctx: Context, keys: set) -> tuple[PointsOutcome, 
     if compiled.points_steps:
         steps = compiled.points_steps
         for position in _candidates(compiled.points_index, compiled.points_always, keys):
-            rule = _points_step(steps[position], ctx)
+            step = steps[position]
+            rule = step.single
             if rule is None:
+                rule = _best_of(step, ctx)
+                if rule is None:
+                    continue
+            elif not rule.live(ctx, -1):
                 continue
             if rule.multiplier is not None:
                 multipliers.append(rule.multiplier)
@@ -307,8 +315,9 @@ def _points(compiled: Program, ctx: Context, keys: set) -> tuple[PointsOutcome, 
                 bonuses.append(rule)
 
     num, den, tier_rate = compiled.tier_points.get(member.tier, compiled.default_points)
-    factor = _combine(compiled.settings.multipliers, multipliers)
+    factor = _ONE
     if multipliers:
+        factor = _combine(compiled.settings.multipliers, multipliers)
         num, den = num * factor.numerator, den * factor.denominator
 
     # Each line's exact share floored, then a point each to the largest fractions
@@ -344,12 +353,10 @@ def _points(compiled: Program, ctx: Context, keys: set) -> tuple[PointsOutcome, 
     return points, shares, earns
 
 
-def _points_step(step: Step, ctx: Context) -> CompiledRule | None:
-    """The rule of a points step that applies: the rule if live, or a best-of group's winner
-    (the largest factor or bonus, ties to the first)."""
-    best: CompiledRule | None = step.single
-    if best is not None:
-        return best if best.live(ctx, -1) else None
+def _best_of(step: Step, ctx: Context) -> CompiledRule | None:
+    """The rule of a best-of points group that applies: the largest factor or bonus among the
+    live members, ties to the first; None when none is live."""
+    best: CompiledRule | None = None
     best_value: Fraction | int = 0
     for m in step.members:
         if m.live(ctx, -1):
@@ -360,9 +367,7 @@ def _points_step(step: Step, ctx: Context) -> CompiledRule | None:
 
 
 def _combine(mode: str, multipliers: list[Multiplier]) -> Fraction:
-    """Combine active multipliers: multiply (default), max, or add (x2 and x2 add to x3)."""
-    if not multipliers:
-        return _ONE
+    """Combine active multipliers (at least one): multiply (default), max, or add (x2 and x2 add to x3)."""
     if len(multipliers) == 1:
         return multipliers[0].factor
     factors = [m.factor for m in multipliers]
