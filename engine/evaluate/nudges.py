@@ -9,17 +9,18 @@ from engine.model import Nudge
 __all__ = ["absent_nudges", "coupon_nudge", "rule_nudges"]
 
 
-def _unmet(plan: NudgePlan, ctx: Context) -> list[Nudge] | None:
+def _unmet(plan: NudgePlan, ctx: Context, total: int) -> list[Nudge] | None:
     """The condition's unmet thresholds as nudges; None when a part that is not a threshold fails.
 
-    ``[]`` means the whole condition holds. Each measure is read once: a threshold is ``>=``.
+    ``[]`` means the whole condition holds. Each measure is read once (a threshold is ``>=``), and
+    not at all when it is the rule's own eligible ``total`` (``Threshold.own``).
     """
     for other in plan.others:
         if not other(ctx, -1):
             return None
     out = []
     for t in plan.thresholds:
-        value = t.measure(ctx, -1)
+        value = total if t.own else t.measure(ctx, -1)
         if value < t.fen:
             out.append(Nudge(plan.source, plan.label, t.fen - value, t.kind, t.fen, t.scope))
     return out
@@ -29,12 +30,11 @@ def rule_nudges(plan: NudgePlan, ctx: Context, total: int) -> tuple[bool, list[N
     """Whether a basket rule's condition (validity included) holds now, and its nudges.
 
     The stage uses the first answer instead of testing the rule's condition again: the plan holds
-    every part of it. ``total`` is the rule's eligible lines' remaining amount just before it; it
-    is read only when the plan has a ladder or 每满 (``plan.steps``, ``plan.every``).
+    every part of it. ``total`` is the rule's eligible lines' remaining amount just before it.
     """
     if plan.valid is not None and not plan.valid(ctx):
         return False, []
-    unmet = _unmet(plan, ctx)
+    unmet = _unmet(plan, ctx, total)
     if unmet is None or len(unmet) > 1:
         return False, []
     steps, every = plan.steps, plan.every
@@ -70,7 +70,7 @@ def absent_nudges(plan: NudgePlan, ctx: Context) -> tuple[Nudge, ...]:
 
 def coupon_nudge(plan: NudgePlan, ctx: Context, total: int) -> Nudge | None:
     """A presented coupon's nudge: its condition's one unmet threshold, or its min spend."""
-    unmet = _unmet(plan, ctx)
+    unmet = _unmet(plan, ctx, total)  # a coupon's thresholds are never `own`
     if unmet is None:
         return None
     if total < plan.min_spend:

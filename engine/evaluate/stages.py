@@ -208,7 +208,6 @@ def _basket_stage(
 ) -> None:
     if not compiled.basket_steps:
         return
-    remaining, locked = ctx.remaining, ctx.locked
     candidates = _candidates(compiled.basket_index, compiled.basket_always, keys)
     positions = candidates
     plans = compiled.basket_plans
@@ -220,16 +219,18 @@ def _basket_stage(
         positions = sorted(candidates | set(plans))
     for position in positions:
         step: Step = compiled.basket_steps[position]
-        holds: dict[str, bool] = {}  # rule id -> its condition holds, when its nudge plan decided it
+        # Rule id -> whether its condition holds and its eligible lines, when its nudge plan
+        # measured them; the state does not change before the step runs.
+        holds: dict[str, bool] = {}
+        measured: dict[str, tuple[list[int], int]] = {}
         if plans and position in plans:
             absent = position not in candidates  # none of the step's lines is in the basket
             for m, plan in plans[position]:
                 if absent and plan.absent is not None:
                     nudges.extend(absent_nudges(plan, ctx))
                     continue
-                # Only a ladder or 每满 reads the eligible total: measure it only for them.
-                total = _eligible_total(ctx, m) if plan.steps or plan.every is not None else 0
-                holds[m.id], found = rule_nudges(plan, ctx, total)
+                measured[m.id] = lines, subtotal = _eligible(ctx, m)
+                holds[m.id], found = rule_nudges(plan, ctx, subtotal)
                 nudges.extend(found)
             if absent:
                 continue  # it would take nothing
@@ -237,11 +238,7 @@ def _basket_stage(
         for m in step.members:
             if not (holds[m.id] if m.id in holds else m.live(ctx, -1)):
                 continue
-            lines, subtotal = [], 0  # a loop, not comprehensions: baskets are short
-            for i in ctx.select(m.line_filter, m.over):
-                if not locked[i] and remaining[i] > 0:
-                    lines.append(i)
-                    subtotal += remaining[i]
+            lines, subtotal = measured[m.id] if m.id in measured else _eligible(ctx, m)
             amount = m.basket_amount(subtotal)  # type: ignore[misc]
             if amount > best:
                 best, winner, eligible = amount, m, lines
@@ -251,14 +248,15 @@ def _basket_stage(
             _spread(ctx, taken, eligible, best, winner.id, "rule", winner.exclusive)
 
 
-def _eligible_total(ctx: Context, m: CompiledRule) -> int:
-    """What a basket rule's lines have left just before it (unlocked, something left)."""
+def _eligible(ctx: Context, m: CompiledRule) -> tuple[list[int], int]:
+    """A basket rule's lines just before it (unlocked, something left) and their remaining total."""
     remaining, locked = ctx.remaining, ctx.locked
-    total = 0
+    lines, total = [], 0  # a loop, not comprehensions: baskets are short
     for i in ctx.select(m.line_filter, m.over):
         if not locked[i] and remaining[i] > 0:
+            lines.append(i)
             total += remaining[i]
-    return total
+    return lines, total
 
 
 # --------------------------------------------------------------------------- points

@@ -14,6 +14,7 @@ from engine.compiled import compile_ruleset
 from engine.context import Context
 from engine.evaluate import validate_request
 from engine.evaluate.nudges import rule_nudges
+from engine.evaluate.stages import _eligible
 
 FAST = settings(
     max_examples=300,
@@ -25,7 +26,8 @@ FAST = settings(
 @given(cases())
 @FAST
 def test_a_nudge_plan_decides_its_rule_condition_as_the_compiled_gate_does(case):
-    """The basket stage takes a rule's liveness from its nudge plan instead of calling ``live``."""
+    """The basket stage takes a rule's liveness from its nudge plan instead of calling ``live``,
+    and a threshold on the rule's own lines from the total the stage measured."""
     ruleset, request = case
     program = compile_ruleset(ruleset)
     amounts = validate_request(ruleset, request, program.tier_ranks)
@@ -38,5 +40,9 @@ def test_a_nudge_plan_decides_its_rule_condition_as_the_compiled_gate_does(case)
         ctx.remaining[1] //= 2
     for plans in program.basket_plans.values():
         for m, plan in plans:
-            holds, _ = rule_nudges(plan, ctx, 0)
+            _, total = _eligible(ctx, m)
+            holds, _ = rule_nudges(plan, ctx, total)
             assert holds == bool(m.live(ctx, -1)), m.id
+            for t in plan.thresholds:
+                if t.own:  # the stage's eligible total stands for the measure
+                    assert t.measure(ctx, -1) == total, m.id
