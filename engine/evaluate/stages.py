@@ -34,6 +34,7 @@ from engine.model import (
     PointsOutcome,
     Redemption,
     Request,
+    new_discount,
 )
 from engine.money import line_amount
 
@@ -158,7 +159,7 @@ def _item_stage(
                         if d <= 0:
                             continue
                     remaining[i] = left - d
-                    taken[i].append(Discount(m.id, "rule", d))
+                    taken[i].append(new_discount((m.id, "rule", d)))
                     if m.exclusive:
                         locked[i] = True
         else:
@@ -195,7 +196,7 @@ def _item_step(step: Step, ctx: Context, taken: list[list[Discount]], lines: ran
             if best <= 0:
                 continue
         remaining[i] -= best
-        taken[i].append(Discount(winner.id, "rule", best))
+        taken[i].append(new_discount((winner.id, "rule", best)))
         if winner.exclusive:
             locked[i] = True
 
