@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from engine import rules as ir
 from engine.compile.closures import Getter, Predicate, compile_predicate, compile_value
 from engine.compile.index import Key, keys_of
+from engine.compile.linefilter import LineFilter, compile_line_filter
 from engine.context import Context
 from engine.model import Nudge
 from engine.thresholds import conjuncts, scope_text, threshold_of
@@ -27,12 +28,17 @@ NUDGING_EFFECTS: tuple[type, ...] = (ir.BasketOff, ir.BasketSteps, ir.BasketEver
 
 @dataclass(frozen=True, slots=True)
 class Threshold:
-    test: Predicate  # the whole comparison
-    measure: Getter  # the measure's value now
+    """``measure >= fen`` (engine.thresholds.threshold_of): one call of ``measure`` tests it."""
+
+    measure: Getter  # the measure's value now (an int: subtotal and gross are never None)
     fen: int
     kind: str  # "subtotal" or "gross"
     scope: str
     keys: frozenset[Key] | None = None  # one of which a line must carry to count (engine.compile.index)
+    # The measure is the rule's own eligible total: subtotal() of the very lines it spreads over
+    # (the same generated filter; unlocked lines, and a locked or used-up line adds 0 either way).
+    # The basket stage measures that total once and the plan reads it instead of measuring again.
+    own: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,8 +59,10 @@ class NudgePlan:
 
 
 def _split(
-    condition: ir.Expr | None, ranks: dict[str, int]
+    condition: ir.Expr | None, ranks: dict[str, int], over: LineFilter | None = None
 ) -> tuple[tuple[Predicate, ...], tuple[Threshold, ...]]:
+    """The condition's parts: predicates that must hold, and thresholds (``own`` when one measures
+    ``subtotal()`` through ``over``, the generated filter of the lines the rule spreads over)."""
     others: list[Predicate] = []
     thresholds: list[Threshold] = []
     for part in conjuncts(condition):
@@ -64,9 +72,13 @@ def _split(
         else:
             measure, fen = found
             getter = compile_value(measure, ranks)
-            test = compile_predicate(part, ranks)
             scope = scope_text(measure.where)
-            thresholds.append(Threshold(test, getter, fen, measure.kind, scope, keys_of(measure.where)))
+            own = (
+                over is not None
+                and measure.kind == "subtotal"
+                and compile_line_filter(measure.where, "subtotal filter") is over
+            )
+            thresholds.append(Threshold(getter, fen, measure.kind, scope, keys_of(measure.where), own))
     return tuple(others), tuple(thresholds)
 
 
@@ -77,7 +89,8 @@ def rule_plan(
     effect = rule.effect
     if not isinstance(effect, NUDGING_EFFECTS):
         return None
-    others, thresholds = _split(rule.condition, ranks)
+    over_filter = compile_line_filter(getattr(effect, "over", None), f"rule {rule.id}")
+    others, thresholds = _split(rule.condition, ranks, over_filter)
     steps = tuple(sorted(t for t, _ in effect.steps)) if isinstance(effect, ir.BasketSteps) else ()
     every = (effect.every, effect.limit) if isinstance(effect, ir.BasketEvery) else None
     if not thresholds and not steps and every is None:

@@ -9,33 +9,41 @@ from engine.model import Nudge
 __all__ = ["absent_nudges", "coupon_nudge", "rule_nudges"]
 
 
-def _unmet(plan: NudgePlan, ctx: Context) -> list[Nudge] | None:
-    """The condition's unmet thresholds as nudges; None when a part that is not a threshold fails."""
+def _unmet(plan: NudgePlan, ctx: Context, total: int) -> list[Nudge] | None:
+    """The condition's unmet thresholds as nudges; None when a part that is not a threshold fails.
+
+    ``[]`` means the whole condition holds. Each measure is read once (a threshold is ``>=``), and
+    not at all when it is the rule's own eligible ``total`` (``Threshold.own``).
+    """
     for other in plan.others:
         if not other(ctx, -1):
             return None
     out = []
     for t in plan.thresholds:
-        if not t.test(ctx, -1):
-            value = t.measure(ctx, -1)
+        value = total if t.own else t.measure(ctx, -1)
+        if value < t.fen:
             out.append(Nudge(plan.source, plan.label, t.fen - value, t.kind, t.fen, t.scope))
     return out
 
 
-def rule_nudges(plan: NudgePlan, ctx: Context, total: int) -> list[Nudge]:
-    """A basket rule's nudges; ``total`` is its eligible lines' remaining amount just before it."""
+def rule_nudges(plan: NudgePlan, ctx: Context, total: int) -> tuple[bool, list[Nudge]]:
+    """Whether a basket rule's condition (validity included) holds now, and its nudges.
+
+    The stage uses the first answer instead of testing the rule's condition again: the plan holds
+    every part of it. ``total`` is the rule's eligible lines' remaining amount just before it.
+    """
     if plan.valid is not None and not plan.valid(ctx):
-        return []
-    unmet = _unmet(plan, ctx)
+        return False, []
+    unmet = _unmet(plan, ctx, total)
     if unmet is None or len(unmet) > 1:
-        return []
+        return False, []
     steps, every = plan.steps, plan.every
     if unmet:
         if (steps and steps[0] > total) or (every is not None and total < every[0]):
-            return []  # the effect's own first threshold is unmet too
-        return unmet
+            return False, []  # the effect's own first threshold is unmet too
+        return False, unmet
     if steps:
-        return [
+        return True, [
             Nudge(plan.source, plan.label, t - total, "subtotal", t, plan.over_scope)
             for t in steps
             if t > total
@@ -45,8 +53,8 @@ def rule_nudges(plan: NudgePlan, ctx: Context, total: int) -> list[Nudge]:
         times = total // size
         if limit is None or times < limit:
             target = size * (times + 1)
-            return [Nudge(plan.source, plan.label, target - total, "subtotal", target, plan.over_scope)]
-    return []
+            return True, [Nudge(plan.source, plan.label, target - total, "subtotal", target, plan.over_scope)]
+    return True, []
 
 
 def absent_nudges(plan: NudgePlan, ctx: Context) -> tuple[Nudge, ...]:
@@ -62,7 +70,7 @@ def absent_nudges(plan: NudgePlan, ctx: Context) -> tuple[Nudge, ...]:
 
 def coupon_nudge(plan: NudgePlan, ctx: Context, total: int) -> Nudge | None:
     """A presented coupon's nudge: its condition's one unmet threshold, or its min spend."""
-    unmet = _unmet(plan, ctx)
+    unmet = _unmet(plan, ctx, total)  # a coupon's thresholds are never `own`
     if unmet is None:
         return None
     if total < plan.min_spend:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from fractions import Fraction
-from itertools import starmap
+from functools import partial
 from operator import attrgetter
 
 from engine.apportion import split_by_remainder
@@ -34,6 +34,7 @@ from engine.model import (
     PointsOutcome,
     Redemption,
     Request,
+    new_discount,
 )
 from engine.money import line_amount
 
@@ -43,6 +44,9 @@ _ONE = Fraction(1)
 
 
 _line_id = attrgetter("id")
+# A NamedTuple's own constructor is a Python function taking each field by name; the outcomes are
+# built from rows of every field in order (zip makes them), which tuple.__new__ takes as they are.
+_line_outcome = partial(tuple.__new__, LineOutcome)
 
 
 def evaluate(compiled: Program, request: Request, amounts: list[int] | None = None) -> Evaluation:
@@ -84,7 +88,7 @@ def evaluate(compiled: Program, request: Request, amounts: list[int] | None = No
         earns,
         strict=True,
     )
-    outcomes = tuple(starmap(LineOutcome, fields))
+    outcomes = tuple(map(_line_outcome, fields))
     subtotal = sum(amounts)
     payable = sum(remaining)
     return Evaluation(
@@ -155,7 +159,7 @@ def _item_stage(
                         if d <= 0:
                             continue
                     remaining[i] = left - d
-                    taken[i].append(Discount(m.id, "rule", d))
+                    taken[i].append(new_discount((m.id, "rule", d)))
                     if m.exclusive:
                         locked[i] = True
         else:
@@ -192,7 +196,7 @@ def _item_step(step: Step, ctx: Context, taken: list[list[Discount]], lines: ran
             if best <= 0:
                 continue
         remaining[i] -= best
-        taken[i].append(Discount(winner.id, "rule", best))
+        taken[i].append(new_discount((winner.id, "rule", best)))
         if winner.exclusive:
             locked[i] = True
 
@@ -205,7 +209,6 @@ def _basket_stage(
 ) -> None:
     if not compiled.basket_steps:
         return
-    remaining, locked = ctx.remaining, ctx.locked
     candidates = _candidates(compiled.basket_index, compiled.basket_always, keys)
     positions = candidates
     plans = compiled.basket_plans
@@ -217,24 +220,26 @@ def _basket_stage(
         positions = sorted(candidates | set(plans))
     for position in positions:
         step: Step = compiled.basket_steps[position]
+        # Rule id -> whether its condition holds and its eligible lines, when its nudge plan
+        # measured them; the state does not change before the step runs.
+        holds: dict[str, bool] = {}
+        measured: dict[str, tuple[list[int], int]] = {}
         if plans and position in plans:
             absent = position not in candidates  # none of the step's lines is in the basket
             for m, plan in plans[position]:
                 if absent and plan.absent is not None:
                     nudges.extend(absent_nudges(plan, ctx))
-                else:
-                    nudges.extend(rule_nudges(plan, ctx, _eligible_total(ctx, m)))
+                    continue
+                measured[m.id] = lines, subtotal = _eligible(ctx, m)
+                holds[m.id], found = rule_nudges(plan, ctx, subtotal)
+                nudges.extend(found)
             if absent:
                 continue  # it would take nothing
         best, winner, eligible = 0, None, []
         for m in step.members:
-            if not m.live(ctx, -1):
+            if not (holds[m.id] if m.id in holds else m.live(ctx, -1)):
                 continue
-            lines, subtotal = [], 0  # a loop, not comprehensions: baskets are short
-            for i in ctx.select(m.line_filter, m.over):
-                if not locked[i] and remaining[i] > 0:
-                    lines.append(i)
-                    subtotal += remaining[i]
+            lines, subtotal = measured[m.id] if m.id in measured else _eligible(ctx, m)
             amount = m.basket_amount(subtotal)  # type: ignore[misc]
             if amount > best:
                 best, winner, eligible = amount, m, lines
@@ -244,14 +249,15 @@ def _basket_stage(
             _spread(ctx, taken, eligible, best, winner.id, "rule", winner.exclusive)
 
 
-def _eligible_total(ctx: Context, m: CompiledRule) -> int:
-    """What a basket rule's lines have left just before it (unlocked, something left)."""
+def _eligible(ctx: Context, m: CompiledRule) -> tuple[list[int], int]:
+    """A basket rule's lines just before it (unlocked, something left) and their remaining total."""
     remaining, locked = ctx.remaining, ctx.locked
-    total = 0
+    lines, total = [], 0  # a loop, not comprehensions: baskets are short
     for i in ctx.select(m.line_filter, m.over):
         if not locked[i] and remaining[i] > 0:
+            lines.append(i)
             total += remaining[i]
-    return total
+    return lines, total
 
 
 # --------------------------------------------------------------------------- points
@@ -294,8 +300,13 @@ def _points(compiled: Program, ctx: Context, keys: set) -> tuple[PointsOutcome, 
     if compiled.points_steps:
         steps = compiled.points_steps
         for position in _candidates(compiled.points_index, compiled.points_always, keys):
-            rule = _points_step(steps[position], ctx)
+            step = steps[position]
+            rule = step.single
             if rule is None:
+                rule = _best_of(step, ctx)
+                if rule is None:
+                    continue
+            elif not rule.live(ctx, -1):
                 continue
             if rule.multiplier is not None:
                 multipliers.append(rule.multiplier)
@@ -303,8 +314,9 @@ def _points(compiled: Program, ctx: Context, keys: set) -> tuple[PointsOutcome, 
                 bonuses.append(rule)
 
     num, den, tier_rate = compiled.tier_points.get(member.tier, compiled.default_points)
-    factor = _combine(compiled.settings.multipliers, multipliers)
+    factor = _ONE
     if multipliers:
+        factor = _combine(compiled.settings.multipliers, multipliers)
         num, den = num * factor.numerator, den * factor.denominator
 
     # Each line's exact share floored, then a point each to the largest fractions
@@ -340,12 +352,10 @@ def _points(compiled: Program, ctx: Context, keys: set) -> tuple[PointsOutcome, 
     return points, shares, earns
 
 
-def _points_step(step: Step, ctx: Context) -> CompiledRule | None:
-    """The rule of a points step that applies: the rule if live, or a best-of group's winner
-    (the largest factor or bonus, ties to the first)."""
-    best: CompiledRule | None = step.single
-    if best is not None:
-        return best if best.live(ctx, -1) else None
+def _best_of(step: Step, ctx: Context) -> CompiledRule | None:
+    """The rule of a best-of points group that applies: the largest factor or bonus among the
+    live members, ties to the first; None when none is live."""
+    best: CompiledRule | None = None
     best_value: Fraction | int = 0
     for m in step.members:
         if m.live(ctx, -1):
@@ -356,9 +366,7 @@ def _points_step(step: Step, ctx: Context) -> CompiledRule | None:
 
 
 def _combine(mode: str, multipliers: list[Multiplier]) -> Fraction:
-    """Combine active multipliers: multiply (default), max, or add (x2 and x2 add to x3)."""
-    if not multipliers:
-        return _ONE
+    """Combine active multipliers (at least one): multiply (default), max, or add (x2 and x2 add to x3)."""
     if len(multipliers) == 1:
         return multipliers[0].factor
     factors = [m.factor for m in multipliers]

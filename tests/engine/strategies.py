@@ -18,8 +18,11 @@ from dataclasses import replace
 from datetime import date, datetime, time, timedelta, timezone
 from fractions import Fraction
 
+from hypothesis import assume
 from hypothesis import strategies as st
 
+from engine.check.units import check_unit_effect
+from engine.compile.linefilter import item_source
 from engine.model import Line, Member, Request, TaxRate
 from engine.money import line_amount
 from engine.rules import (
@@ -307,14 +310,24 @@ def _unit_effect() -> st.SearchStrategy:
     )
 
 
+def _reads_line_only(expr: Expr | None) -> bool:
+    """Whether ``expr`` reads the line alone (so a measure may take it as its ``where``)."""
+    return expr is None or item_source(expr) is not None
+
+
 @st.composite
 def _rule(draw: st.DrawFn, index: int, tiers: tuple[str, ...]) -> Rule:
     stage = draw(st.sampled_from(("item", "item", "basket", "multiplier", "bonus")))
     effect = draw(_effect(stage, tiers))
     scope_item = stage == "item"
     condition = draw(_maybe(conditions(item=scope_item, tiers=tiers)))
+    if stage == "basket" and _reads_line_only(effect.over) and draw(st.integers(0, 2)) == 0:
+        # The common 满减 shape: the condition measures the very lines the discount spreads over
+        # (the compiled engine then reads that measure from the total it spreads; Threshold.own).
+        own = Compare(">=", Aggregate("subtotal", effect.over), Const(draw(st.integers(0, 40000)), "money"))
+        condition = own if condition is None else And((condition, own))
     group = draw(_maybe(st.sampled_from((f"{stage}_g0", f"{stage}_g1")), weight=3))
-    return Rule(
+    rule = Rule(
         id=f"r{index}",
         label=f"rule {index}",
         effect=effect,
@@ -325,6 +338,24 @@ def _rule(draw: st.DrawFn, index: int, tiers: tuple[str, ...]) -> Rule:
         validity=draw(validities()),
         order=index,
     )
+    if isinstance(effect, Gift):  # a gift its own line condition rules out is refused by the checker
+        refusals = _Refusals()
+        check_unit_effect(refusals, rule)
+        assume(not refusals.found)
+    return rule
+
+
+class _Refusals:
+    """What engine.check.units refuses in one rule (its reporter protocol)."""
+
+    def __init__(self) -> None:
+        self.found: list[str] = []
+
+    def fail(self, message: str, span: object, hint: str | None = None) -> None:
+        self.found.append(message)
+
+    def rate(self, rate: object, span: object, where: str = "") -> None:
+        """Rates are drawn valid here."""
 
 
 @st.composite

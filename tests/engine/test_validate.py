@@ -53,3 +53,19 @@ def test_amounts_are_the_rounded_line_amounts_of_good_lines():
 def test_duplicate_and_empty_ids_are_refused():
     assert _refusal(GOOD, GOOD).field == "lines[1].id"
     assert _refusal(Line("", "x", 100, 1000, GOOD.tax)).field == "lines[0].id"
+
+
+def test_amounts_are_line_amount_of_each_line():
+    """validate_request computes the amounts inline; they must be engine.money.line_amount's."""
+    from engine.money import line_amount
+
+    prices = (1, 2, 499, 500, 501, 8990, 12345, MAX_FEN // 1000)
+    quantities = (1, 455, 499, 500, 501, 999, 1000, 1500, 2001, MAX_QTY)
+    lines = []
+    for p in prices:
+        for q in quantities:
+            if 0 < line_amount(p, q) <= MAX_FEN:
+                lines.append(Line(f"{p}x{q}", "x", p, q, GOOD.tax))
+    request = Request(tuple(lines), datetime(2026, 11, 14, tzinfo=UTC))
+    assert validate_request(RULESET, request) == [line_amount(ln.unit_price, ln.quantity) for ln in lines]
+    assert len(lines) > 40
