@@ -29,14 +29,13 @@ from engine.compile.compiler import CompiledRule, Step
 from engine.context import Context
 from engine.evaluate.any_n import units_for
 from engine.evaluate.budget_caps import cap
-from engine.model import Discount, FreeUnits, GiftAvailable
+from engine.model import Discount, FreeUnits, GiftAvailable, new_discount
 from engine.money import QTY_SCALE, round_half_up
 
 __all__ = ["Offers", "unit_step"]
 
 # A NamedTuple's own constructor is a Python function taking each field by name; these build the
 # same tuples from a tuple of every field in order, without that call.
-_discount = partial(tuple.__new__, Discount)
 _free_units = partial(tuple.__new__, FreeUnits)
 _gift_available = partial(tuple.__new__, GiftAvailable)
 
@@ -73,7 +72,7 @@ def unit_step(step: Step, ctx: Context, taken: list[list[Discount]], offers: Off
                     d = _within_budget(ctx, m, d)
                 if d > 0:
                     remaining[i] -= d
-                    taken[i].append(_discount((m.id, "rule", d)))
+                    taken[i].append(new_discount((m.id, "rule", d)))
                     if m.exclusive:
                         locked[i] = True
         if m.exclusive:
@@ -95,7 +94,7 @@ def unit_step(step: Step, ctx: Context, taken: list[list[Discount]], offers: Off
             best = _within_budget(ctx, winner, best)
         if winner is not None and best > 0:
             remaining[i] -= best
-            taken[i].append(_discount((winner.id, "rule", best)))
+            taken[i].append(new_discount((winner.id, "rule", best)))
         else:
             winner = giver
         if winner is not None and winner.exclusive:
