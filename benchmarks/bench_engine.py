@@ -6,7 +6,8 @@ Prints p50 / p99 per evaluation for baskets of 1, 10 and 50 lines on every bundl
 ruleset and on generated rulesets of 10, 100 and 1,000 rules; the hand-written
 health-chain baselines beside the engine with the ratio from the same run (over plain
 values, end to end from the wire's request to the reply and ``evaluate()`` alone; and
-returning the engine's own result objects); the cost of building request lines; the
+returning the engine's own result objects) with the floor under ``evaluate()``
+(benchmarks/engine_floor.py); the cost of building request lines; the
 unit-level forms (买N赠M, 第N件, 任选N件, 满赠: rulesets/cosmetics.rules) against the
 health programme on 10-line baskets, interleaved; and the time to load each ruleset.
 Numbers only: no pass/fail here (tests check results).
@@ -113,6 +114,7 @@ def wire_request(request: Request, ruleset: str) -> pb.EvaluateRequest:
 
 def bench_plain(calls: int) -> None:
     """The engine against the health programme by hand over plain values, end to end and evaluate() alone."""
+    from benchmarks.engine_floor import floor_of
     from benchmarks.plain_health import evaluate_plain, price_wire_by_hand, read_wire
     from server.wire.reply import evaluation_to_proto
     from server.wire.request import request_from_proto
@@ -144,7 +146,10 @@ def bench_plain(calls: int) -> None:
             e50, e99 = percentiles(sample(engine_fn, calls=calls))
             h50, h99 = percentiles(sample(hand_fn, calls=calls))
             cells.append(f"{label} {e50:6.1f} / {e99:6.1f} vs {h50:6.1f} / {h99:6.1f} x{e50 / h50:.2f}")
+        f50 = percentiles(sample(floor_of(compiled, request), calls=calls))[0]
+        cells.append(f"floor {f50:5.1f} = x{f50 / h50:.2f} of by hand")  # h50: evaluate_plain's
         print(f"  {n:>2} lines  " + "   ".join(cells))
+    print("  floor: validation, Context and the result objects of that answer, no rule run (engine_floor.py)")
 
 
 def bench_lines(calls: int) -> None:
