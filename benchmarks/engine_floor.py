@@ -17,7 +17,7 @@ from collections.abc import Callable
 from engine.compiled import CompiledRuleset
 from engine.context import Context
 from engine.evaluate import validate_request
-from engine.model import Evaluation, LineOutcome, Request, new_discount
+from engine.model import Discount, Evaluation, LineOutcome, Request
 
 __all__ = ["floor_of"]
 
@@ -40,7 +40,7 @@ def floor_of(compiled: CompiledRuleset, request: Request) -> Callable[[], Evalua
         for line, amount, taken, (net, share, earns) in zip(
             request.lines, amounts, discounts, rows, strict=True
         ):
-            kept = tuple([new_discount(d) for d in taken])
+            kept = tuple([Discount(*d) for d in taken])
             outcomes.append(LineOutcome(line.id, amount, kept, amount - net, net, share, earns))
         subtotal = sum(amounts)
         payable = sum(row[0] for row in rows)

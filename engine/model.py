@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from fractions import Fraction
-from functools import partial
 from typing import Literal as Lit
 from typing import NamedTuple
 
@@ -34,7 +33,6 @@ __all__ = [
     "Redemption",
     "Request",
     "TaxRate",
-    "new_discount",
 ]
 
 
@@ -152,11 +150,6 @@ class Discount(NamedTuple):
     source: str
     kind: Lit["rule", "coupon", "points"]
     fen: int
-
-
-new_discount = partial(tuple.__new__, Discount)
-"""``new_discount((source, kind, fen))``: a Discount from a ready tuple. NamedTuple's own constructor
-is a Python function, and the stages write a discount for every line a rule touches."""
 
 
 class LineOutcome(NamedTuple):

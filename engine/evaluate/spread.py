@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from engine.apportion import split_by_remainder
 from engine.context import Context
-from engine.model import Discount, new_discount
+from engine.model import Discount
 
 __all__ = ["spread"]
 
@@ -31,6 +31,6 @@ def spread(
     for i, share in zip(lines, shares, strict=True):
         if share:
             remaining[i] -= share
-            taken[i].append(new_discount((source, kind, share)))
+            taken[i].append(Discount(source, kind, share))
             if exclusive:
                 locked[i] = True

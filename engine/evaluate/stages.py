@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from fractions import Fraction
-from functools import partial
+from itertools import starmap
 from operator import attrgetter
 
 from engine.apportion import split_by_remainder
@@ -34,7 +34,6 @@ from engine.model import (
     PointsOutcome,
     Redemption,
     Request,
-    new_discount,
 )
 from engine.money import line_amount
 
@@ -44,9 +43,6 @@ _ONE = Fraction(1)
 
 
 _line_id = attrgetter("id")
-# A NamedTuple's own constructor is a Python function taking each field by name; the outcomes are
-# built from rows of every field in order (zip makes them), which tuple.__new__ takes as they are.
-_line_outcome = partial(tuple.__new__, LineOutcome)
 
 
 def evaluate(compiled: Program, request: Request, amounts: list[int] | None = None) -> Evaluation:
@@ -88,7 +84,7 @@ def evaluate(compiled: Program, request: Request, amounts: list[int] | None = No
         earns,
         strict=True,
     )
-    outcomes = tuple(map(_line_outcome, fields))
+    outcomes = tuple(starmap(LineOutcome, fields))
     subtotal = sum(amounts)
     payable = sum(remaining)
     return Evaluation(
@@ -159,7 +155,7 @@ def _item_stage(
                         if d <= 0:
                             continue
                     remaining[i] = left - d
-                    taken[i].append(new_discount((m.id, "rule", d)))
+                    taken[i].append(Discount(m.id, "rule", d))
                     if m.exclusive:
                         locked[i] = True
         else:
@@ -196,7 +192,7 @@ def _item_step(step: Step, ctx: Context, taken: list[list[Discount]], lines: ran
             if best <= 0:
                 continue
         remaining[i] -= best
-        taken[i].append(new_discount((winner.id, "rule", best)))
+        taken[i].append(Discount(winner.id, "rule", best))
         if winner.exclusive:
             locked[i] = True
 

@@ -20,7 +20,6 @@ ran alone, then each line takes its largest discount, as for other item rules).
 from __future__ import annotations
 
 from collections.abc import Callable, Collection
-from functools import partial
 from math import lcm
 from typing import Any
 
@@ -29,15 +28,10 @@ from engine.compile.compiler import CompiledRule, Step
 from engine.context import Context
 from engine.evaluate.any_n import units_for
 from engine.evaluate.budget_caps import cap
-from engine.model import Discount, FreeUnits, GiftAvailable, new_discount
+from engine.model import Discount, FreeUnits, GiftAvailable
 from engine.money import QTY_SCALE, round_half_up
 
 __all__ = ["Offers", "unit_step"]
-
-# A NamedTuple's own constructor is a Python function taking each field by name; these build the
-# same tuples from a tuple of every field in order, without that call.
-_free_units = partial(tuple.__new__, FreeUnits)
-_gift_available = partial(tuple.__new__, GiftAvailable)
 
 Run = tuple[int, int, int]
 """``(value, line, q)``: the q whole units of a line, side by side in the walk. As the rule finds
@@ -72,7 +66,7 @@ def unit_step(step: Step, ctx: Context, taken: list[list[Discount]], offers: Off
                     d = _within_budget(ctx, m, d)
                 if d > 0:
                     remaining[i] -= d
-                    taken[i].append(new_discount((m.id, "rule", d)))
+                    taken[i].append(Discount(m.id, "rule", d))
                     if m.exclusive:
                         locked[i] = True
         if m.exclusive:
@@ -94,7 +88,7 @@ def unit_step(step: Step, ctx: Context, taken: list[list[Discount]], offers: Off
             best = _within_budget(ctx, winner, best)
         if winner is not None and best > 0:
             remaining[i] -= best
-            taken[i].append(new_discount((winner.id, "rule", best)))
+            taken[i].append(Discount(winner.id, "rule", best))
         else:
             winner = giver
         if winner is not None and winner.exclusive:
@@ -171,7 +165,7 @@ def _buy_get(effect: ir.BuyGet, m: CompiledRule, ctx: Context, offers: Offers) -
     full, rest = divmod(units, size)
     room = effect.limit is None or full < effect.limit
     if rest >= effect.buy and room:
-        offers.free_units.append(_free_units((m.id, size - rest)))
+        offers.free_units.append(FreeUnits(m.id, size - rest))
     groups = full if room else effect.limit
     if not groups:
         return _NOTHING
@@ -210,7 +204,7 @@ def _gift(effect: ir.Gift, m: CompiledRule, ctx: Context, offers: Offers) -> Pri
     runs, units = _eligible(m, ctx)
     qty = effect.qty
     if units < qty:
-        offers.gifts.append(_gift_available((m.id, effect.sku, qty - units)))
+        offers.gifts.append(GiftAvailable(m.id, effect.sku, qty - units))
         if not units:
             return _NOTHING
         qty = units

@@ -46,16 +46,3 @@ def test_a_nudge_plan_decides_its_rule_condition_as_the_compiled_gate_does(case)
             for t in plan.thresholds:
                 if t.own:  # the stage's eligible total stands for the measure
                     assert t.measure(ctx, -1) == total, m.id
-
-
-def test_results_built_from_ready_tuples_equal_their_named_constructors():
-    """The stages build Discount and LineOutcome with tuple.__new__ (no NamedTuple constructor)."""
-    from engine.evaluate.stages import _line_outcome
-    from engine.model import Discount, LineOutcome, new_discount
-
-    d = new_discount(("r1", "rule", 12))
-    assert (type(d), d, d.fen) == (Discount, Discount("r1", "rule", 12), 12)
-    row = ("1", 1000, (d,), 12, 988, 9, True)
-    outcome = _line_outcome(row)
-    assert (type(outcome), outcome, outcome.net) == (LineOutcome, LineOutcome(*row), 988)
-    assert len(row) == len(LineOutcome._fields) == len(outcome)
