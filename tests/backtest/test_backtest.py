@@ -27,18 +27,23 @@ CANDIDATE = HEALTH.replace("then item discount 9.5折", "then item discount 9折
 FIRST, LAST = date(2026, 11, 1), date(2026, 11, 10)
 
 
-def _expected(ledger, baseline, candidate) -> dict:  # type: ignore[no-untyped-def]
-    """Totals by the obvious route: each sale of the period, evaluated in this process."""
-    by_source: dict[str, list[int]] = {}
-    days: Counter[str] = Counter()
-    changed = sales = 0
+def _period_requests(ledger):  # type: ignore[no-untyped-def]
+    """(local day, engine request) of each stored sale of the period, as the ledger keeps it."""
     with ledger.sessions() as session:
         rows = session.execute(
             select(Sale.local_date, Sale.request).where(Sale.local_date >= FIRST, Sale.local_date <= LAST)
         ).all()
     for day, stored in rows:
         msg = json_format.ParseDict(json.loads(stored)["request"], pb.EvaluateRequest())
-        request = request_from_proto(msg)
+        yield day, request_from_proto(msg)
+
+
+def _expected(ledger, baseline, candidate) -> dict:  # type: ignore[no-untyped-def]
+    """Totals by the obvious route: each sale of the period, evaluated in this process."""
+    by_source: dict[str, list[int]] = {}
+    days: Counter[str] = Counter()
+    changed = sales = 0
+    for day, request in _period_requests(ledger):
         before, after = baseline.evaluate(request), candidate.evaluate(request)
         sales += 1
         changed += before.discount != after.discount or before.points.earned != after.points.earned
@@ -181,13 +186,8 @@ def test_budget_use_per_campaign_and_day_against_its_budget(db, tmp_path, capsys
     campaign_of.update({f"coupon:{c.id}": c.campaign for c in candidate.ruleset.coupons if c.campaign})
     # the obvious route: every sale of the period priced under the candidate, by campaign and day
     want: dict[tuple[str, str], list[int]] = {}
-    with ledger.sessions() as session:
-        rows = session.execute(
-            select(Sale.local_date, Sale.request).where(Sale.local_date >= FIRST, Sale.local_date <= LAST)
-        ).all()
-    for day, stored in rows:
-        msg = json_format.ParseDict(json.loads(stored)["request"], pb.EvaluateRequest())
-        after = candidate.evaluate(request_from_proto(msg))
+    for day, request in _period_requests(ledger):
+        after = candidate.evaluate(request)
         used = set()
         for line in after.lines:
             for d in line.discounts:
