@@ -11,7 +11,7 @@ from typing import NoReturn
 
 from engine.errors import InvalidRequest, did_you_mean
 from engine.model import Line, Request
-from engine.money import QTY_SCALE, format_fen, format_qty, line_amount
+from engine.money import format_fen, format_qty, line_amount
 from engine.rules import Ruleset
 
 __all__ = ["validate_request"]
@@ -19,7 +19,6 @@ __all__ = ["validate_request"]
 MAX_LINES = 1000  # with a discount line each, an invoice stays within the 2,000-line channel limit
 MAX_FEN = 10**12  # ten billion yuan per line, well inside the invoice's 12-digit amounts
 MAX_QTY = 10**9  # a million units (thousandths)
-_TWICE_SCALE = 2 * QTY_SCALE
 
 
 def validate_request(ruleset: Ruleset, request: Request, tier_ids: Container[str] | None = None) -> list[int]:
@@ -39,8 +38,7 @@ def validate_request(ruleset: Ruleset, request: Request, tier_ids: Container[str
         price, quantity = line.unit_price, line.quantity
         if price < 0 or quantity <= 0 or quantity > MAX_QTY:
             _refuse_line(k, line)
-        # line_amount, inlined: both factors are known non-negative, so half up is one division
-        amount = (price * quantity * 2 + QTY_SCALE) // _TWICE_SCALE
+        amount = line_amount(price, quantity)
         if amount <= 0 or amount > MAX_FEN:
             _refuse_line(k, line)
         amounts.append(amount)

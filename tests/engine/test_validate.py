@@ -56,7 +56,7 @@ def test_duplicate_and_empty_ids_are_refused():
 
 
 def test_amounts_are_line_amount_of_each_line():
-    """validate_request computes the amounts inline; they must be engine.money.line_amount's."""
+    """The amounts validate_request returns (evaluation reuses them) are engine.money.line_amount's."""
     from engine.money import line_amount
 
     prices = (1, 2, 499, 500, 501, 8990, 12345, MAX_FEN // 1000)
