@@ -56,9 +56,7 @@ def unit_step(step: Step, ctx: Context, taken: list[list[Discount]], offers: Off
     if m is not None:  # one rule: write its discounts straight away
         if not m.live(ctx, -1):
             return
-        effect = m.unit
-        assert effect is not None  # a step of one rule is a unit step only for a unit rule
-        fen, given = _FORMS[type(effect)](effect, m, ctx, offers)
+        fen, given = _price(m, ctx, offers)
         if fen:
             budgeted = ctx.budget is not None and m.campaign in ctx.budget
             for i, d in fen.items():
@@ -107,7 +105,7 @@ Priced = tuple[dict[int, int], Collection[int]]
 
 
 def _price(m: CompiledRule, ctx: Context, offers: Offers) -> Priced:
-    """One member of a best-of group alone.
+    """One rule alone (a step of one rule, or one member of a best-of group).
 
     A line a unit was taken from is listed even when its discount rounds to 0 fen.
     """
